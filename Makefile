@@ -1,0 +1,74 @@
+# mlops-operator — developer entry points. `make help` lists them.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+BUILD_DIR ?= build
+JOBS ?= 2
+CLUSTER_ENV := .cluster/env
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} \
+	  /^[a-zA-Z_-]+:.*?##/ { printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2 } \
+	  /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: deps
+deps: ## Install the Debian packages the build and tests need (idempotent).
+	@hack/install-deps.sh
+
+.PHONY: tools
+tools: ## Build the control plane's binaries once, cached by version outside the clone.
+	@hack/build-tools.sh
+
+.PHONY: build
+build: deps ## Build build/mlops-operator and the tests.
+	@cmake -S . -B $(BUILD_DIR) -G Ninja >/dev/null
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+.PHONY: test
+test: deps ## Install what is missing, build, and run unit, integration and end-to-end tests.
+	@hack/test.sh
+
+.PHONY: test-unit
+test-unit: build ## Run the unit tests only (no cluster needed).
+	@ctest --test-dir $(BUILD_DIR) -L unit --output-on-failure -j $(JOBS)
+
+.PHONY: lint
+lint: ## clang-format check and clang-tidy.
+	@hack/lint.sh
+
+.PHONY: demo
+demo: deps ## The whole loop on the local control plane, with progress output.
+	@hack/demo.sh
+
+##@ Local control plane
+
+.PHONY: cluster-up
+cluster-up: deps tools ## Start (or reuse) the local control plane; writes .cluster/env.
+	@hack/cluster-up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local control plane; leaves no process behind.
+	@hack/cluster-down.sh
+
+##@ Deployment
+
+.PHONY: install
+install: ## Install the CRDs into the cluster of the current KUBECONFIG.
+	@kubectl apply -f crds/
+
+.PHONY: deploy
+deploy: ## Install everything in deploy/ into the cluster of the current KUBECONFIG.
+	@kubectl apply -k deploy/
+
+.PHONY: run
+run: build ## Run the operator from build/ against the current KUBECONFIG.
+	@$(BUILD_DIR)/mlops-operator --log-format=text
+
+.PHONY: clean
+clean: ## Remove the build tree (the tool cache outside the clone stays).
+	@rm -rf $(BUILD_DIR)
