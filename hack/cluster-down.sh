@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Stops every process of the local control plane started by hack/cluster-up.sh
+# and removes its runtime state (.cluster/: env, certificates, kubeconfigs,
+# etcd and Prometheus data). The logs in .cluster/logs/ are kept for
+# post-mortems; the next fresh cluster-up replaces them.
+# Safe to call when nothing is running.
+set -euo pipefail
+
+# shellcheck source=plane/lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/plane/lib.sh"
+
+if [ ! -d "$CLUSTER_DIR" ]; then
+  plane_log "no plane in $CLUSTER_DIR; nothing to stop"
+  exit 0
+fi
+
+plane_lock
+stop_all_components
+
+# Only pids recorded by cluster-up were signalled; confirm none survived.
+left=()
+for f in "$PID_DIR"/*; do
+  [ -e "$f" ] || continue
+  name="$(basename "$f")"
+  component_alive "$name" && left+=("$name")
+done
+[ ${#left[@]} -eq 0 ] || plane_die "still running: ${left[*]}"
+
+rm -rf "${CLUSTER_DIR:?}/env" "$CLUSTER_DIR/env.tmp" "$PID_DIR" "$CMD_DIR" "$PKI_DIR" \
+  "$CLUSTER_DIR/etcd" "$CLUSTER_DIR/prometheus" "$CLUSTER_DIR"/*.kubeconfig "$CLUSTER_DIR/prometheus.yml"
+plane_log "plane stopped; state removed (logs kept in $LOG_DIR)"
