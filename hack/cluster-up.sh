@@ -100,7 +100,7 @@ EOF
 #   issue_cert NAME SUBJECT EXTENSIONS
 issue_cert() {
   local name=$1 subject=$2 ext=$3
-  openssl req -new -newkey rsa:2048 -nodes -subj "$subject" \
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "$subject" \
     -keyout "$PKI_DIR/$name.key" -out "$PKI_DIR/$name.csr" 2>/dev/null
   openssl x509 -req -in "$PKI_DIR/$name.csr" -CA "$PKI_DIR/ca.crt" -CAkey "$PKI_DIR/ca.key" \
     -set_serial "0x$(openssl rand -hex 16)" -days 825 -sha256 \
@@ -108,10 +108,12 @@ issue_cert() {
   rm -f "$PKI_DIR/$name.csr"
 }
 
+# ECDSA P-256 keys throughout: generating them is instant, where RSA keys cost
+# seconds on a busy 2-core machine; Kubernetes and OpenSSL clients accept both.
 make_pki() {
   mkdir -p "$PKI_DIR"
   chmod 700 "$PKI_DIR"
-  openssl req -x509 -new -newkey rsa:2048 -nodes -days 3650 -sha256 \
+  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 -sha256 \
     -subj "/CN=mlops-operator-local-plane-ca" \
     -addext "basicConstraints=critical,CA:TRUE" \
     -addext "keyUsage=critical,keyCertSign,cRLSign" \
@@ -131,8 +133,8 @@ subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kuberne
   issue_cert controller-manager "/O=system:masters/CN=system:kube-controller-manager" "$client" &
   issue_cert scheduler "/CN=system:kube-scheduler" "$client" &
   issue_cert kwok "/O=system:masters/CN=kwok-controller" "$client" &
-  # Service-account token signing key pair.
-  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$PKI_DIR/sa.key" 2>/dev/null &&
+  # Service-account token signing key pair (tokens are signed ES256).
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$PKI_DIR/sa.key" 2>/dev/null &&
     openssl pkey -in "$PKI_DIR/sa.key" -pubout -out "$PKI_DIR/sa.pub" 2>/dev/null &
   local pid
   for pid in $(jobs -p); do wait "$pid" || plane_die "certificate generation failed"; done
@@ -165,6 +167,13 @@ EOF
   chmod 600 "$file"
 }
 
+# --shutdown-watch-termination-grace-period: on SIGTERM the server otherwise
+# leaves open watches alone and only exits when its 60s shutdown timeout
+# expires; with it, watches are ended within 2s and a restart takes seconds.
+# --endpoint-reconciler-type=none: the default reconciler publishes the
+# server's address as the endpoints of Service default/kubernetes, and the
+# loopback address is rejected by validation (an error every 10s). Nothing on
+# the plane reaches the API through that Service.
 apiserver_args() { # PORT EXTRA...
   local port=$1
   shift
@@ -182,6 +191,8 @@ apiserver_args() { # PORT EXTRA...
     "--service-account-signing-key-file=$PKI_DIR/sa.key" \
     "--authorization-mode=RBAC" \
     "--profiling=false" \
+    "--endpoint-reconciler-type=none" \
+    "--shutdown-watch-termination-grace-period=2s" \
     "$@"
 }
 
@@ -225,7 +236,7 @@ if plane_healthy; then
   exit 0
 fi
 
-if [ -d "$PID_DIR" ] || [ -f "$ENV_FILE" ]; then
+if [ -f "$ENV_FILE" ] || compgen -G "$PID_DIR/*" >/dev/null; then
   plane_log "plane in $CLUSTER_DIR is not healthy or incomplete; replacing it"
 fi
 stop_all_components
@@ -297,20 +308,24 @@ start_component kube-apiserver "${api_argv[@]}"
 wait_until kube-apiserver "$T_APISERVER" "kube-apiserver /readyz on $API_URL" admin_curl "$API_URL/readyz"
 plane_log "kube-apiserver ready"
 
-# The second API server shares etcd; its endpoint reconciler is off so the two
-# servers (same address, different ports) do not fight over the endpoints of
-# the default/kubernetes Service. Started after the first one so they do not
-# both run the RBAC bootstrap at the same moment on 2 cores.
+# The second API server shares etcd. Its identity lease is named after the
+# host name, so both servers would write the same Lease and log conflicts;
+# the second one does without it (APIServerIdentity only serves peer-proxy and
+# storage-version bookkeeping, neither used here). Started after the first
+# one so the two do not run the RBAC bootstrap at the same moment on 2 cores.
 plane_log "starting kube-apiserver without watch cache, kube-controller-manager, kube-scheduler, kwok"
-mapfile -t api2_argv < <(apiserver_args "$P_API2" --watch-cache=false --endpoint-reconciler-type=none)
+mapfile -t api2_argv < <(apiserver_args "$P_API2" --watch-cache=false --feature-gates=APIServerIdentity=false)
 start_component kube-apiserver-no-watch-cache "${api2_argv[@]}"
 
+# kube-controller-manager and kube-scheduler get no --authentication- or
+# --authorization-kubeconfig: only their /healthz is used, which is always
+# allowed, and delegated authentication would log errors every few seconds
+# because the API server is not configured as an aggregation front proxy.
+#
 # Controller names as registered by kube-controller-manager v1.35
 # (`kube-controller-manager --help`, flag --controllers).
 start_component kube-controller-manager "$TOOLS_BIN/kube-controller-manager" \
   --kubeconfig="$CLUSTER_DIR/controller-manager.kubeconfig" \
-  --authentication-kubeconfig="$CLUSTER_DIR/controller-manager.kubeconfig" \
-  --authorization-kubeconfig="$CLUSTER_DIR/controller-manager.kubeconfig" \
   --bind-address=127.0.0.1 \
   --secure-port="$P_KCM" \
   --leader-elect=false \
@@ -321,8 +336,6 @@ start_component kube-controller-manager "$TOOLS_BIN/kube-controller-manager" \
 
 start_component kube-scheduler "$TOOLS_BIN/kube-scheduler" \
   --kubeconfig="$CLUSTER_DIR/scheduler.kubeconfig" \
-  --authentication-kubeconfig="$CLUSTER_DIR/scheduler.kubeconfig" \
-  --authorization-kubeconfig="$CLUSTER_DIR/scheduler.kubeconfig" \
   --bind-address=127.0.0.1 \
   --secure-port="$P_SCHED" \
   --leader-elect=false \
@@ -353,6 +366,12 @@ status:
   capacity: {cpu: "64", memory: 256Gi, pods: "1000"}
   allocatable: {cpu: "64", memory: 256Gi, pods: "1000"}
 EOF
+# The API server's TaintNodesByCondition admission gives a node created without
+# a Ready condition the node.kubernetes.io/not-ready:NoSchedule taint; the
+# node-lifecycle controller would lift it, but it is not run here (it would
+# also evict pods on missed heartbeats). Lift it ourselves.
+"$KUBECTL" --kubeconfig="$CLUSTER_DIR/admin.kubeconfig" taint node "$NODE_NAME" \
+  node.kubernetes.io/not-ready:NoSchedule- >/dev/null
 
 wait_until kube-controller-manager "$T_COMPONENT" "kube-controller-manager /healthz" \
   curl -kfsS --max-time 3 "https://127.0.0.1:$P_KCM/healthz"

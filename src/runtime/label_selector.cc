@@ -53,6 +53,7 @@ Result<std::vector<std::string>> parseValueSet(std::string_view text) {
     return makeError(ErrorCode::kInvalidArgument, "expected '(values)' in selector");
   }
   text = text.substr(1, text.size() - 2);
+  if (trim(text).empty()) return makeError(ErrorCode::kInvalidArgument, "empty value set");
   std::vector<std::string> values;
   size_t start = 0;
   for (size_t i = 0; i <= text.size(); ++i) {

@@ -1,11 +1,12 @@
 #include "runtime/logger.h"
 
+#include "runtime/time_format.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <mutex>
 
 namespace mlops::runtime {
@@ -59,17 +60,7 @@ nlohmann::json redacted(const nlohmann::json& fields) {
 }
 
 std::string timestampNow() {
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(now);
-  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now - secs).count();
-  std::time_t t = std::chrono::system_clock::to_time_t(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(millis));
-  return buf;
+  return formatRfc3339(std::chrono::system_clock::now(), 3);
 }
 
 bool needsQuoting(const std::string& s) {

@@ -14,11 +14,11 @@ Histogram::BucketBoundaries reconcileBuckets() {
           6,     7,    8,     9,    10,  15,  20,  25,   30,  40,  50,  60};
 }
 
-// client-go's workqueue buckets: 10 ns to 10 s in decades... and beyond.
+// client-go's workqueue buckets: ten decades from 10 ns to 10 s.
 Histogram::BucketBoundaries queueBuckets() {
   Histogram::BucketBoundaries b;
   double v = 1e-8;
-  for (int i = 0; i < 12; ++i, v *= 10) b.push_back(v);
+  for (int i = 0; i < 10; ++i, v *= 10) b.push_back(v);
   return b;
 }
 

@@ -1,0 +1,512 @@
+#include "controllers/training/decide.h"
+
+#include <algorithm>
+#include <set>
+
+#include "controllers/training/conditions.h"
+#include "controllers/training/effective_inputs.h"
+#include "controllers/training/fingerprint.h"
+#include "controllers/training/image_digest.h"
+#include "controllers/training/names.h"
+#include "controllers/training/reproduction.h"
+#include "controllers/training/results.h"
+#include "controllers/training/timestamps.h"
+#include "controllers/training/training_job.h"
+
+namespace mlops::training {
+namespace {
+
+using Json = nlohmann::json;
+
+// ---- JSON access that tolerates anything (objects come from the network) ----
+
+const Json& at(const Json& obj, const char* key) {
+  static const Json kNull;
+  if (!obj.is_object()) return kNull;
+  const auto it = obj.find(key);
+  return it == obj.end() ? kNull : *it;
+}
+
+std::string str(const Json& obj, const char* key) {
+  const Json& v = at(obj, key);
+  return v.is_string() ? v.get<std::string>() : "";
+}
+
+int64_t integer(const Json& obj, const char* key) {
+  const Json& v = at(obj, key);
+  return v.is_number_integer() ? v.get<int64_t>() : 0;
+}
+
+std::map<std::string, double> metricsOf(const Json& obj) {
+  std::map<std::string, double> out;
+  if (!obj.is_object()) return out;
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    if (it.value().is_number()) out[it.key()] = it.value().get<double>();
+  }
+  return out;
+}
+
+std::string cut(const std::string& s, size_t max) { return s.size() <= max ? s : s.substr(0, max) + "..."; }
+
+// ---- Kubernetes object predicates ----
+
+bool isTerminal(const std::string& phase) { return phase == "Succeeded" || phase == "Failed"; }
+
+bool controlledBy(const Json& obj, const std::string& ownerUID) {
+  const Json& refs = at(at(obj, "metadata"), "ownerReferences");
+  if (!refs.is_array() || ownerUID.empty()) return false;
+  return std::any_of(refs.begin(), refs.end(), [&](const Json& r) {
+    return str(r, "uid") == ownerUID && at(r, "controller").is_boolean() && r["controller"].get<bool>();
+  });
+}
+
+// The Job condition of `type` whose status is "True", or nullptr.
+const Json* trueJobCondition(const Json& job, const char* type) {
+  const Json& conditions = at(at(job, "status"), "conditions");
+  if (!conditions.is_array()) return nullptr;
+  for (const auto& c : conditions) {
+    if (str(c, "type") == type && str(c, "status") == "True") return &c;
+  }
+  return nullptr;
+}
+
+bool isJobSuspended(const Json& job) {
+  const Json& suspend = at(at(job, "spec"), "suspend");
+  return (suspend.is_boolean() && suspend.get<bool>()) || trueJobCondition(job, "Suspended") != nullptr;
+}
+
+// Newest first: creationTimestamp (RFC 3339 sorts as text), then name.
+std::vector<const Json*> podsOfJob(const std::vector<Json>& pods, const std::string& jobUID) {
+  std::vector<const Json*> out;
+  for (const auto& p : pods) {
+    if (controlledBy(p, jobUID)) out.push_back(&p);
+  }
+  std::sort(out.begin(), out.end(), [](const Json* a, const Json* b) {
+    const auto ka = std::make_pair(str(at(*a, "metadata"), "creationTimestamp"), str(at(*a, "metadata"), "name"));
+    const auto kb = std::make_pair(str(at(*b, "metadata"), "creationTimestamp"), str(at(*b, "metadata"), "name"));
+    return ka > kb;
+  });
+  return out;
+}
+
+const Json* newestPodInPhase(const std::vector<const Json*>& pods, const char* phase) {
+  for (const Json* p : pods) {
+    if (str(at(*p, "status"), "phase") == phase) return p;
+  }
+  return nullptr;
+}
+
+const Json* containerStatus(const Json& pod, const std::string& container) {
+  const Json& statuses = at(at(pod, "status"), "containerStatuses");
+  if (!statuses.is_array()) return nullptr;
+  for (const auto& cs : statuses) {
+    if (str(cs, "name") == container) return &cs;
+  }
+  return nullptr;
+}
+
+// "pod P container C exited with code N (Reason): message" for the newest
+// failed pod, to explain a failed Job.
+std::string lastAttemptSummary(const std::vector<const Json*>& pods, const std::string& resultsContainer) {
+  const Json* pod = newestPodInPhase(pods, "Failed");
+  if (pod == nullptr) return "";
+  const std::string podName = str(at(*pod, "metadata"), "name");
+  const Json& statuses = at(at(*pod, "status"), "containerStatuses");
+  const Json* chosen = nullptr;
+  if (statuses.is_array()) {
+    for (const auto& cs : statuses) {  // the first container that failed, the results container preferred
+      const Json& term = at(at(cs, "state"), "terminated");
+      if (!term.is_object() || integer(term, "exitCode") == 0) continue;
+      if (chosen == nullptr || str(cs, "name") == resultsContainer) chosen = &cs;
+    }
+  }
+  if (chosen == nullptr) {
+    const std::string reason = str(at(*pod, "status"), "reason");
+    const std::string message = str(at(*pod, "status"), "message");
+    if (reason.empty() && message.empty()) return "last attempt: pod " + podName + " failed";
+    return "last attempt: pod " + podName + " failed" + (reason.empty() ? "" : " (" + reason + ")") +
+           (message.empty() ? "" : ": " + cut(message, 256));
+  }
+  const Json& term = at(at(*chosen, "state"), "terminated");
+  std::string out = "last attempt: pod " + podName + " container " + str(*chosen, "name") + " exited with code " +
+                    std::to_string(integer(term, "exitCode"));
+  if (!str(term, "reason").empty()) out += " (" + str(term, "reason") + ")";
+  if (!str(term, "message").empty()) out += ": " + cut(str(term, "message"), 256);
+  return out;
+}
+
+// ---- The decision under construction ----
+
+struct Builder {
+  const TrainingRunInput& in;
+  const Json oldStatus;
+  Json status;
+  int64_t generation;
+  std::string now;
+  std::string runName;
+  TrainingRunDecision decision;
+
+  void phase(const std::string& phase, const std::string& reason, const std::string& message) {
+    status["phase"] = phase;
+    status["reason"] = reason;
+    status["message"] = message;
+    if (isTerminal(phase) && !status.contains("completionTime")) status["completionTime"] = now;
+  }
+  void condition(const std::string& type, const std::string& st, const std::string& reason,
+                 const std::string& message) {
+    setCondition(status["conditions"], Condition{type, st, reason, message}, generation, now);
+  }
+  void event(const std::string& type, const std::string& reason, const std::string& message) {
+    decision.events.push_back(Event{type, reason, message});
+  }
+  void fail(const std::string& reason, const std::string& message, const char* jobComplete) {
+    phase("Failed", reason, message);
+    if (jobComplete != nullptr) condition("JobComplete", jobComplete, reason, message);
+  }
+};
+
+bool isReproduction(const Json& run) { return !at(at(run, "spec"), "reproduction").is_null(); }
+
+bool shouldRegister(const Json& run) {
+  const Json& reg = at(at(run, "spec"), "register");
+  return reg.is_boolean() ? reg.get<bool>() : !isReproduction(run);
+}
+
+// Records image digests and the fingerprint from `pod` when they cover every
+// container of the effective template, or unconditionally when `final`.
+void recordImageDigests(Builder& b, const EffectiveInputs& inputs, const Json* pod, bool final) {
+  if (pod == nullptr) return;
+  const auto digests = imageDigestsOfPod(*pod);
+  if (digests.empty()) return;
+  const auto names = containerNames(inputs.templateSpec);
+  const bool complete =
+      std::all_of(names.begin(), names.end(), [&](const std::string& n) { return digests.count(n) > 0; });
+  if (!complete && !final) return;
+  Json d = Json::object();
+  for (const auto& [container, digest] : digests) d[container] = digest;
+  b.status["imageDigests"] = std::move(d);
+  if (auto fp = fingerprint(inputs.fingerprintInputs(digests))) b.status["fingerprint"] = *fp;
+}
+
+Json lineageDataset(const EffectiveInputs* inputs, const Json& status) {
+  Json dataset = inputs != nullptr && inputs->dataset.is_object() ? inputs->dataset : Json::object();
+  if (!dataset.contains("digest") && !str(status, "datasetDigest").empty()) {
+    dataset["digest"] = str(status, "datasetDigest");
+  }
+  return dataset;
+}
+
+ModelVersionRequest modelVersionRequest(const Builder& b, const EffectiveInputs* inputs) {
+  const Json& spec = at(b.in.run, "spec");
+  const std::string model = str(spec, "model");
+  Json source{{"trainingRun", b.runName}};
+  if (!str(b.status, "fingerprint").empty()) source["fingerprint"] = b.status["fingerprint"];
+  if (Json dataset = lineageDataset(inputs, b.status); !dataset.empty()) source["dataset"] = std::move(dataset);
+  const Json code = inputs != nullptr ? inputs->code : at(spec, "code");
+  if (code.is_object() && !code.empty()) source["code"] = code;
+  const Json& digests = at(b.status, "imageDigests");
+  if (digests.is_object() && !digests.empty()) source["imageDigests"] = digests;
+
+  Json artifact{{"uri", str(at(b.status, "artifact"), "uri")}};
+  if (!str(at(b.status, "artifact"), "digest").empty()) artifact["digest"] = b.status["artifact"]["digest"];
+
+  Json mvSpec{{"model", model},
+              {"artifact", std::move(artifact)},
+              {"metrics", at(b.status, "metrics").is_object() ? b.status["metrics"] : Json::object()},
+              {"source", std::move(source)},
+              {"stage", str(spec, "promotion") == "Automatic" ? "Production" : "None"}};
+  if (at(spec, "serving").is_object()) mvSpec["serving"] = spec["serving"];
+  Json labels{{std::string(kLabelModel), model},
+              {std::string(kLabelTrainingRun), b.runName},
+              {std::string(kLabelManagedBy), std::string(kManagedBy)}};
+  return ModelVersionRequest{std::move(labels), std::move(mvSpec)};
+}
+
+// Results are recorded and validated: succeed, or register first.
+void registerOrSucceed(Builder& b, const EffectiveInputs* inputs) {
+  const Json& run = b.in.run;
+  if (!shouldRegister(run)) {
+    const bool reproduction = isReproduction(run);
+    const std::string why = at(at(run, "spec"), "register").is_boolean()
+                                ? "spec.register is false"
+                                : "a reproduction registers only when spec.register is true";
+    b.condition("Registered", "False", "NotRequested", why);
+    if (reproduction && at(b.status, "reproduction").contains("verdict")) {
+      const std::string verdict = str(b.status["reproduction"], "verdict");
+      const Json* c = findCondition(b.status["conditions"], "Reproduced");
+      b.phase("Succeeded", verdict, c != nullptr ? str(*c, "message") : verdict);
+    } else {
+      b.phase("Succeeded", "Completed", "training succeeded; no ModelVersion registered (" + why + ")");
+    }
+    return;
+  }
+  const Json* mv = b.in.modelVersion ? &*b.in.modelVersion : nullptr;
+  if (mv != nullptr && str(at(at(*mv, "metadata"), "labels"), std::string(kLabelTrainingRun).c_str()) == b.runName &&
+      integer(at(*mv, "spec"), "version") >= 1) {
+    const std::string name = str(at(*mv, "metadata"), "name");
+    const int64_t version = integer(at(*mv, "spec"), "version");
+    b.status["modelVersion"] = name;
+    b.status["version"] = version;
+    const std::string message = "registered ModelVersion " + name + " (version " + std::to_string(version) + ")";
+    b.condition("Registered", "True", "Registered", message);
+    b.phase("Succeeded", "Registered", message);
+    return;
+  }
+  const std::string message = "registering a ModelVersion of model " + str(at(run, "spec"), "model");
+  b.condition("Registered", "Unknown", "Registering", message);
+  b.phase("Running", "Registering", message);
+  b.decision.registerModelVersion = modelVersionRequest(b, inputs);
+}
+
+// The Job completed: read, check and record the results.
+void completeFromPod(Builder& b, const EffectiveInputs& inputs, const Json& pod) {
+  const std::string podName = str(at(pod, "metadata"), "name");
+  const std::string where = " (pod " + podName + ", container " + inputs.resultsContainer + ")";
+  recordImageDigests(b, inputs, &pod, true);
+
+  const Json* cs = containerStatus(pod, inputs.resultsContainer);
+  const Json& terminated = cs != nullptr ? at(at(*cs, "state"), "terminated") : at(Json(), "");
+  if (!terminated.is_object()) {
+    const std::string message =
+        "the succeeded pod " + podName + " has no terminated container \"" + inputs.resultsContainer + "\"";
+    b.condition("Validated", "False", "InvalidResults", message);
+    b.fail("InvalidResults", message, nullptr);
+    return;
+  }
+  auto results = parseResults(str(terminated, "message"));
+  if (!results) {
+    const std::string message = results.error().message + where;
+    b.condition("Validated", "False", "InvalidResults", message);
+    b.fail("InvalidResults", message, nullptr);
+    return;
+  }
+  if (!inputs.datasetDigest.empty() && results->datasetDigest && *results->datasetDigest != inputs.datasetDigest) {
+    const std::string message = "the trainer reported dataset digest " + *results->datasetDigest +
+                                " but MLOPS_DATASET_DIGEST was " + inputs.datasetDigest + where;
+    b.condition("Validated", "False", "InvalidResults", message);
+    b.fail("InvalidResults", message, nullptr);
+    return;
+  }
+
+  Json metrics = Json::object();
+  for (const auto& [name, value] : results->metrics) metrics[name] = value;
+  b.status["metrics"] = std::move(metrics);
+  Json artifact{{"uri", results->artifact.uri}};
+  if (!results->artifact.digest.empty()) artifact["digest"] = results->artifact.digest;
+  b.status["artifact"] = std::move(artifact);
+  const std::string datasetDigest =
+      !inputs.datasetDigest.empty() ? inputs.datasetDigest : results->datasetDigest.value_or("");
+  if (!datasetDigest.empty()) b.status["datasetDigest"] = datasetDigest;
+
+  if (!inputs.reproductionOf.empty() && b.in.original) {
+    const Json& originalStatus = at(*b.in.original, "status");
+    const auto report = compareReproduction(inputs.reproductionOf, metricsOf(at(originalStatus, "metrics")),
+                                            results->metrics, at(at(at(b.in.run, "spec"), "reproduction"), "tolerance"),
+                                            str(originalStatus, "fingerprint"), str(b.status, "fingerprint"));
+    b.status["reproduction"] = report.toStatus();
+    b.condition("Reproduced", report.reproduced ? "True" : "False", report.verdict(), report.message);
+    b.event(report.reproduced ? "Normal" : "Warning", report.verdict(), report.message);
+  }
+
+  const auto verdict = validateMetrics(at(at(b.in.run, "spec"), "validation"), results->metrics, b.in.production);
+  b.condition("Validated", verdict.passed ? "True" : "False", verdict.reason, verdict.message);
+  if (!verdict.passed) {
+    b.fail("ValidationFailed", verdict.message, nullptr);
+    return;
+  }
+  registerOrSucceed(b, &inputs);
+}
+
+// The Job exists and is this run's: follow it.
+void observeJob(Builder& b, const EffectiveInputs& inputs, const Json& job) {
+  const std::string jobName = str(at(job, "metadata"), "name");
+  const std::string jobUID = str(at(job, "metadata"), "uid");
+  const auto pods = podsOfJob(b.in.pods, jobUID);
+  const Json& js = at(job, "status");
+  const int64_t counted = integer(js, "active") + integer(js, "failed") + integer(js, "succeeded");
+  const int64_t attempts = std::max({static_cast<int64_t>(pods.size()), counted, integer(b.oldStatus, "attempts")});
+  b.status["attempts"] = attempts;
+  if (!b.status.contains("startTime") && !str(js, "startTime").empty()) b.status["startTime"] = js["startTime"];
+
+  if (const Json* failed = trueJobCondition(job, "Failed")) {
+    const std::string reason = str(*failed, "reason").empty() ? "JobFailed" : str(*failed, "reason");
+    std::string message = "Job " + jobName + " failed";
+    if (!str(*failed, "message").empty()) message += ": " + str(*failed, "message");
+    if (const std::string last = lastAttemptSummary(pods, inputs.resultsContainer); !last.empty()) {
+      message += "; " + last;
+    }
+    recordImageDigests(b, inputs, pods.empty() ? nullptr : pods.front(), true);
+    b.fail(reason, message, "False");
+    return;
+  }
+  if (const Json* complete = trueJobCondition(job, "Complete")) {
+    b.condition("JobComplete", "True", "JobComplete", "Job " + jobName + " completed");
+    if (const Json* pod = newestPodInPhase(pods, "Succeeded")) {
+      completeFromPod(b, inputs, *pod);
+      return;
+    }
+    std::string completedAt = str(js, "completionTime");
+    if (completedAt.empty()) completedAt = str(*complete, "lastTransitionTime");
+    const auto completed = parseTimestamp(completedAt);
+    if (completed && b.in.now - *completed < kSucceededPodGrace) {
+      b.phase("Running", "ReadingResults", "Job " + jobName + " completed; waiting to see its succeeded pod");
+      b.decision.requeueAfter = kWaitForSucceededPod;
+      return;
+    }
+    const std::string message =
+        "Job " + jobName + " completed but its succeeded pod is gone, so its results cannot be read";
+    b.condition("Validated", "False", "InvalidResults", message);
+    b.fail("InvalidResults", message, nullptr);
+    return;
+  }
+
+  recordImageDigests(b, inputs, pods.empty() ? nullptr : pods.front(), false);
+  if (isJobSuspended(job)) {
+    const std::string message = "Job " + jobName + " is suspended (queued)";
+    b.condition("JobComplete", "Unknown", "JobSuspended", message);
+    b.phase("Pending", "JobSuspended", message);
+    return;
+  }
+  const std::string message = "Job " + jobName + " is running (attempt " + std::to_string(std::max<int64_t>(attempts, 1)) + ")";
+  b.condition("JobComplete", "Unknown", "JobRunning", message);
+  b.phase("Running", "JobRunning", message);
+}
+
+// Before the Job is created, or when its creation failed.
+void createJob(Builder& b, const EffectiveInputs& inputs) {
+  const std::string jobName = b.runName;
+  if (b.in.jobCreateError) {
+    const Error& e = *b.in.jobCreateError;
+    if (e.code == ErrorCode::kAlreadyExists) {  // the cache has not seen it yet
+      b.decision.requeueAfter = kWaitForCache;
+      return;
+    }
+    if (e.code == ErrorCode::kInvalid || e.code == ErrorCode::kBadRequest) {
+      const std::string message = "the API server rejected Job " + jobName + ": " + e.message;
+      b.fail("JobRejected", message, "False");
+      return;
+    }
+    const std::string message = "creating Job " + jobName + " failed, will retry: " + e.toString();
+    b.condition("JobComplete", "Unknown", "JobCreateFailed", message);
+    b.phase("Pending", "JobCreateFailed", message);
+    b.decision.requeueAfter = kRetryJobCreate;
+    return;
+  }
+  const std::string message = "creating Job " + jobName;
+  b.condition("JobComplete", "Unknown", "JobNotCreated", message);
+  b.phase("Pending", "CreatingJob", message);
+  b.decision.jobToCreate = renderJob(b.in.run, inputs);
+}
+
+// Reasons whose phase transition is not worth an Event (routine or brief).
+bool isQuietReason(const std::string& reason) {
+  return reason == "CreatingJob" || reason == "JobRunning" || reason == "Registering" ||
+         reason == "ReadingResults";
+}
+
+bool isWarningReason(const std::string& reason) {
+  return reason == "OriginalNotFound" || reason == "JobNameTaken" || reason == "JobCreateFailed" ||
+         reason == "NotReproduced";
+}
+
+TrainingRunDecision finish(Builder& b) {
+  const std::string phase = str(b.status, "phase");
+  const std::string reason = str(b.status, "reason");
+  const std::string message = str(b.status, "message");
+  b.condition("Ready", phase == "Succeeded" ? "True" : "False", reason.empty() ? "Unknown" : reason, message);
+
+  auto& events = b.decision.events;
+  if (str(b.oldStatus, "jobUID").empty() && !str(b.status, "jobUID").empty()) {
+    events.insert(events.begin(), Event{"Normal", "JobCreated", "created Job " + str(b.status, "jobName")});
+  }
+  const bool transitioned = phase != str(b.oldStatus, "phase") || reason != str(b.oldStatus, "reason");
+  if (transitioned && !reason.empty() && !isQuietReason(reason)) {
+    events.push_back(Event{phase == "Failed" || isWarningReason(reason) ? "Warning" : "Normal", reason, message});
+  }
+  std::vector<Event> unique;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (auto& e : events) {
+    if (seen.insert({e.type, e.reason}).second) unique.push_back(std::move(e));
+  }
+  events = std::move(unique);
+
+  b.decision.status = std::move(b.status);
+  b.decision.statusChanged = b.decision.status != b.oldStatus;
+  return std::move(b.decision);
+}
+
+}  // namespace
+
+TrainingRunDecision decideTrainingRun(const TrainingRunInput& in) {
+  const Json& run = in.run;
+  const Json oldStatus = at(run, "status").is_object() ? run["status"] : Json::object();
+  if (isTerminal(str(oldStatus, "phase"))) {
+    TrainingRunDecision unchanged;
+    unchanged.status = oldStatus;
+    return unchanged;
+  }
+  Builder b{in, oldStatus, oldStatus, integer(at(run, "metadata"), "generation"), formatTimestamp(in.now),
+            str(at(run, "metadata"), "name"), {}};
+  b.status["observedGeneration"] = b.generation;
+
+  auto inputs = resolveInputs(run, in.original, in.options.artifactRoot);
+  const std::string recordedJobUID = str(oldStatus, "jobUID");
+
+  // Results already read and validated: only registration is left, and the
+  // Job no longer matters.
+  if (!str(at(oldStatus, "artifact"), "uri").empty()) {
+    registerOrSucceed(b, inputs ? &*inputs : nullptr);
+    return finish(b);
+  }
+
+  if (!inputs) {
+    const Error& e = inputs.error();
+    if (!recordedJobUID.empty() && e.reason == "OriginalNotFound") {
+      b.fail("OriginalLost", "the TrainingRun being reproduced was deleted while this run was in progress: " +
+                                 e.message, "False");
+    } else if (e.transient() && recordedJobUID.empty()) {
+      b.condition("JobComplete", "Unknown", "JobNotCreated", e.message);
+      b.phase("Pending", e.reason, e.message);
+      b.decision.requeueAfter = kWaitForOriginal;
+    } else {
+      b.fail(e.reason, e.message, "False");
+    }
+    return finish(b);
+  }
+
+  b.status["seed"] = inputs->seed;
+  b.status["artifactURI"] = inputs->artifactURI;
+  b.status["jobName"] = b.runName;
+  if (!inputs->reproductionOf.empty() && !at(b.status, "reproduction").is_object()) {
+    b.status["reproduction"] = Json{{"of", inputs->reproductionOf}};
+  }
+
+  const std::string runUID = str(at(run, "metadata"), "uid");
+  const Json* job = in.job ? &*in.job : nullptr;
+  if (recordedJobUID.empty()) {
+    if (job == nullptr) {
+      createJob(b, *inputs);
+      return finish(b);
+    }
+    if (!controlledBy(*job, runUID)) {
+      const std::string message = "a Job named " + b.runName +
+                                  " exists and is not controlled by this TrainingRun; waiting for it to be deleted";
+      b.condition("JobComplete", "Unknown", "JobNotCreated", message);
+      b.phase("Pending", "JobNameTaken", message);
+      b.decision.requeueAfter = kWaitForJobName;
+      return finish(b);
+    }
+    b.status["jobUID"] = str(at(*job, "metadata"), "uid");
+  } else if (job == nullptr || str(at(*job, "metadata"), "uid") != recordedJobUID) {
+    const std::string message =
+        job == nullptr ? "Job " + b.runName + " (uid " + recordedJobUID + ") was deleted before its results were read"
+                       : "Job " + b.runName + " (uid " + recordedJobUID +
+                             ") was replaced by another Job of the same name before its results were read";
+    b.fail("JobLost", message, "False");
+    return finish(b);
+  }
+  observeJob(b, *inputs, *job);
+  return finish(b);
+}
+
+}  // namespace mlops::training

@@ -1,0 +1,138 @@
+// The TrainingRun decision: a pure function from what the controller
+// gathered to what it should write.
+//
+// The controller (gather, decide, act):
+//   1. gathers a TrainingRunInput (cache reads; see each field for the few
+//      that must come from the API server),
+//   2. calls decideTrainingRun(),
+//   3. acts: creates `jobToCreate` if set; creates a ModelVersion from
+//      `registerModelVersion` if set (allocating its number; DESIGN.md
+//      "Registration, exactly once"); writes `status` with the status
+//      subresource only when `statusChanged`; emits `events` after a
+//      successful status write; requeues after `requeueAfter` if set.
+//      After creating the Job or the ModelVersion it decides again with the
+//      created object in the input, so that the UID / version is recorded.
+//
+// Phases and reasons (status.phase / status.reason):
+//
+//            ┌───────────────── Pending ──────────────────┐
+//   (new) ──▶│ CreatingJob  WaitingForOriginal            │
+//            │ OriginalNotFound  JobNameTaken             │
+//            │ JobCreateFailed  JobSuspended ◀─┐          │
+//            └──┬──────────────────────┬───────┼──────────┘
+//               │ Job created, UID     │       │ suspended
+//               │ recorded             │       │
+//               ▼                      │    ┌──┴──────────────────────────┐
+//            Running ◀─────────────────┼────│ JobRunning  ReadingResults  │
+//               │                      │    │ Registering (results read,  │
+//               │                      │    │   validated, MV pending)    │
+//               │                      │    └──┬──────────────────────────┘
+//               │                      ▼       │ MV found / no registration
+//               │                   Failed     ▼
+//               └──────────────────▶ (terminal)  Succeeded (terminal)
+//     Failed reasons: InvalidSpec, OriginalNotReproducible, OriginalLost,
+//       JobRejected, JobLost, BackoffLimitExceeded, DeadlineExceeded (or the Job's own reason, else
+//       JobFailed), InvalidResults, ValidationFailed.
+//     Succeeded reasons: Registered (a ModelVersion was created or adopted),
+//       Completed (registration not requested), Reproduced / NotReproduced
+//       (a reproduction that does not register).
+//
+// Rules:
+// - Terminal runs (Succeeded, Failed) are never re-decided: the decision
+//   returns the status unchanged and nothing else.
+// - The Job is created once. Its UID is recorded; if status.jobUID is set and
+//   the Job is gone (or replaced by another Job of the same name) before the
+//   results were read, the run fails with JobLost.
+// - Succeeded is written only together with status.modelVersion/version when
+//   the run registers; until the ModelVersion exists the run stays Running,
+//   reason Registering, Registered=Unknown.
+// - A failed gate ends Failed/ValidationFailed with Validated=False naming
+//   the gate, value and bound; metrics and artifact are still recorded.
+// - Re-deciding an unchanged situation returns an identical status
+//   (statusChanged == false) and no events; condition lastTransitionTime
+//   moves only when a condition's status changes.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "controllers/training/validation.h"
+#include "core/result.h"
+
+namespace mlops::training {
+
+struct TrainingRunOptions {
+  std::string artifactRoot = "s3://mlops-artifacts";  // --artifact-root
+};
+
+struct TrainingRunInput {
+  // The TrainingRun (metadata, spec, status) as read.
+  nlohmann::json run;
+  // The Job named after the run, if it exists. When status.jobUID is set and
+  // the cache has no such Job, the controller must confirm with a GET on the
+  // API server before passing nullopt: nullopt then means "lost" (JobLost).
+  std::optional<nlohmann::json> job;
+  // Pods labelled mlops.dev/training-run=<run>; only those whose controller
+  // ownerReference is the Job are used.
+  std::vector<nlohmann::json> pods;
+  // Reproduction only: the TrainingRun named spec.reproduction.of, or
+  // nullopt when it does not exist. Ignored for ordinary runs.
+  std::optional<nlohmann::json> original;
+  // For validation.compareToProduction: the metrics of the model's version in
+  // production, nullopt when none is. Only needed when the run is complete.
+  std::optional<ProductionMetrics> production;
+  // A ModelVersion labelled mlops.dev/training-run=<run>, looked up on the
+  // API server (not the cache), or nullopt.
+  std::optional<nlohmann::json> modelVersion;
+  // The error of the controller's last attempt to create `jobToCreate`, if it
+  // failed: Invalid/BadRequest → Failed/JobRejected; AlreadyExists → wait for
+  // the cache; anything else → Pending/JobCreateFailed and retry.
+  std::optional<Error> jobCreateError;
+  // Wall-clock time, for timestamps.
+  std::chrono::system_clock::time_point now;
+  TrainingRunOptions options;
+};
+
+struct Event {
+  std::string type;  // "Normal" or "Warning"
+  std::string reason;
+  std::string message;
+  bool operator==(const Event&) const = default;
+};
+
+// What to create when the run registers. The controller allocates the
+// version number, sets spec.version and names the object <model>-v<version>.
+struct ModelVersionRequest {
+  nlohmann::json labels;  // mlops.dev/model, mlops.dev/training-run, managed-by
+  // model, artifact, metrics, source {trainingRun, fingerprint, dataset, code,
+  // imageDigests}, serving (copied from the run), stage (Production when
+  // spec.promotion is Automatic, else None). Empty members are omitted.
+  nlohmann::json spec;
+};
+
+struct TrainingRunDecision {
+  std::optional<nlohmann::json> jobToCreate;  // the rendered batch/v1 Job
+  nlohmann::json status;                      // the complete new status
+  bool statusChanged = false;                 // status differs from run.status
+  std::vector<Event> events;                  // one per transition
+  std::optional<ModelVersionRequest> registerModelVersion;
+  std::optional<std::chrono::seconds> requeueAfter;
+};
+
+// Requeue hints.
+inline constexpr std::chrono::seconds kWaitForOriginal{30};
+inline constexpr std::chrono::seconds kWaitForJobName{15};
+inline constexpr std::chrono::seconds kRetryJobCreate{30};
+inline constexpr std::chrono::seconds kWaitForCache{2};
+inline constexpr std::chrono::seconds kWaitForSucceededPod{5};
+// How long after the Job completed its succeeded pod may still be missing
+// from the input (informer lag) before the results count as lost.
+inline constexpr std::chrono::seconds kSucceededPodGrace{60};
+
+TrainingRunDecision decideTrainingRun(const TrainingRunInput& input);
+
+}  // namespace mlops::training

@@ -1,0 +1,94 @@
+// mlops-operator: flags, wiring, nothing else.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "kube/config.h"
+#include "kube/rest_client.h"
+#include "main/options.h"
+#include "main/preflight.h"
+#include "runtime/logger.h"
+#include "runtime/manager.h"
+#include "runtime/metrics.h"
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+// One clear line on stderr and exit code 1: for startup misconfiguration.
+int fatal(const std::string& what) {
+  std::cerr << "mlops-operator: " << what << "\n";
+  return 1;
+}
+
+// The namespace this process runs in, for the leader-election Lease when no
+// flag names one: the in-cluster service account's namespace, else the
+// kubeconfig context's.
+std::string defaultLeaseNamespace(const mlops::kube::ClientConfig& cfg) {
+  return cfg.defaultNamespace.empty() ? "default" : cfg.defaultNamespace;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace mlops;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto parsed = parseCommandLine(args, processEnv);
+  if (!parsed.ok()) return fatal(parsed.error().message);
+  switch (parsed->action) {
+    case ParsedCommandLine::Action::kHelp:
+      std::cout << usageText();
+      return 0;
+    case ParsedCommandLine::Action::kVersion:
+      std::cout << "mlops-operator " << kVersion << "\n";
+      return 0;
+    case ParsedCommandLine::Action::kRun:
+      break;
+  }
+  const Options& opts = parsed->options;
+
+  // Flags were validated by parseCommandLine; these cannot fail.
+  runtime::Logger::configure(*runtime::parseLogFormat(opts.logFormat),
+                             *runtime::parseLogLevel(opts.logLevel));
+  runtime::Logger log("setup");
+
+  auto metrics = std::make_shared<runtime::RuntimeMetrics>();
+  auto config = kube::loadConfig(kube::ConfigEnvironment::fromProcess(opts.kubeconfig));
+  if (!config.ok()) return fatal(config.error().message);
+  config->onResponse = metrics->restClientObserver();
+  config->userAgent = std::string("mlops-operator/") + kVersion;
+
+  auto client = kube::makeRestClient(*config);
+  if (!client.ok()) return fatal(client.error().message);
+
+  if (auto access = checkApiServerAccess(**client, config->server, std::chrono::seconds(10));
+      !access.ok()) {
+    return fatal(access.error().message);
+  }
+  log.info("connected to the API server", {{"server", config->server},
+                                           {"source", config->source},
+                                           {"version", kVersion}});
+
+  runtime::ManagerOptions mopts;
+  mopts.ns = opts.watchNamespace;
+  mopts.metricsBindAddress = opts.metricsBindAddress;
+  mopts.healthProbeBindAddress = opts.healthProbeBindAddress;
+  mopts.leaderElection = opts.leaderElect;
+  mopts.leaderElectionNamespace = opts.leaderElectionNamespace.empty()
+                                      ? defaultLeaseNamespace(*config)
+                                      : opts.leaderElectionNamespace;
+  mopts.leaderElectionId = opts.leaderElectionId;
+  mopts.metrics = metrics;
+  runtime::Manager manager(**client, mopts);
+
+  // The project's kinds are cached from the start, so readiness means the
+  // CRDs are installed and readable.
+  manager.informer(kube::resources::kTrainingRuns);
+  manager.informer(kube::resources::kModelVersions);
+  manager.informer(kube::resources::kDriftPolicies);
+
+  return manager.run();
+}

@@ -1,0 +1,139 @@
+// Kubernetes Events about objects (core/v1 Event), best effort.
+//
+//   recorder.event(run, EventType::kWarning, "ValidationFailed",
+//                  "gate accuracy >= 0.9 failed: 0.85");
+//
+// event() never blocks on the network: it puts the event on a bounded queue
+// (dropping it, with a log line, when the queue is full) and a background
+// thread writes it. Repeats of the same event (same object, type, reason and
+// message) within the aggregation cache are folded into one Event whose
+// `count` and `lastTimestamp` are patched, as client-go's event correlator
+// does; a failed write is retried a few times and then dropped.
+//
+// Events are written in the object's namespace ("default" for cluster-scoped
+// objects) with source.component "mlops-operator", reportingComponent
+// "mlops-operator" and reportingInstance the host name.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+#include "kube/client.h"
+#include "runtime/logger.h"
+
+namespace mlops::runtime {
+
+enum class EventType { kNormal, kWarning };
+const char* eventTypeName(EventType type);
+
+class EventRecorder {
+ public:
+  virtual ~EventRecorder() = default;
+  // `object` is the involved object as read from the API (it needs
+  // apiVersion, kind, metadata.name; namespace and uid when it has them).
+  virtual void event(const nlohmann::json& object, EventType type, std::string_view reason,
+                     std::string_view message) = 0;
+};
+
+// Keeps events in memory: for tests of code that records events.
+class CollectingEventRecorder final : public EventRecorder {
+ public:
+  struct Recorded {
+    std::string objectKey;  // "namespace/name"
+    std::string kind;
+    EventType type;
+    std::string reason;
+    std::string message;
+  };
+  void event(const nlohmann::json& object, EventType type, std::string_view reason,
+             std::string_view message) override;
+  std::vector<Recorded> events() const;
+  void clear();
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Recorded> events_;
+};
+
+struct EventRecorderOptions {
+  std::string component = "mlops-operator";
+  std::string host;                  // default: gethostname()
+  std::size_t queueCapacity = 1000;  // events waiting to be written
+  std::size_t aggregationCacheSize = 4096;
+  int maxAttempts = 3;
+  std::chrono::milliseconds retryDelay{500};
+  const Clock* clock = nullptr;  // default: SystemClock
+};
+
+class KubeEventRecorder final : public EventRecorder {
+ public:
+  KubeEventRecorder(kube::Writer& writer, EventRecorderOptions options = {},
+                    Logger logger = Logger("events"));
+  ~KubeEventRecorder() override;  // stop(0)
+
+  void event(const nlohmann::json& object, EventType type, std::string_view reason,
+             std::string_view message) override;
+
+  void start();
+  // Writes what is queued for at most `flushTimeout`, then stops.
+  void stop(std::chrono::milliseconds flushTimeout = std::chrono::milliseconds(0));
+  std::size_t pending() const;
+  std::size_t dropped() const;
+
+  // The Event object this recorder would create (exposed for tests).
+  nlohmann::json buildEvent(const nlohmann::json& object, EventType type,
+                            const std::string& reason, const std::string& message,
+                            std::chrono::system_clock::time_point when) const;
+
+ private:
+  struct Pending {
+    nlohmann::json object;
+    EventType type;
+    std::string reason;
+    std::string message;
+    std::chrono::system_clock::time_point when;
+  };
+  struct Aggregate {
+    std::string name;       // metadata.name of the Event written
+    std::string ns;
+    int count = 0;
+    std::list<std::string>::iterator lru;
+  };
+  void loop();
+  void write(const Pending& p);
+  bool writeOnce(const Pending& p, const std::string& aggregationKey);
+  void remember(const std::string& key, std::string ns, std::string name, int count);
+  bool sleepFor(std::chrono::milliseconds d);
+
+  kube::Writer& writer_;
+  const EventRecorderOptions options_;
+  const Clock& clock_;
+  Logger log_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  bool abandon_ = false;  // stop without flushing what is left
+  bool writing_ = false;
+  std::size_t dropped_ = 0;
+  std::thread thread_;
+
+  // Only the writer thread touches the aggregation cache.
+  std::unordered_map<std::string, Aggregate> aggregates_;
+  std::list<std::string> lru_;  // most recent first
+};
+
+}  // namespace mlops::runtime

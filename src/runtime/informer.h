@@ -1,0 +1,120 @@
+// An informer: a reflector feeding an indexed cache, plus event handlers
+// (client-go's SharedIndexInformer, minus resync).
+//
+//   Informer pods(client, client, kube::resources::kPods,
+//                 {.labelSelector = "app.kubernetes.io/managed-by=mlops-operator"});
+//   pods.addIndex("model", indexByLabel("mlops.dev/model"));
+//   pods.addEventHandler({.onAdd = ..., .onUpdate = ..., .onDelete = ...});
+//   pods.start();
+//   pods.waitForSync(std::chrono::seconds(30));
+//
+// What goes into the cache: each object with metadata.managedFields removed
+// and apiVersion/kind filled in (list items arrive without them).
+//
+// Events, delivered on the informer's thread, in order, one at a time:
+//  - onAdd(obj, isInInitialList) for a new object (isInInitialList on the
+//    first list);
+//  - onUpdate(old, new) when an object changed (a relist reports only objects
+//    whose resourceVersion differs);
+//  - onDelete(obj, finalStateUnknown): obj is the last state; when a relist
+//    finds an object gone (its delete event was missed, e.g. after 410 Gone)
+//    the tombstone is the last cached state and finalStateUnknown is true.
+// Handlers must be quick and must not call back into the informer's
+// addEventHandler. A handler added after the first sync is first replayed
+// every cached object as onAdd(obj, true).
+//
+// hasSynced() turns true once the first list is stored and its handlers ran.
+// Thread safety: all public methods may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kube/client.h"
+#include "runtime/indexer.h"
+#include "runtime/logger.h"
+#include "runtime/reflector.h"
+
+namespace mlops::runtime {
+
+struct EventHandler {
+  std::function<void(const nlohmann::json& obj, bool isInInitialList)> onAdd;
+  std::function<void(const nlohmann::json& oldObj, const nlohmann::json& newObj)> onUpdate;
+  std::function<void(const nlohmann::json& obj, bool finalStateUnknown)> onDelete;
+};
+
+struct InformerOptions {
+  std::string ns;             // "" for all namespaces
+  std::string labelSelector;  // server-side filter: only matching objects are cached
+  std::string fieldSelector;
+  int64_t pageSize = 500;
+  BackoffPolicy backoff;
+  std::chrono::seconds minWatchTimeout{300};
+  std::function<void(std::chrono::milliseconds)> onBackoff;  // test hook
+};
+
+class Informer final : private ReflectorStore {
+ public:
+  Informer(kube::Reader& lister, kube::Watcher& watcher, kube::Resource resource,
+           InformerOptions options = {}, Logger logger = Logger("informer"));
+  ~Informer() override;  // stops and joins
+  Informer(const Informer&) = delete;
+  Informer& operator=(const Informer&) = delete;
+
+  const kube::Resource& resource() const { return resource_; }
+  const InformerOptions& options() const { return options_; }
+
+  Status addIndex(const std::string& name, IndexFunc fn) { return indexer_.addIndex(name, fn); }
+  void addEventHandler(EventHandler handler);
+
+  void start();  // spawns the reflector thread; idempotent
+  void stop();   // stops and joins; idempotent
+  bool hasSynced() const { return synced_.load(); }
+  // True once synced; false on timeout or if stopped first.
+  bool waitForSync(std::chrono::milliseconds timeout) const;
+
+  const Indexer& indexer() const { return indexer_; }
+  std::string lastSyncResourceVersion() const { return reflector_.lastSyncResourceVersion(); }
+  uint64_t listCount() const { return reflector_.listCount(); }
+
+ private:
+  // ReflectorStore
+  void replace(std::vector<nlohmann::json> items, const std::string& resourceVersion) override;
+  void added(nlohmann::json obj) override;
+  void modified(nlohmann::json obj) override;
+  void deleted(nlohmann::json obj) override;
+
+  ObjectPtr normalize(nlohmann::json obj) const;
+  void upsertAndNotify(nlohmann::json obj);
+  void notifyAdd(const nlohmann::json& obj, bool initial);
+  void notifyUpdate(const nlohmann::json& oldObj, const nlohmann::json& newObj);
+  void notifyDelete(const nlohmann::json& obj, bool finalStateUnknown);
+
+  const kube::Resource resource_;
+  const InformerOptions options_;
+  Logger log_;
+  Indexer indexer_;
+  Reflector reflector_;
+
+  std::mutex dispatchMu_;  // serialises store changes with handler dispatch
+  std::vector<EventHandler> handlers_;
+
+  std::atomic<bool> synced_{false};
+  mutable std::mutex syncMu_;
+  mutable std::condition_variable syncCv_;
+  bool stopping_ = false;  // guarded by syncMu_
+
+  std::mutex threadMu_;
+  std::thread thread_;
+};
+
+}  // namespace mlops::runtime

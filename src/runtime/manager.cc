@@ -1,0 +1,255 @@
+#include "runtime/manager.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "runtime/signals.h"
+#include "server/health_server.h"
+#include "server/metrics_server.h"
+
+namespace mlops::runtime {
+namespace {
+
+constexpr std::chrono::milliseconds kEventFlushTimeout{2'000};
+
+bool sameSelection(const InformerOptions& a, const InformerOptions& b) {
+  return a.ns == b.ns && a.labelSelector == b.labelSelector && a.fieldSelector == b.fieldSelector;
+}
+
+}  // namespace
+
+Manager::Manager(kube::Client& client, ManagerOptions options)
+    : client_(client),
+      options_(std::move(options)),
+      metrics_(options_.metrics ? options_.metrics : std::make_shared<RuntimeMetrics>()),
+      log_(options_.logger),
+      identity_(options_.identity.empty() ? makeLeaderIdentity() : options_.identity),
+      events_(std::make_unique<KubeEventRecorder>(client_, EventRecorderOptions{},
+                                                  log_.withName("events"))) {}
+
+Manager::~Manager() {
+  // run() normally stops everything; this covers a Manager that never ran
+  // or whose run() was left early.
+  stopControllers();
+  if (elector_) elector_->stop();
+  std::lock_guard lock(informersMu_);
+  for (auto& [name, informer] : informers_) informer->stop();
+}
+
+Informer& Manager::informer(const kube::Resource& resource, InformerOptions options) {
+  if (options.ns.empty()) options.ns = options_.ns;
+  std::lock_guard lock(informersMu_);
+  const std::string key = resource.groupResource();
+  auto it = informers_.find(key);
+  if (it != informers_.end()) {
+    if (!sameSelection(it->second->options(), options)) {
+      log_.error("two informers for one resource with different selections",
+                 {{"resource", key},
+                  {"have", it->second->options().labelSelector},
+                  {"want", options.labelSelector}});
+      std::abort();  // a wiring bug: fail at start-up, loudly
+    }
+    return *it->second;
+  }
+  auto informer = std::make_unique<Informer>(client_, client_, resource, options,
+                                             log_.withName("informer"));
+  Informer& ref = *informer;
+  cache_.registerInformer(ref);
+  informers_.emplace(key, std::move(informer));
+  if (informersStarted_) ref.start();
+  return ref;
+}
+
+Controller& Manager::addController(const std::string& name, Reconciler& reconciler,
+                                   int workers) {
+  ControllerOptions opts;
+  opts.workers = workers;
+  opts.metrics = metrics_.get();
+  opts.logger = log_.withName("controller");
+  std::lock_guard lock(controllersMu_);
+  controllers_.push_back(std::make_unique<Controller>(name, reconciler, std::move(opts)));
+  return *controllers_.back();
+}
+
+bool Manager::cachesSynced() const {
+  std::lock_guard lock(informersMu_);
+  for (const auto& [name, informer] : informers_) {
+    if (!informer->hasSynced()) return false;
+  }
+  return true;
+}
+
+void Manager::stop() { requestStop(0); }
+
+void Manager::requestStop(int exitCode) {
+  std::lock_guard lock(stopMu_);
+  if (!stopRequested_) exitCode_ = exitCode;
+  stopRequested_ = true;
+  stopCv_.notify_all();
+}
+
+bool Manager::startServers() {
+  if (options_.metricsBindAddress != "0") {
+    auto server = server::MetricsServer::start(options_.metricsBindAddress, metrics_->registry());
+    if (!server) {
+      log_.error("cannot start the metrics server", {{"error", server.error().toString()}});
+      return false;
+    }
+    metricsServer_ = std::move(*server);
+    metricsPort_ = metricsServer_->port();
+    log_.info("serving metrics", {{"address", options_.metricsBindAddress},
+                                  {"port", metricsPort_.load()}});
+  }
+  if (options_.healthProbeBindAddress != "0") {
+    auto server = server::HealthServer::start(options_.healthProbeBindAddress);
+    if (!server) {
+      log_.error("cannot start the health probe server", {{"error", server.error().toString()}});
+      return false;
+    }
+    healthServer_ = std::move(*server);
+    healthServer_->addHealthzCheck("ping", [] { return okStatus(); });
+    healthServer_->addReadyzCheck("informers", [this]() -> Status {
+      std::string waiting;
+      std::lock_guard lock(informersMu_);
+      for (const auto& [name, informer] : informers_) {
+        if (!informer->hasSynced()) waiting += (waiting.empty() ? "" : ", ") + name;
+      }
+      if (waiting.empty()) return okStatus();
+      return makeError(ErrorCode::kUnavailable, "caches not synced: " + waiting);
+    });
+    healthPort_ = healthServer_->port();
+    log_.info("serving health probes", {{"address", options_.healthProbeBindAddress},
+                                        {"port", healthPort_.load()}});
+  }
+  return true;
+}
+
+bool Manager::waitForCaches() {
+  const auto started = std::chrono::steady_clock::now();
+  while (true) {
+    if (cachesSynced()) return true;
+    std::unique_lock lock(stopMu_);
+    if (stopRequested_) return false;
+    if (options_.cacheSyncTimeout.count() > 0 &&
+        std::chrono::steady_clock::now() - started > options_.cacheSyncTimeout) {
+      return false;
+    }
+    stopCv_.wait_for(lock, std::chrono::milliseconds(50));
+  }
+}
+
+void Manager::startControllers() {
+  std::lock_guard lock(controllersMu_);
+  if (controllersStopped_) return;
+  for (auto& c : controllers_) c->start();
+}
+
+bool Manager::stopControllers() {
+  std::lock_guard lock(controllersMu_);
+  controllersStopped_ = true;
+  const auto deadline = std::chrono::steady_clock::now() + options_.gracefulShutdownTimeout;
+  bool clean = true;
+  // Shut every queue first, so all controllers wind down in parallel.
+  for (auto& c : controllers_) c->queue().shutDown();
+  for (auto& c : controllers_) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (!c->stop(std::max(left, std::chrono::milliseconds(0)))) clean = false;
+  }
+  return clean;
+}
+
+int Manager::run() {
+  std::unique_ptr<SignalWatcher> signals;
+  if (options_.handleSignals) {
+    signals = std::make_unique<SignalWatcher>([this](int sig) {
+      log_.info("signal received, shutting down", {{"signal", sig}});
+      stop();
+    });
+  }
+  if (!startServers()) return 1;
+
+  {
+    std::lock_guard lock(informersMu_);
+    informersStarted_ = true;
+    for (auto& [name, informer] : informers_) informer->start();
+  }
+  events_->start();
+
+  std::thread electorThread;
+  if (!waitForCaches()) {
+    bool requested;
+    {
+      std::lock_guard lock(stopMu_);
+      requested = stopRequested_;
+    }
+    if (!requested) {
+      log_.error("timed out waiting for caches to sync",
+                 {{"timeoutMs", options_.cacheSyncTimeout.count()}});
+      requestStop(1);
+    }
+  } else {
+    log_.info("caches synced");
+    if (options_.leaderElection) {
+      leaseLock_ = std::make_unique<KubeLeaseLock>(
+          client_, client_, options_.leaderElectionNamespace, options_.leaderElectionId);
+      LeaderElectionConfig config;
+      config.identity = identity_;
+      config.leaseDuration = options_.leaseDuration;
+      config.renewDeadline = options_.renewDeadline;
+      config.retryPeriod = options_.retryPeriod;
+      config.releaseOnStop = true;
+      config.callbacks.onStartedLeading = [this] {
+        leading_ = true;
+        metrics_->setLeader(options_.leaderElectionId, true);
+        log_.info("became leader; starting controllers");
+        startControllers();
+      };
+      config.callbacks.onLostLeadership = [this] {
+        leading_ = false;
+        metrics_->setLeader(options_.leaderElectionId, false);
+        log_.error("leader election lost; exiting");
+        requestStop(1);
+      };
+      metrics_->setLeader(options_.leaderElectionId, false);
+      elector_ = std::make_unique<LeaderElector>(*leaseLock_, config, SystemClock::instance(),
+                                                 log_.withName("leader-election"));
+      electorThread = std::thread([this] { elector_->run(); });
+    } else {
+      startControllers();
+    }
+  }
+
+  {
+    std::unique_lock lock(stopMu_);
+    stopCv_.wait(lock, [&] { return stopRequested_; });
+  }
+  log_.info("shutting down");
+
+  if (!stopControllers()) {
+    log_.error("reconciles did not finish within the graceful shutdown timeout; exiting now",
+               {{"timeoutMs", options_.gracefulShutdownTimeout.count()}});
+    std::fflush(stderr);
+    std::_Exit(1);
+  }
+  if (elector_) {
+    elector_->stop();  // releases the lease if we lead
+    if (electorThread.joinable()) electorThread.join();
+    if (leading_.exchange(false)) metrics_->setLeader(options_.leaderElectionId, false);
+  }
+  {
+    std::lock_guard lock(informersMu_);
+    for (auto& [name, informer] : informers_) informer->stop();
+  }
+  events_->stop(kEventFlushTimeout);
+  healthServer_.reset();
+  metricsServer_.reset();
+  healthPort_ = 0;
+  metricsPort_ = 0;
+  std::lock_guard lock(stopMu_);
+  log_.info("shutdown complete", {{"exitCode", exitCode_}});
+  return exitCode_;
+}
+
+}  // namespace mlops::runtime

@@ -1,0 +1,112 @@
+// The reflector keeps a store in step with the API server (client-go's
+// tools/cache.Reflector):
+//
+//        ┌──────────────── relist (first start, 410 Gone, error event) ◀──────┐
+//        ▼                                                                    │
+//   list all pages ──▶ store.replace(items, rv) ──▶ watch from rv ──▶ events ─┤
+//        ▲  error: backoff                              │  stream ended: re-watch
+//        └──────────────────────────────────────────────┘  from the last rv seen
+//
+//  - List: every page (listAll) with the label/field selector; the list's
+//    resourceVersion is where the watch starts.
+//  - Watch with bookmarks; every event (bookmarks too) advances the last seen
+//    resourceVersion, so a re-watch resumes exactly there.
+//  - 410 Gone (the resourceVersion was compacted away) → relist at once; the
+//    store's replace() reports objects that vanished meanwhile as deletions.
+//  - Other failures (list errors, refused watches, broken streams) → wait
+//    with exponential backoff (800 ms doubling to 30 s, with jitter) before
+//    trying again; the backoff resets after a healthy stream.
+//  - stop() from any thread cancels the open stream and interrupts a backoff
+//    wait, so run() returns promptly.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kube/client.h"
+#include "runtime/backoff.h"
+#include "runtime/logger.h"
+
+namespace mlops::runtime {
+
+// Where a reflector delivers what it sees. Called from the reflector's
+// thread only, one call at a time.
+class ReflectorStore {
+ public:
+  virtual ~ReflectorStore() = default;
+  // The complete current state (after a list).
+  virtual void replace(std::vector<nlohmann::json> items, const std::string& resourceVersion) = 0;
+  virtual void added(nlohmann::json obj) = 0;
+  virtual void modified(nlohmann::json obj) = 0;
+  virtual void deleted(nlohmann::json obj) = 0;
+};
+
+struct ReflectorOptions {
+  std::string ns;  // "" for all namespaces (or a cluster-scoped resource)
+  std::string labelSelector;
+  std::string fieldSelector;
+  int64_t pageSize = 500;
+  BackoffPolicy backoff;  // 800 ms → 30 s, jitter 1.0
+  // Watches ask the server to end after a random time in [min, 2*min], so
+  // that reconnects of many clients spread out (client-go: 5–10 minutes).
+  std::chrono::seconds minWatchTimeout{300};
+  // Test hook: called with every backoff delay before waiting it.
+  std::function<void(std::chrono::milliseconds)> onBackoff;
+};
+
+class Reflector {
+ public:
+  Reflector(kube::Reader& lister, kube::Watcher& watcher, kube::Resource resource,
+            ReflectorStore& store, ReflectorOptions options = {}, Logger logger = Logger("reflector"));
+  Reflector(const Reflector&) = delete;
+  Reflector& operator=(const Reflector&) = delete;
+
+  // Lists and watches until stop(). Call from one thread.
+  void run();
+  // Thread safe; idempotent.
+  void stop();
+  bool stopped() const { return stopped_.load(); }
+
+  // The resourceVersion of the last list, event or bookmark seen.
+  std::string lastSyncResourceVersion() const;
+  // How many complete lists have been stored (1 after the first sync).
+  uint64_t listCount() const { return listCount_.load(); }
+
+ private:
+  // kContinue: keep reading the stream; kEnded: the stream closed normally.
+  enum class WatchOutcome { kContinue, kEnded, kRelist, kFailed, kStopped };
+
+  bool listAndStore();
+  WatchOutcome watchOnce();
+  WatchOutcome handleEvent(const kube::WatchEvent& event, bool& sawEvent);
+  // Waits for the next backoff delay; false if stopped meanwhile.
+  bool backoffWait();
+  void setLastResourceVersion(const std::string& rv);
+  std::string describe() const;
+
+  kube::Reader& lister_;
+  kube::Watcher& watcher_;
+  const kube::Resource resource_;
+  ReflectorStore& store_;
+  const ReflectorOptions options_;
+  Logger log_;
+  Backoff backoff_;
+
+  std::atomic<bool> stopped_{false};
+  std::atomic<uint64_t> listCount_{0};
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::string lastResourceVersion_;
+  kube::WatchStream* activeStream_ = nullptr;  // guarded by mu_, for stop()
+};
+
+}  // namespace mlops::runtime

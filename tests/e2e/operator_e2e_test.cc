@@ -1,0 +1,243 @@
+// End-to-end: the mlops-operator binary against the local control plane,
+// running with its own ServiceAccount's least-privilege RBAC from deploy/.
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "operator_process.h"
+#include "support/plane.h"
+
+namespace mlops::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::kubectl;
+using testing::PlaneTest;
+
+constexpr const char* kOperatorNamespace = "mlops-system";
+
+std::vector<std::string> nonEmptyLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::stringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+std::string writeFile(const std::string& path, const std::string& content) {
+  std::ofstream(path) << content;
+  return path;
+}
+
+std::string kubeconfigYaml(const std::string& server, const std::string& caFile,
+                           const std::string& token) {
+  return "apiVersion: v1\nkind: Config\ncurrent-context: op\n"
+         "clusters:\n- name: c\n  cluster:\n    server: " + server +
+         "\n    certificate-authority: " + caFile +
+         "\ncontexts:\n- name: op\n  context:\n    cluster: c\n    user: u\n"
+         "users:\n- name: u\n  user:\n    token: " + token + "\n";
+}
+
+// The value of `leader_election_master_status` scraped from /metrics, or -1.
+int leaderStatus(int metricsPort) {
+  auto reply = httpGet(metricsPort, "/metrics");
+  if (!reply || reply->status != 200) return -1;
+  std::smatch m;
+  static const std::regex re(R"(leader_election_master_status\{[^}]*\} ([0-9.]+))");
+  if (!std::regex_search(reply->body, m, re)) return -1;
+  return std::stoi(m[1]);
+}
+
+class OperatorE2E : public PlaneTest {
+ protected:
+  std::string namespacePrefix() const override { return "e2e"; }
+
+  void SetUp() override {
+    PlaneTest::SetUp();
+    if (HasFatalFailure()) return;
+    // What a user installs: CRDs, then the operator's namespace and RBAC.
+    for (const char* path : {"crds/", "deploy/namespace.yaml", "deploy/rbac.yaml"}) {
+      auto r = kubectl(env(), {"apply", "-f", testing::repoRoot() + "/" + path});
+      ASSERT_EQ(r.exitCode, 0) << r.describe();
+    }
+    auto token = kubectl(env(), {"create", "token", "mlops-operator", "-n", kOperatorNamespace,
+                                 "--duration=1h"});
+    ASSERT_EQ(token.exitCode, 0) << token.describe();
+    std::string tokenValue = token.out.substr(0, token.out.find_last_not_of("\n") + 1);
+    dir_ = testing::repoRoot() + "/.cluster/e2e-" + ns();
+    std::filesystem::create_directories(dir_);
+    operatorKubeconfig_ = writeFile(dir_ + "/operator.kubeconfig",
+                                    kubeconfigYaml(env().get("APISERVER_URL"),
+                                                   env().get("CLUSTER_CA_FILE"), tokenValue));
+  }
+
+  void TearDown() override {
+    std::filesystem::remove_all(dir_);
+    PlaneTest::TearDown();
+  }
+
+  // Flags of an operator that serves on free loopback ports.
+  std::vector<std::string> operatorArgs(int metricsPort, int healthPort,
+                                        const std::string& leaseId = "") {
+    std::vector<std::string> args = {
+        "--kubeconfig=" + operatorKubeconfig_,
+        "--metrics-bind-address=127.0.0.1:" + std::to_string(metricsPort),
+        "--health-probe-bind-address=127.0.0.1:" + std::to_string(healthPort),
+        "--log-format=text"};
+    if (!leaseId.empty()) {
+      args.push_back("--leader-elect");
+      args.push_back(std::string("--leader-election-namespace=") + kOperatorNamespace);
+      args.push_back("--leader-election-id=" + leaseId);
+    }
+    return args;
+  }
+
+  std::string leaseHolder(const std::string& leaseId) {
+    auto r = kubectl(env(), {"get", "lease", leaseId, "-n", kOperatorNamespace, "-o",
+                             "jsonpath={.spec.holderIdentity}"});
+    return r.exitCode == 0 ? r.out : "<error: " + r.err + ">";
+  }
+
+  std::string dir_;
+  std::string operatorKubeconfig_;
+};
+
+TEST_F(OperatorE2E, ServesProbesAndMetricsWithLeastPrivilegeRbac) {
+  int metricsPort = freePort(), healthPort = freePort();
+  OperatorProcess op(operatorArgs(metricsPort, healthPort));
+  ASSERT_TRUE(eventually(30s, [&] {
+    auto r = httpGet(healthPort, "/readyz");
+    return r && r->status == 200;
+  })) << op.output();
+  auto healthz = httpGet(healthPort, "/healthz");
+  ASSERT_TRUE(healthz);
+  EXPECT_EQ(healthz->status, 200);
+
+  auto metrics = httpGet(metricsPort, "/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  // The informers' list and watch calls are counted by code and method.
+  EXPECT_TRUE(std::regex_search(metrics->body,
+                                std::regex(R"(rest_client_requests_total\{[^}]*code="200")")))
+      << metrics->body;
+  // The operator's own credentials were used: no Forbidden in its log.
+  EXPECT_EQ(op.output().find("Forbidden"), std::string::npos) << op.output();
+
+  long rss = op.peakRssKiB().value_or(-1);
+  std::cout << "[figure] idle operator peak RSS (VmHWM) after readiness: " << rss << " KiB\n";
+  EXPECT_GT(rss, 0);
+
+  op.signal(SIGTERM);
+  auto code = op.waitExit(15s);
+  ASSERT_TRUE(code) << "operator did not stop within 15 s of SIGTERM\n" << op.output();
+  EXPECT_EQ(*code, 0) << op.output();
+}
+
+TEST_F(OperatorE2E, ExactlyOneLeaderAndTakeoverAfterSigkill) {
+  const std::string leaseId = "e2e-leader-" + ns();
+  int m1 = freePort(), h1 = freePort(), m2 = freePort(), h2 = freePort();
+  auto a = std::make_unique<OperatorProcess>(operatorArgs(m1, h1, leaseId));
+  auto b = std::make_unique<OperatorProcess>(operatorArgs(m2, h2, leaseId));
+
+  ASSERT_TRUE(eventually(40s, [&] { return leaderStatus(m1) + leaderStatus(m2) == 1; }))
+      << "a: " << a->output() << "\nb: " << b->output();
+  // Stays exactly one for a while (the follower does not steal a live lease).
+  for (int i = 0; i < 10; ++i) {
+    std::this_thread::sleep_for(500ms);
+    ASSERT_EQ(leaderStatus(m1) + leaderStatus(m2), 1);
+  }
+  const bool aLeads = leaderStatus(m1) == 1;
+  OperatorProcess& leader = aLeads ? *a : *b;
+  const int followerMetrics = aLeads ? m2 : m1;
+  const std::string holderBefore = leaseHolder(leaseId);
+  ASSERT_FALSE(holderBefore.empty());
+
+  auto killedAt = std::chrono::steady_clock::now();
+  leader.signal(SIGKILL);
+  ASSERT_TRUE(leader.waitExit(5s));
+  ASSERT_TRUE(eventually(20s, [&] { return leaderStatus(followerMetrics) == 1; }))
+      << "the follower did not take over within 20 s\n"
+      << (aLeads ? b : a)->output();
+  auto takeover = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - killedAt);
+  std::cout << "[figure] leader takeover after SIGKILL: " << takeover.count() << " ms\n";
+  EXPECT_NE(leaseHolder(leaseId), holderBefore);
+}
+
+TEST_F(OperatorE2E, GracefulShutdownReleasesTheLease) {
+  const std::string leaseId = "e2e-release-" + ns();
+  int m = freePort(), h = freePort();
+  OperatorProcess op(operatorArgs(m, h, leaseId));
+  ASSERT_TRUE(eventually(40s, [&] { return leaderStatus(m) == 1; })) << op.output();
+  op.signal(SIGTERM);
+  auto code = op.waitExit(20s);
+  ASSERT_TRUE(code) << op.output();
+  EXPECT_EQ(*code, 0) << op.output();
+  EXPECT_EQ(leaseHolder(leaseId), "");
+}
+
+// Bad input at startup: one clear line on stderr, a non-zero exit, no hang.
+class OperatorStartupErrors : public PlaneTest {
+ protected:
+  std::string namespacePrefix() const override { return "e2e-bad"; }
+
+  // Runs the operator with `args` and checks it fails quickly with one line
+  // containing `expected`.
+  void expectOneLineFailure(const std::vector<std::string>& args, const std::string& expected,
+                            std::chrono::seconds within) {
+    OperatorProcess op(args);
+    auto code = op.waitExit(within);
+    ASSERT_TRUE(code) << "still running after " << within.count() << " s:\n" << op.output();
+    EXPECT_NE(*code, 0);
+    auto lines = nonEmptyLines(op.output());
+    ASSERT_EQ(lines.size(), 1u) << op.output();
+    EXPECT_NE(lines[0].find(expected), std::string::npos) << lines[0];
+    EXPECT_EQ(lines[0].find("terminate called"), std::string::npos);
+  }
+};
+
+TEST_F(OperatorStartupErrors, MalformedKubeconfig) {
+  std::string path = testing::repoRoot() + "/.cluster/bad-" + ns() + ".kubeconfig";
+  writeFile(path, "apiVersion: v1\nclusters: [ {name: x, cluster: {server: \n");
+  expectOneLineFailure({"--kubeconfig=" + path}, path, 5s);
+  std::filesystem::remove(path);
+}
+
+TEST_F(OperatorStartupErrors, MissingKubeconfig) {
+  expectOneLineFailure({"--kubeconfig=/nonexistent/kubeconfig"}, "/nonexistent/kubeconfig", 5s);
+}
+
+TEST_F(OperatorStartupErrors, UnreachableServer) {
+  std::string path = testing::repoRoot() + "/.cluster/unreachable-" + ns() + ".kubeconfig";
+  writeFile(path, kubeconfigYaml("https://127.0.0.1:" + std::to_string(freePort()),
+                                 env().get("CLUSTER_CA_FILE"), "irrelevant"));
+  expectOneLineFailure({"--kubeconfig=" + path}, "cannot use the API server", 30s);
+  std::filesystem::remove(path);
+}
+
+TEST_F(OperatorStartupErrors, RejectedToken) {
+  std::string path = testing::repoRoot() + "/.cluster/badtoken-" + ns() + ".kubeconfig";
+  writeFile(path, kubeconfigYaml(env().get("APISERVER_URL"), env().get("CLUSTER_CA_FILE"),
+                                 "not-a-valid-token"));
+  OperatorProcess probe({"--kubeconfig=" + path});
+  ASSERT_TRUE(probe.waitExit(10s));
+  EXPECT_EQ(probe.output().find("not-a-valid-token"), std::string::npos)
+      << "the token was echoed: " << probe.output();
+  expectOneLineFailure({"--kubeconfig=" + path}, "rejected the operator's credentials", 10s);
+  std::filesystem::remove(path);
+}
+
+TEST_F(OperatorStartupErrors, BadFlag) {
+  expectOneLineFailure({"--workers=zero"}, "--workers", 5s);
+}
+
+}  // namespace
+}  // namespace mlops::e2e

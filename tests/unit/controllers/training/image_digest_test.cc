@@ -1,0 +1,63 @@
+#include "controllers/training/image_digest.h"
+
+#include <gtest/gtest.h>
+
+namespace mlops::training {
+namespace {
+
+using Json = nlohmann::json;
+
+const std::string kHex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const std::string kDigest = "sha256:" + kHex;
+
+TEST(DigestFromImageID, ParsesTheThreeForms) {
+  const std::pair<std::string, std::optional<std::string>> cases[] = {
+      {"docker.io/library/python@" + kDigest, kDigest},
+      {"registry.example.com:5000/ml/iris-trainer@" + kDigest, kDigest},
+      {"registry.example.com/ml/iris-trainer:1.4.0@" + kDigest, kDigest},  // the test plane's form
+      {"docker-pullable://python@" + kDigest, kDigest},
+      {"docker-pullable://reg:5000/a/b@" + kDigest, kDigest},
+      {kDigest, kDigest},
+      {"", std::nullopt},
+      {"python:3.11", std::nullopt},
+      {"docker://" + kDigest, std::nullopt},
+      {"docker://python@" + kDigest, std::nullopt},
+      {"@" + kDigest, std::nullopt},
+      {"python@sha256:" + std::string(63, 'a'), std::nullopt},
+      {"python@sha256:" + std::string(64, 'A'), std::nullopt},
+      {"python@" + kDigest + "x", std::nullopt},
+      {"python@sha512:" + kHex + kHex, std::nullopt},
+      {"sha256:" + std::string(64, 'A'), std::nullopt},
+  };
+  for (const auto& [imageID, digest] : cases) EXPECT_EQ(digestFromImageID(imageID), digest) << imageID;
+}
+
+TEST(PinImage, ReplacesTagAndDigest) {
+  const std::pair<const char*, std::string> cases[] = {
+      {"python", "python@" + kDigest},
+      {"python:3.11", "python@" + kDigest},
+      {"reg.example.com:5000/ml/trainer", "reg.example.com:5000/ml/trainer@" + kDigest},
+      {"reg.example.com:5000/ml/trainer:1.4", "reg.example.com:5000/ml/trainer@" + kDigest},
+      {"reg/ml/trainer:1.4@sha256:aaaa", "reg/ml/trainer@" + kDigest},
+      {"reg/ml/trainer@sha256:aaaa", "reg/ml/trainer@" + kDigest},
+  };
+  for (const auto& [image, pinned] : cases) EXPECT_EQ(pinImage(image, kDigest), pinned) << image;
+}
+
+TEST(ImageDigestsOfPod, ReadsContainerAndInitContainerStatuses) {
+  const Json pod = {
+      {"status",
+       {{"initContainerStatuses", {{{"name", "fetch"}, {"imageID", "busybox@" + kDigest}}}},
+        {"containerStatuses",
+         {{{"name", "trainer"}, {"imageID", "docker-pullable://t@" + kDigest}},
+          {{"name", "sidecar"}, {"imageID", ""}},
+          {{"name", "weird"}, {"imageID", "docker://abc"}},
+          {{"name", "nostatus"}}}}}}};
+  const std::map<std::string, std::string> expected{{"fetch", kDigest}, {"trainer", kDigest}};
+  EXPECT_EQ(imageDigestsOfPod(pod), expected);
+  EXPECT_TRUE(imageDigestsOfPod(Json::object()).empty());
+  EXPECT_TRUE(imageDigestsOfPod(Json{{"status", {{"containerStatuses", "x"}}}}).empty());
+}
+
+}  // namespace
+}  // namespace mlops::training

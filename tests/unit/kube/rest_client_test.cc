@@ -1,0 +1,713 @@
+// The REST client against a fake API server on 127.0.0.1: what goes on the
+// wire, how answers and failures come back, watch streaming, TLS.
+#include "kube/rest_client.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "support/fake_api_server.h"
+#include "support/test_pki.h"
+
+namespace mlops::kube {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeApiServer;
+using testing::HttpRequest;
+using testing::ResponseWriter;
+using SteadyClock = std::chrono::steady_clock;
+
+const char* kNotFoundStatus =
+    R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",)"
+    R"("message":"configmaps \"x\" not found","reason":"NotFound","code":404})";
+
+std::string event(const std::string& type, const std::string& name, int rv) {
+  return Json{{"type", type},
+              {"object",
+               {{"kind", "ConfigMap"},
+                {"apiVersion", "v1"},
+                {"metadata", {{"name", name}, {"resourceVersion", std::to_string(rv)}}}}}}
+             .dump() +
+         "\n";
+}
+
+std::unique_ptr<Client> clientFor(const std::string& url,
+                                  std::function<void(ClientConfig&)> tweak = nullptr) {
+  ClientConfig cfg;
+  cfg.server = url;
+  cfg.source = "test";
+  cfg.token = staticTokenSource("tok-123");
+  if (tweak) tweak(cfg);
+  Result<std::unique_ptr<Client>> c = makeRestClient(cfg);
+  if (!c.ok()) {
+    ADD_FAILURE() << c.error().toString();
+    return nullptr;
+  }
+  return std::move(*c);
+}
+
+// A port nobody listens on.
+int closedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// ---------------------------------------------------------------------------
+// Requests.
+
+TEST(RestClientTest, GetSendsHeadersAndReturnsObject) {
+  FakeApiServer server([](const HttpRequest& req, ResponseWriter& w) {
+    if (req.path == "/api/v1/namespaces/ns/configmaps/cfg") {
+      w.send(200, R"({"kind":"ConfigMap","metadata":{"name":"cfg"},"data":{"a":"b"}})");
+    }
+  });
+  auto client = clientFor(server.url(), [](ClientConfig& c) { c.userAgent = "ua-test/1"; });
+  Result<Json> obj = client->get(resources::kConfigMaps, "ns", "cfg");
+  ASSERT_TRUE(obj.ok()) << obj.error().toString();
+  EXPECT_EQ((*obj)["data"]["a"], "b");
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "GET");
+  EXPECT_EQ(reqs[0].header("authorization"), "Bearer tok-123");
+  EXPECT_EQ(reqs[0].header("user-agent"), "ua-test/1");
+  EXPECT_EQ(reqs[0].header("accept"), "application/json");
+}
+
+TEST(RestClientTest, NoAuthorizationHeaderWithoutToken) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) { w.send(200, "{}"); });
+  auto client = clientFor(server.url(), [](ClientConfig& c) { c.token = nullptr; });
+  ASSERT_TRUE(client->get(resources::kPods, "a", "b").ok());
+  EXPECT_EQ(server.requests()[0].headers.count("authorization"), 0u);
+}
+
+TEST(RestClientTest, HttpErrorsKeepServerReasonAndMessage) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) { w.send(404, kNotFoundStatus); });
+  auto client = clientFor(server.url());
+  Result<Json> obj = client->get(resources::kConfigMaps, "ns", "x");
+  ASSERT_FALSE(obj.ok());
+  EXPECT_EQ(obj.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(obj.error().reason, "NotFound");
+  EXPECT_EQ(obj.error().httpStatus, 404);
+  EXPECT_EQ(obj.error().message, "get configmaps ns/x: configmaps \"x\" not found");
+}
+
+TEST(RestClientTest, ListBuildsQueryAndFillsKinds) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
+    w.send(200, R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"77",)"
+                R"("continue":"tok=="},"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]})");
+  });
+  auto client = clientFor(server.url());
+  ListOptions opts;
+  opts.labelSelector = "app in (a,b),tier!=db";
+  opts.fieldSelector = "metadata.name=a";
+  opts.limit = 2;
+  opts.continueToken = "abc/+=";
+  Result<ListPage> page = client->list(resources::kConfigMaps, "ns", opts);
+  ASSERT_TRUE(page.ok()) << page.error().toString();
+  EXPECT_EQ(page->resourceVersion, "77");
+  EXPECT_EQ(page->continueToken, "tok==");
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(page->items[1]["kind"], "ConfigMap");
+  EXPECT_EQ(page->items[1]["apiVersion"], "v1");
+  HttpRequest req = server.requests()[0];
+  EXPECT_EQ(req.path, "/api/v1/namespaces/ns/configmaps");
+  EXPECT_EQ(req.param("labelSelector"), "app in (a,b),tier!=db");
+  EXPECT_EQ(req.param("fieldSelector"), "metadata.name=a");
+  EXPECT_EQ(req.param("limit"), "2");
+  EXPECT_EQ(req.param("continue"), "abc/+=");
+  EXPECT_EQ(req.query.count("resourceVersion"), 0u);
+}
+
+TEST(RestClientTest, ListWithNullItems) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
+    w.send(200, R"({"kind":"PodList","metadata":{"resourceVersion":"5"},"items":null})");
+  });
+  auto client = clientFor(server.url());
+  Result<ListPage> page = client->list(resources::kPods, "", {});
+  ASSERT_TRUE(page.ok());
+  EXPECT_TRUE(page->items.empty());
+  EXPECT_EQ(server.requests()[0].path, "/api/v1/pods");
+}
+
+TEST(RestClientTest, WritesHaveTheRightShape) {
+  FakeApiServer server([](const HttpRequest& req, ResponseWriter& w) {
+    if (req.method == "DELETE") {
+      w.send(200, R"({"kind":"Status","status":"Success"})");
+    } else {
+      w.send(req.method == "POST" ? 201 : 200, req.body.empty() ? "{}" : req.body);
+    }
+  });
+  auto client = clientFor(server.url());
+  Json cm = {{"apiVersion", "v1"},
+             {"kind", "ConfigMap"},
+             {"metadata", {{"name", "c"}, {"namespace", "from-obj"}, {"resourceVersion", "9"}}}};
+
+  WriteOptions dry;
+  dry.dryRun = true;
+  dry.fieldManager = "mgr";
+  ASSERT_TRUE(client->create(resources::kConfigMaps, "", cm, dry).ok());
+  ASSERT_TRUE(client->update(resources::kConfigMaps, "ns", cm).ok());
+  ASSERT_TRUE(client->updateStatus(resources::kTrainingRuns, "ns", cm).ok());
+  ASSERT_TRUE(client->mergePatch(resources::kModelVersions, "ns", "mv", {{"status", {{"a", 1}}}},
+                                 "status")
+                  .ok());
+  ApplyOptions apply;
+  apply.fieldManager = "mlops-operator";
+  apply.force = true;
+  Json bare = {{"metadata", {{"name", "dep"}}}, {"spec", {{"replicas", 2}}}};
+  ASSERT_TRUE(client->apply(resources::kDeployments, "ns", bare, apply).ok());
+  DeleteOptions del;
+  del.propagation = PropagationPolicy::kForeground;
+  del.preconditionUID = "uid-1";
+  del.gracePeriodSeconds = 0;
+  Result<Json> removed = client->remove(resources::kJobs, "ns", "job", del);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, Json::object());  // a Status body becomes {}
+
+  auto reqs = server.requests();
+  ASSERT_EQ(reqs.size(), 6u);
+  EXPECT_EQ(reqs[0].method, "POST");
+  EXPECT_EQ(reqs[0].path, "/api/v1/namespaces/from-obj/configmaps");
+  EXPECT_EQ(reqs[0].param("dryRun"), "All");
+  EXPECT_EQ(reqs[0].param("fieldManager"), "mgr");
+  EXPECT_EQ(reqs[0].header("content-type"), "application/json");
+  EXPECT_EQ(Json::parse(reqs[0].body), cm);
+
+  EXPECT_EQ(reqs[1].method, "PUT");
+  EXPECT_EQ(reqs[1].path, "/api/v1/namespaces/ns/configmaps/c");
+  EXPECT_EQ(reqs[1].query.count("dryRun"), 0u);
+
+  EXPECT_EQ(reqs[2].method, "PUT");
+  EXPECT_EQ(reqs[2].path, "/apis/mlops.dev/v1alpha1/namespaces/ns/trainingruns/c/status");
+
+  EXPECT_EQ(reqs[3].method, "PATCH");
+  EXPECT_EQ(reqs[3].path, "/apis/mlops.dev/v1alpha1/namespaces/ns/modelversions/mv/status");
+  EXPECT_EQ(reqs[3].header("content-type"), "application/merge-patch+json");
+  EXPECT_EQ(Json::parse(reqs[3].body)["status"]["a"], 1);
+
+  EXPECT_EQ(reqs[4].method, "PATCH");
+  EXPECT_EQ(reqs[4].path, "/apis/apps/v1/namespaces/ns/deployments/dep");
+  EXPECT_EQ(reqs[4].header("content-type"), "application/apply-patch+yaml");
+  EXPECT_EQ(reqs[4].param("fieldManager"), "mlops-operator");
+  EXPECT_EQ(reqs[4].param("force"), "true");
+  Json applied = Json::parse(reqs[4].body);
+  EXPECT_EQ(applied["apiVersion"], "apps/v1");
+  EXPECT_EQ(applied["kind"], "Deployment");
+  EXPECT_EQ(applied["spec"]["replicas"], 2);
+
+  EXPECT_EQ(reqs[5].method, "DELETE");
+  EXPECT_EQ(reqs[5].path, "/apis/batch/v1/namespaces/ns/jobs/job");
+  Json delBody = Json::parse(reqs[5].body);
+  EXPECT_EQ(delBody["propagationPolicy"], "Foreground");
+  EXPECT_EQ(delBody["preconditions"]["uid"], "uid-1");
+  EXPECT_EQ(delBody["gracePeriodSeconds"], 0);
+}
+
+TEST(RestClientTest, BadArgumentsAreRejectedLocally) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) { w.send(200, "{}"); });
+  auto client = clientFor(server.url());
+  EXPECT_EQ(client->get(resources::kPods, "ns", "").error().code, ErrorCode::kInvalidArgument);
+  Result<Json> noNs = client->get(resources::kPods, "", "p");
+  ASSERT_FALSE(noNs.ok());
+  EXPECT_EQ(noNs.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(noNs.error().message.find("no namespace"), std::string::npos);
+  EXPECT_EQ(client->remove(resources::kPods, "", "p").error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(client->create(resources::kPods, "", Json::object()).error().code,
+            ErrorCode::kInvalidArgument);  // no namespace anywhere
+  EXPECT_EQ(client->apply(resources::kPods, "ns", {{"metadata", {{"name", "p"}}}}, {})
+                .error()
+                .code,
+            ErrorCode::kInvalidArgument);  // no field manager
+  EXPECT_EQ(client->update(resources::kPods, "ns", Json::object()).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(server.requests().empty());
+  // Cluster-scoped objects need no namespace.
+  EXPECT_TRUE(client->get(resources::kNamespaces, "", "team").ok());
+  EXPECT_EQ(server.requests().at(0).path, "/api/v1/namespaces/team");
+}
+
+TEST(RestClientTest, NonJsonSuccessIsAnError) {
+  FakeApiServer server(
+      [](const HttpRequest&, ResponseWriter& w) { w.send(200, "<html>hi</html>", "text/html"); });
+  auto client = clientFor(server.url());
+  Result<Json> r = client->get(resources::kPods, "a", "b");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInternal);
+  EXPECT_NE(r.error().message.find("not JSON"), std::string::npos);
+}
+
+TEST(RestClientTest, MetricsHookSeesEveryResponse) {
+  FakeApiServer server([](const HttpRequest& req, ResponseWriter& w) {
+    if (req.method == "GET") w.send(200, "{}");
+    else w.send(409, R"({"kind":"Status","reason":"AlreadyExists","code":409})");
+  });
+  std::mutex mu;
+  std::vector<std::pair<std::string, int>> seen;
+  auto hook = [&](const std::string& method, int code) {
+    std::lock_guard<std::mutex> lock(mu);
+    seen.emplace_back(method, code);
+  };
+  auto client = clientFor(server.url(), [&](ClientConfig& c) { c.onResponse = hook; });
+  (void)client->get(resources::kPods, "a", "b");
+  Result<Json> created =
+      client->create(resources::kPods, "a", {{"metadata", {{"name", "b"}}}});
+  EXPECT_EQ(created.error().code, ErrorCode::kAlreadyExists);
+  auto dead = clientFor("http://127.0.0.1:" + std::to_string(closedPort()),
+                        [&](ClientConfig& c) { c.onResponse = hook; });
+  (void)dead->get(resources::kPods, "a", "b");
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0], std::make_pair(std::string("GET"), 200));
+  EXPECT_EQ(seen[1], std::make_pair(std::string("POST"), 409));
+  EXPECT_EQ(seen[2], std::make_pair(std::string("GET"), 0));
+}
+
+TEST(RestClientTest, ThrowingMetricsHookIsHarmless) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) { w.send(200, "{}"); });
+  auto client = clientFor(server.url(), [](ClientConfig& c) {
+    c.onResponse = [](const std::string&, int) { throw std::runtime_error("boom"); };
+  });
+  EXPECT_TRUE(client->get(resources::kPods, "a", "b").ok());
+}
+
+TEST(RestClientTest, ConnectionRefusedIsUnavailableAndQuick) {
+  const std::string url = "http://127.0.0.1:" + std::to_string(closedPort());
+  auto client = clientFor(url);
+  auto start = SteadyClock::now();
+  Result<Json> r = client->get(resources::kPods, "a", "b");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().toString();
+  EXPECT_NE(r.error().message.find(url), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("get pods a/b"), std::string::npos);
+  EXPECT_TRUE(r.error().transient());
+  EXPECT_LT(SteadyClock::now() - start, 2s);
+}
+
+TEST(RestClientTest, SlowServerTimesOut) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
+    w.wait(5s);
+    w.send(200, "{}");
+  });
+  auto client = clientFor(server.url(), [](ClientConfig& c) { c.requestTimeout = 300ms; });
+  auto start = SteadyClock::now();
+  Result<Json> r = client->get(resources::kPods, "a", "b");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kTimeout) << r.error().toString();
+  EXPECT_LT(SteadyClock::now() - start, 3s);
+  server.stop();
+}
+
+TEST(RestClientTest, TokenSourceErrorStopsTheRequest) {
+  class Broken final : public TokenSource {
+   public:
+    Result<std::string> token() override {
+      return makeError(ErrorCode::kInvalidArgument, "bearer token file /x: cannot read");
+    }
+  };
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) { w.send(200, "{}"); });
+  auto client = clientFor(server.url(), [](ClientConfig& c) { c.token = std::make_shared<Broken>(); });
+  Result<Json> r = client->get(resources::kPods, "a", "b");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("bearer token file /x"), std::string::npos);
+  EXPECT_TRUE(server.requests().empty());
+}
+
+TEST(RestClientTest, TokenIsAskedForEachRequest) {
+  class Counting final : public TokenSource {
+   public:
+    Result<std::string> token() override { return "t" + std::to_string(++n); }
+    std::atomic<int> n{0};
+  };
+  auto source = std::make_shared<Counting>();
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) { w.send(200, "{}"); });
+  auto client = clientFor(server.url(), [&](ClientConfig& c) { c.token = source; });
+  (void)client->get(resources::kPods, "a", "b");
+  (void)client->get(resources::kPods, "a", "b");
+  auto reqs = server.requests();
+  EXPECT_EQ(reqs[0].header("authorization"), "Bearer t1");
+  EXPECT_EQ(reqs[1].header("authorization"), "Bearer t2");
+}
+
+TEST(RestClientTest, BadConfigIsRejected) {
+  ClientConfig cfg;
+  EXPECT_EQ(makeRestClient(cfg).error().code, ErrorCode::kInvalidArgument);
+  cfg.server = "ftp://x";
+  EXPECT_EQ(makeRestClient(cfg).error().code, ErrorCode::kInvalidArgument);
+  cfg.server = "https://127.0.0.1:6443";
+  cfg.caPem = "not pem";
+  EXPECT_EQ(makeRestClient(cfg).error().code, ErrorCode::kInvalidArgument);
+}
+
+TEST(RestClientTest, ConcurrentRequests) {
+  FakeApiServer server([](const HttpRequest& req, ResponseWriter& w) {
+    w.send(200, Json{{"path", req.path}}.dump());
+  });
+  auto client = clientFor(server.url());
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 20; ++i) {
+        std::string name = "p" + std::to_string(t) + "-" + std::to_string(i);
+        Result<Json> r = client->get(resources::kPods, "ns", name);
+        if (r.ok() && (*r)["path"] == "/api/v1/namespaces/ns/pods/" + name) ++ok;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 160);
+}
+
+// ---------------------------------------------------------------------------
+// Watches.
+
+TEST(RestWatchTest, QueryAndEventsAsTheyArrive) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  FakeApiServer server([&](const HttpRequest&, ResponseWriter& w) {
+    w.startChunked(200);
+    w.chunk(event("ADDED", "a", 10));
+    // Hold the stream open: the client must hand out the first event now,
+    // not when the body ends.
+    released.wait_for(5s);
+    w.chunk(event("MODIFIED", "a", 11));
+    w.endChunked();
+  });
+  auto client = clientFor(server.url());
+  WatchOptions opts;
+  opts.resourceVersion = "9";
+  opts.timeoutSeconds = 42;
+  opts.labelSelector = "app=x";
+  Result<std::unique_ptr<WatchStream>> stream = client->watch(resources::kConfigMaps, "ns", opts);
+  ASSERT_TRUE(stream.ok()) << stream.error().toString();
+  auto start = SteadyClock::now();
+  auto first = (*stream)->next();
+  EXPECT_LT(SteadyClock::now() - start, 2s);
+  ASSERT_TRUE(first.ok()) << first.error().toString();
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ((*first)->type, WatchEventType::kAdded);
+  release.set_value();
+  auto second = (*stream)->next();
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_EQ((*second)->object["metadata"]["resourceVersion"], "11");
+  auto end = (*stream)->next();
+  ASSERT_TRUE(end.ok()) << end.error().toString();
+  EXPECT_FALSE(end->has_value());  // the server closed the watch
+
+  HttpRequest req = server.requests()[0];
+  EXPECT_EQ(req.path, "/api/v1/namespaces/ns/configmaps");
+  EXPECT_EQ(req.param("watch"), "1");
+  EXPECT_EQ(req.param("resourceVersion"), "9");
+  EXPECT_EQ(req.param("allowWatchBookmarks"), "true");
+  EXPECT_EQ(req.param("timeoutSeconds"), "42");
+  EXPECT_EQ(req.param("labelSelector"), "app=x");
+  EXPECT_EQ(req.header("authorization"), "Bearer tok-123");
+}
+
+TEST(RestWatchTest, EventsSplitAcrossChunksAndManyPerChunk) {
+  std::string all;
+  for (int i = 0; i < 30; ++i) all += event(i % 2 ? "MODIFIED" : "ADDED", "n", 100 + i);
+  all += event("BOOKMARK", "", 500);
+  FakeApiServer server([&](const HttpRequest&, ResponseWriter& w) {
+    w.startChunked(200);
+    // Odd piece sizes: 1, 7, 13, ... bytes, with small pauses.
+    size_t off = 0;
+    for (size_t size = 1; off < all.size(); size += 6) {
+      w.chunk(all.substr(off, size));
+      off += size;
+      if (size % 5 == 0) w.wait(2ms);
+    }
+    w.endChunked();
+  });
+  auto client = clientFor(server.url());
+  auto stream = client->watch(resources::kConfigMaps, "ns", {});
+  ASSERT_TRUE(stream.ok()) << stream.error().toString();
+  std::vector<WatchEvent> events;
+  while (true) {
+    auto e = (*stream)->next();
+    ASSERT_TRUE(e.ok()) << e.error().toString();
+    if (!e->has_value()) break;
+    events.push_back(std::move(**e));
+  }
+  ASSERT_EQ(events.size(), 31u);
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_EQ(events[i].object["metadata"]["resourceVersion"], std::to_string(100 + i));
+  }
+  EXPECT_EQ(events[30].type, WatchEventType::kBookmark);
+}
+
+TEST(RestWatchTest, ExpiredErrorEventIsGone) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
+    w.startChunked(200);
+    w.chunk(R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure",)"
+            R"j("message":"too old resource version: 1 (50)","reason":"Expired","code":410}})j"
+            "\n");
+    w.endChunked();
+  });
+  auto client = clientFor(server.url());
+  auto stream = client->watch(resources::kConfigMaps, "ns", {});
+  ASSERT_TRUE(stream.ok());
+  auto e = (*stream)->next();
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, ErrorCode::kGone);
+  EXPECT_NE(e.error().message.find("too old resource version"), std::string::npos);
+}
+
+TEST(RestWatchTest, HttpErrorsOnWatchStart) {
+  FakeApiServer server([](const HttpRequest& req, ResponseWriter& w) {
+    if (req.param("resourceVersion") == "1") {
+      w.send(410, R"({"kind":"Status","status":"Failure","message":"too old","reason":"Expired","code":410})");
+    } else {
+      w.send(403, R"({"kind":"Status","status":"Failure","message":"configmaps is forbidden","reason":"Forbidden","code":403})");
+    }
+  });
+  auto client = clientFor(server.url());
+  WatchOptions old;
+  old.resourceVersion = "1";
+  auto gone = client->watch(resources::kConfigMaps, "ns", old);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, ErrorCode::kGone);
+  auto forbidden = client->watch(resources::kConfigMaps, "ns", {});
+  ASSERT_FALSE(forbidden.ok());
+  EXPECT_EQ(forbidden.error().code, ErrorCode::kForbidden);
+  EXPECT_NE(forbidden.error().message.find("configmaps is forbidden"), std::string::npos);
+}
+
+TEST(RestWatchTest, GarbageLineIsAnErrorThenTheStreamGoesOn) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
+    w.startChunked(200);
+    w.chunk("<<garbage>>\n" + event("ADDED", "a", 1));
+    w.endChunked();
+  });
+  auto client = clientFor(server.url());
+  auto stream = client->watch(resources::kConfigMaps, "ns", {});
+  ASSERT_TRUE(stream.ok());
+  auto bad = (*stream)->next();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInternal);
+  auto good = (*stream)->next();
+  ASSERT_TRUE(good.ok() && good->has_value());
+  EXPECT_EQ((*good)->type, WatchEventType::kAdded);
+}
+
+TEST(RestWatchTest, CancelFromAnotherThreadUnblocksNext) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
+    w.startChunked(200);
+    w.wait(30s);  // silent
+  });
+  auto client = clientFor(server.url());
+  auto stream = client->watch(resources::kConfigMaps, "ns", {});
+  ASSERT_TRUE(stream.ok());
+  WatchStream* s = stream->get();
+  std::thread canceller([s] {
+    std::this_thread::sleep_for(200ms);
+    s->cancel();
+  });
+  auto start = SteadyClock::now();
+  auto e = s->next();
+  auto took = SteadyClock::now() - start;
+  canceller.join();
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, ErrorCode::kCancelled);
+  EXPECT_LT(took, 1500ms);
+  stream->reset();  // destroying it must not hang either
+  server.stop();
+}
+
+TEST(RestWatchTest, IdleStreamTimesOut) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
+    w.startChunked(200);
+    w.chunk(event("ADDED", "a", 1));
+    w.wait(30s);  // then nothing, and the server "forgets" its timeout
+  });
+  auto client = clientFor(server.url(), [](ClientConfig& c) { c.watchIdleGrace = 400ms; });
+  WatchOptions opts;
+  opts.timeoutSeconds = 1;
+  auto stream = client->watch(resources::kConfigMaps, "ns", opts);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->next().ok());
+  auto start = SteadyClock::now();
+  auto e = (*stream)->next();
+  auto took = SteadyClock::now() - start;
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, ErrorCode::kTimeout) << e.error().toString();
+  EXPECT_GE(took, 1000ms);
+  EXPECT_LT(took, 4s);
+  server.stop();
+}
+
+TEST(RestWatchTest, DroppedConnectionIsUnavailable) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
+    w.startChunked(200);
+    w.chunk(event("ADDED", "a", 1));
+    w.wait(100ms);
+    w.abort();  // no terminating chunk: the server died
+  });
+  auto client = clientFor(server.url());
+  auto stream = client->watch(resources::kConfigMaps, "ns", {});
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->next().ok());
+  auto e = (*stream)->next();
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, ErrorCode::kUnavailable) << e.error().toString();
+}
+
+TEST(RestWatchTest, WatchesDoNotStarveRequests) {
+  std::atomic<bool> done{false};
+  FakeApiServer server([&](const HttpRequest& req, ResponseWriter& w) {
+    if (req.param("watch") == "1") {
+      w.startChunked(200);
+      while (!done && w.wait(20ms)) {
+      }
+      w.endChunked();
+    } else {
+      w.send(200, "{}");
+    }
+  });
+  auto client = clientFor(server.url());
+  std::vector<std::unique_ptr<WatchStream>> watches;
+  for (int i = 0; i < 6; ++i) {
+    auto s = client->watch(resources::kConfigMaps, "ns", {});
+    ASSERT_TRUE(s.ok()) << s.error().toString();
+    watches.push_back(std::move(*s));
+  }
+  for (int i = 0; i < 10; ++i) {
+    auto start = SteadyClock::now();
+    ASSERT_TRUE(client->get(resources::kPods, "ns", "p").ok());
+    EXPECT_LT(SteadyClock::now() - start, 1s);
+  }
+  EXPECT_GE(server.connections(), 7);  // one per watch, plus the request pool
+  done = true;
+  watches.clear();
+}
+
+TEST(RestWatchTest, ConnectionRefusedOnWatch) {
+  auto client = clientFor("http://127.0.0.1:" + std::to_string(closedPort()));
+  auto s = client->watch(resources::kConfigMaps, "ns", {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kUnavailable);
+}
+
+// ---------------------------------------------------------------------------
+// TLS.
+
+struct TlsFixture {
+  testing::KeyPair ca = testing::makeCa("kube-ca");
+  testing::KeyPair otherCa = testing::makeCa("other-ca");
+  testing::KeyPair serverForIp = testing::makeLeaf(
+      ca, {.commonName = "kube-apiserver", .dnsNames = {"kubernetes"}, .ipAddresses = {"127.0.0.1"}});
+  testing::KeyPair serverForName =
+      testing::makeLeaf(ca, {.commonName = "elsewhere", .dnsNames = {"example.com"}});
+  testing::KeyPair client = testing::makeLeaf(
+      ca, {.commonName = "admin", .organizations = {"system:masters"}, .server = false});
+};
+const TlsFixture& tls() {
+  static const TlsFixture f;
+  return f;
+}
+
+void okHandler(const HttpRequest& req, ResponseWriter& w) {
+  if (req.param("watch") == "1") {
+    w.startChunked(200);
+    w.chunk(event("ADDED", "a", 1));
+    w.endChunked();
+    return;
+  }
+  w.send(200, Json{{"cn", req.clientCertCommonName}}.dump());
+}
+
+TEST(RestTlsTest, VerifiesServerCertificateForIp) {
+  FakeApiServer server(okHandler, testing::TlsServerOptions{tls().serverForIp.certPem,
+                                                            tls().serverForIp.keyPem, ""});
+  auto client = clientFor(server.url(), [](ClientConfig& c) { c.caPem = tls().ca.certPem; });
+  Result<Json> r = client->get(resources::kPods, "a", "b");
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  auto stream = client->watch(resources::kPods, "a", {});
+  ASSERT_TRUE(stream.ok()) << stream.error().toString();
+  auto e = (*stream)->next();
+  ASSERT_TRUE(e.ok() && e->has_value());
+}
+
+TEST(RestTlsTest, WrongHostIsRejected) {
+  FakeApiServer server(okHandler, testing::TlsServerOptions{tls().serverForName.certPem,
+                                                            tls().serverForName.keyPem, ""});
+  auto client = clientFor(server.url(), [](ClientConfig& c) { c.caPem = tls().ca.certPem; });
+  Result<Json> r = client->get(resources::kPods, "a", "b");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("not valid for 127.0.0.1"), std::string::npos)
+      << r.error().message;
+  EXPECT_NE(r.error().message.find(server.url()), std::string::npos);
+}
+
+TEST(RestTlsTest, UnknownAuthorityIsRejected) {
+  FakeApiServer server(okHandler, testing::TlsServerOptions{tls().serverForIp.certPem,
+                                                            tls().serverForIp.keyPem, ""});
+  auto wrongCa = clientFor(server.url(), [](ClientConfig& c) {
+    c.caPem = tls().otherCa.certPem;
+    c.source = "kubeconfig /tmp/k (context x)";
+  });
+  Result<Json> r = wrongCa->get(resources::kPods, "a", "b");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(r.error().message.find("unknown authority"), std::string::npos) << r.error().message;
+  EXPECT_NE(r.error().message.find("kubeconfig /tmp/k"), std::string::npos);
+  auto stream = wrongCa->watch(resources::kPods, "a", {});
+  ASSERT_FALSE(stream.ok());
+  EXPECT_NE(stream.error().message.find("unknown authority"), std::string::npos);
+
+  // No CA configured: the system store does not know our test CA either.
+  auto systemStore = clientFor(server.url());
+  EXPECT_FALSE(systemStore->get(resources::kPods, "a", "b").ok());
+}
+
+TEST(RestTlsTest, InsecureSkipVerifyOnlyWhenAsked) {
+  FakeApiServer server(okHandler, testing::TlsServerOptions{tls().serverForName.certPem,
+                                                            tls().serverForName.keyPem, ""});
+  auto client = clientFor(server.url(), [](ClientConfig& c) { c.insecureSkipTlsVerify = true; });
+  Result<Json> r = client->get(resources::kPods, "a", "b");
+  EXPECT_TRUE(r.ok()) << r.error().toString();
+}
+
+TEST(RestTlsTest, ClientCertificateFromMemory) {
+  FakeApiServer server(okHandler,
+                       testing::TlsServerOptions{tls().serverForIp.certPem,
+                                                 tls().serverForIp.keyPem, tls().ca.certPem});
+  auto client = clientFor(server.url(), [](ClientConfig& c) {
+    c.caPem = tls().ca.certPem;
+    c.clientCertPem = tls().client.certPem;
+    c.clientKeyPem = tls().client.keyPem;
+    c.token = nullptr;
+  });
+  Result<Json> r = client->get(resources::kPods, "a", "b");
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_EQ((*r)["cn"], "admin");
+}
+
+TEST(RestTlsTest, ServerDemandingAClientCertificate) {
+  FakeApiServer server(okHandler,
+                       testing::TlsServerOptions{tls().serverForIp.certPem,
+                                                 tls().serverForIp.keyPem, tls().ca.certPem});
+  // Our fake asks for a certificate but does not insist; with none we get
+  // in, anonymously.
+  auto client = clientFor(server.url(), [](ClientConfig& c) { c.caPem = tls().ca.certPem; });
+  Result<Json> r = client->get(resources::kPods, "a", "b");
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  EXPECT_EQ((*r)["cn"], "");
+}
+
+}  // namespace
+}  // namespace mlops::kube

@@ -1,0 +1,118 @@
+// An in-memory kube::Client for unit tests of the runtime.
+//
+// It behaves like a tiny API server: objects per resource with increasing
+// resourceVersions, optimistic concurrency on update, paginated lists, label
+// selectors, and watches fed from an event history (from a resourceVersion,
+// with bookmarks on request). Tests can also break it: fail the next lists
+// or watches, end or break every open watch, compact the history so that
+// watches from older versions get 410 Gone, and hold lists until released.
+// Thread safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kube/client.h"
+
+namespace mlops::runtime::testing {
+
+using kube::Json;
+
+class FakeClient final : public kube::Client {
+ public:
+  FakeClient();
+  ~FakeClient() override;
+
+  // ---- Test-side changes (each emits a watch event).
+  // Creates or replaces the object (keeping its uid), bumping resourceVersion.
+  Json put(const kube::Resource& r, Json obj);
+  void erase(const kube::Resource& r, const std::string& ns, const std::string& name);
+  // Emits a BOOKMARK with the current resourceVersion to matching watches.
+  void bookmark(const kube::Resource& r);
+  // Forgets all history: watches (and re-watches) from an older version fail
+  // with 410 Gone.
+  void compact();
+  int64_t currentResourceVersion() const;
+
+  // ---- Failure injection.
+  void failNextLists(int count, Error error);
+  void failNextWatches(int count, Error error);
+  void failNextWrites(int count, Error error);  // create/update/patch/remove
+  void endAllWatches();                       // streams end normally
+  void breakAllWatches(Error error);          // streams return this error
+  void holdLists(bool hold);                  // lists block while held
+  void clearFailures();                       // drops pending injected failures
+  // Sends an ERROR event carrying a metav1.Status with `code` to matching watches.
+  void sendErrorEvent(const kube::Resource& r, int code);
+
+  // ---- Observation.
+  std::vector<kube::ListOptions> listCalls() const;
+  std::vector<kube::WatchOptions> watchCalls() const;
+  int openWatches() const;
+  int writeCalls() const;
+  std::optional<Json> object(const kube::Resource& r, const std::string& ns,
+                             const std::string& name) const;
+
+  // ---- kube::Client
+  Result<Json> get(const kube::Resource& r, const std::string& ns,
+                   const std::string& name) override;
+  Result<kube::ListPage> list(const kube::Resource& r, const std::string& ns,
+                              const kube::ListOptions& opts = {}) override;
+  Result<Json> create(const kube::Resource& r, const std::string& ns, const Json& obj,
+                      const kube::WriteOptions& opts = {}) override;
+  Result<Json> update(const kube::Resource& r, const std::string& ns, const Json& obj,
+                      const kube::WriteOptions& opts = {}) override;
+  Result<Json> mergePatch(const kube::Resource& r, const std::string& ns, const std::string& name,
+                          const Json& patch, const std::string& subresource = "",
+                          const kube::WriteOptions& opts = {}) override;
+  Result<Json> apply(const kube::Resource& r, const std::string& ns, const Json& obj,
+                     const kube::ApplyOptions& opts, const std::string& subresource = "") override;
+  Result<Json> remove(const kube::Resource& r, const std::string& ns, const std::string& name,
+                      const kube::DeleteOptions& opts = {}) override;
+  Result<Json> updateStatus(const kube::Resource& r, const std::string& ns, const Json& obj,
+                            const kube::WriteOptions& opts = {}) override;
+  Result<std::unique_ptr<kube::WatchStream>> watch(const kube::Resource& r, const std::string& ns,
+                                                   const kube::WatchOptions& opts) override;
+
+  struct HistoryEntry {
+    std::string resource;  // groupResource
+    std::string ns;
+    kube::WatchEvent event;
+    int64_t rv;
+  };
+  struct StreamState;  // shared with streams
+
+ private:
+  friend class FakeWatchStream;
+  Json putLocked(const std::string& res, Json obj);
+  void eraseLocked(const std::string& res, const std::string& key);
+  void emitLocked(const std::string& res, const std::string& ns, kube::WatchEventType type,
+                  const Json& obj);
+  std::optional<Error> takeWriteFailureLocked();
+
+  mutable std::mutex mu_;
+  std::condition_variable changed_;
+  std::map<std::string, std::map<std::string, Json>> objects_;  // resource → key → object
+  std::vector<HistoryEntry> history_;
+  int64_t rv_ = 100;
+  int64_t compactedRv_ = 0;  // watches from below this get 410
+  int64_t uidCounter_ = 0;
+  std::deque<Error> listFailures_;
+  std::deque<Error> watchFailures_;
+  std::deque<Error> writeFailures_;
+  bool listsHeld_ = false;
+  std::vector<kube::ListOptions> listCalls_;
+  std::vector<kube::WatchOptions> watchCalls_;
+  int writeCalls_ = 0;
+  std::set<std::shared_ptr<StreamState>> streams_;
+};
+
+}  // namespace mlops::runtime::testing

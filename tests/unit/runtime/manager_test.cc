@@ -1,0 +1,196 @@
+#include "runtime/manager.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "fake_client.h"
+#include "server/health_server.h"
+#include "test_util.h"
+
+namespace mlops::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::configMap;
+using testing::eventually;
+using testing::FakeClient;
+using testing::httpGet;
+
+const kube::Resource& cms() { return kube::resources::kConfigMaps; }
+
+class CountingReconciler final : public Reconciler {
+ public:
+  Result<ReconcileResult> reconcile(const Request& r) override {
+    std::lock_guard lock(mu_);
+    seen_.insert(r.key());
+    ++calls_;
+    return ReconcileResult{};
+  }
+  std::set<std::string> seen() const {
+    std::lock_guard lock(mu_);
+    return seen_;
+  }
+  int calls() const {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::set<std::string> seen_;
+  int calls_ = 0;
+};
+
+ManagerOptions localOptions() {
+  ManagerOptions o;
+  o.metricsBindAddress = "127.0.0.1:0";
+  o.healthProbeBindAddress = "127.0.0.1:0";
+  o.handleSignals = false;
+  o.gracefulShutdownTimeout = 5s;
+  return o;
+}
+
+TEST(ManagerTest, ReadyOnlyAfterCachesSyncThenReconcilesAndStopsCleanly) {
+  FakeClient client;
+  client.put(cms(), configMap("ns", "a"));
+  client.holdLists(true);
+  Manager mgr(client, localOptions());
+  auto& informer = mgr.informer(cms());
+  EXPECT_EQ(&mgr.informer(cms()), &informer) << "one informer per resource";
+  CountingReconciler reconciler;
+  mgr.addController("cm", reconciler, 2).watch(informer);
+
+  std::atomic<int> exitCode{-1};
+  std::thread runner([&] { exitCode = mgr.run(); });
+  ASSERT_TRUE(eventually([&] { return mgr.healthPort() > 0 && mgr.metricsPort() > 0; }));
+  EXPECT_EQ(httpGet(mgr.healthPort(), "/healthz").first, 200);
+  auto [notReady, body] = httpGet(mgr.healthPort(), "/readyz");
+  EXPECT_EQ(notReady, 503);
+  EXPECT_NE(body.find("configmaps"), std::string::npos) << body;
+  EXPECT_EQ(reconciler.calls(), 0);
+
+  client.holdLists(false);
+  ASSERT_TRUE(eventually([&] { return httpGet(mgr.healthPort(), "/readyz").first == 200; }));
+  ASSERT_TRUE(eventually([&] { return reconciler.seen().count("ns/a") == 1; }));
+  client.put(cms(), configMap("ns", "b"));
+  ASSERT_TRUE(eventually([&] { return reconciler.seen().count("ns/b") == 1; }));
+
+  auto [metricsStatus, metrics] = httpGet(mgr.metricsPort(), "/metrics");
+  EXPECT_EQ(metricsStatus, 200);
+  EXPECT_NE(metrics.find("controller_runtime_reconcile_total{controller=\"cm\",result=\"success\"}"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("workqueue_adds_total{name=\"cm\"}"), std::string::npos);
+
+  auto cached = mgr.cache().get(cms(), "ns", "b");
+  EXPECT_TRUE(cached.ok());
+
+  mgr.stop();
+  runner.join();
+  EXPECT_EQ(exitCode.load(), 0);
+}
+
+TEST(ManagerTest, RestClientObserverCountsRequests) {
+  FakeClient client;
+  Manager mgr(client, localOptions());
+  auto observe = mgr.metrics().restClientObserver();
+  observe("GET", 200);
+  observe("GET", 200);
+  observe("PUT", 409);
+  observe("GET", 0);
+  const std::string text = mgr.metrics().serialize();
+  EXPECT_NE(text.find("rest_client_requests_total{code=\"200\",method=\"GET\"} 2"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("rest_client_requests_total{code=\"409\",method=\"PUT\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("rest_client_requests_total{code=\"<error>\",method=\"GET\"} 1"),
+            std::string::npos);
+}
+
+TEST(ManagerTest, FailsFastWhenAPortIsTaken) {
+  FakeClient client;
+  auto blocker = server::HealthServer::start("127.0.0.1:0");
+  ASSERT_TRUE(blocker.ok());
+  auto o = localOptions();
+  o.healthProbeBindAddress = "127.0.0.1:" + std::to_string((*blocker)->port());
+  Manager mgr(client, o);
+  EXPECT_EQ(mgr.run(), 1);
+}
+
+TEST(ManagerTest, ExitsWithAnErrorWhenCachesNeverSync) {
+  FakeClient client;
+  client.failNextLists(1'000'000, makeError(ErrorCode::kForbidden, "configmaps is forbidden"));
+  auto o = localOptions();
+  o.cacheSyncTimeout = 100ms;
+  Manager mgr(client, o);
+  mgr.informer(cms());
+  EXPECT_EQ(mgr.run(), 1);
+}
+
+TEST(ManagerTest, OnlyTheLeaderReconcilesAndAStoppedLeaderHandsOver) {
+  FakeClient client;
+  client.put(cms(), configMap("ns", "a"));
+  auto options = [] {
+    auto o = localOptions();
+    o.leaderElection = true;
+    o.leaderElectionNamespace = "ops";
+    o.leaseDuration = 1000ms;
+    o.renewDeadline = 500ms;
+    o.retryPeriod = 50ms;
+    return o;
+  };
+  auto o1 = options();
+  o1.identity = "one";
+  auto o2 = options();
+  o2.identity = "two";
+  Manager m1(client, o1), m2(client, o2);
+  CountingReconciler r1, r2;
+  m1.addController("cm", r1).watch(m1.informer(cms()));
+  m2.addController("cm", r2).watch(m2.informer(cms()));
+
+  std::atomic<int> exit1{-1}, exit2{-1};
+  std::thread t1([&] { exit1 = m1.run(); });
+  ASSERT_TRUE(eventually([&] { return m1.isLeader(); }));
+  std::thread t2([&] { exit2 = m2.run(); });
+  ASSERT_TRUE(eventually([&] { return r1.calls() >= 1; }));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_FALSE(m2.isLeader());
+  EXPECT_EQ(r2.calls(), 0) << "a follower must not reconcile";
+  EXPECT_NE(m1.metrics().serialize().find(
+                "leader_election_master_status{name=\"mlops-operator-leader\"} 1"),
+            std::string::npos);
+
+  m1.stop();  // releases the lease
+  t1.join();
+  EXPECT_EQ(exit1.load(), 0);
+  auto lease = client.object(kube::resources::kLeases, "ops", "mlops-operator-leader");
+  ASSERT_TRUE(lease.has_value());
+  ASSERT_TRUE(eventually([&] { return m2.isLeader(); }, 2s))
+      << "the follower takes over at once after a release";
+  ASSERT_TRUE(eventually([&] { return r2.seen().count("ns/a") == 1; }));
+  m2.stop();
+  t2.join();
+  EXPECT_EQ(exit2.load(), 0);
+}
+
+TEST(ManagerTest, LosingLeadershipExitsWithOne) {
+  FakeClient client;
+  auto o = localOptions();
+  o.leaderElection = true;
+  o.leaderElectionNamespace = "ops";
+  o.leaseDuration = 1000ms;
+  o.renewDeadline = 300ms;
+  o.retryPeriod = 50ms;
+  Manager mgr(client, o);
+  std::atomic<int> exitCode{-1};
+  std::thread t([&] { exitCode = mgr.run(); });
+  ASSERT_TRUE(eventually([&] { return mgr.isLeader(); }));
+  client.failNextWrites(1'000'000, makeError(ErrorCode::kUnavailable, "apiserver down"));
+  t.join();
+  EXPECT_EQ(exitCode.load(), 1);
+}
+
+}  // namespace
+}  // namespace mlops::runtime
