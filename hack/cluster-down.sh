@@ -6,7 +6,7 @@
 # Safe to call when nothing is running.
 set -euo pipefail
 
-# shellcheck source=plane/lib.sh
+# shellcheck source=SCRIPTDIR/plane/lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/plane/lib.sh"
 
 if [ ! -d "$CLUSTER_DIR" ]; then

@@ -5,7 +5,7 @@
 # keep their kubeconfig since nothing about the endpoint changes.
 set -euo pipefail
 
-# shellcheck source=plane/lib.sh
+# shellcheck source=SCRIPTDIR/plane/lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/plane/lib.sh"
 
 [ -f "$ENV_FILE" ] || plane_die "no plane: $ENV_FILE missing (run make cluster-up)"

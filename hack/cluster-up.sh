@@ -11,9 +11,9 @@
 # syntax) for the tests: `set -a; . .cluster/env; set +a`.
 set -euo pipefail
 
-# shellcheck source=plane/lib.sh
+# shellcheck source=SCRIPTDIR/plane/lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/plane/lib.sh"
-# shellcheck source=versions.sh
+# shellcheck source=SCRIPTDIR/versions.sh
 source "$PLANE_HACK/versions.sh"
 
 NODE_NAME=kwok-node-0
@@ -54,8 +54,17 @@ admin_curl() {
 }
 http_ok() { curl -fsS --max-time 3 -o /dev/null "$1"; }
 
+# Fingerprint of everything that shapes the plane (this script, its support
+# files, the pinned versions): a plane started from other versions of them is
+# replaced rather than reused, so an edit to e.g. the kwok stages takes effect
+# on the next `make cluster-up`.
+plane_fingerprint() {
+  cat "$PLANE_HACK/cluster-up.sh" "$PLANE_HACK/versions.sh" "$PLANE_HACK"/plane/* |
+    sha256sum | cut -c1-16
+}
+
 # True when every component recorded in .cluster/ is alive and answering, and
-# the plane was built from the binaries of the current hack/versions.sh.
+# the plane was started from the current scripts and binaries.
 plane_healthy() {
   [ -f "$ENV_FILE" ] || return 1
   local name
@@ -67,6 +76,7 @@ plane_healthy() {
     # shellcheck disable=SC1090
     . "$ENV_FILE"
     [ "$TOOLS_BIN" = "$EXPECTED_TOOLS_BIN" ] || exit 1
+    [ "${PLANE_FINGERPRINT:-}" = "$(plane_fingerprint)" ] || exit 1
     http_ok "$ETCD_ENDPOINTS/health" &&
       admin_curl -o /dev/null "$APISERVER_URL/readyz" &&
       admin_curl -o /dev/null "$APISERVER_NO_WATCH_CACHE_URL/readyz" &&
@@ -417,6 +427,7 @@ plane_log "prometheus ready and scraping the exporter"
   env_line METRICS_EXPORTER_URL "http://127.0.0.1:$P_EXPORTER"
   env_line KWOK_URL "http://127.0.0.1:$P_KWOK"
   env_line KWOK_NODE "$NODE_NAME"
+  env_line PLANE_FINGERPRINT "$(plane_fingerprint)"
 } >"$ENV_FILE.tmp"
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 trap - EXIT

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for hack/cluster-up.sh, hack/cluster-down.sh and
 # hack/cluster-restart-apiserver.sh. Sourced, never executed.
 #
@@ -22,10 +23,13 @@ CLUSTER_DIR="${MLOPS_CLUSTER_DIR:-$PLANE_ROOT/.cluster}"
 LOG_DIR="$CLUSTER_DIR/logs"
 PID_DIR="$CLUSTER_DIR/pids"
 CMD_DIR="$CLUSTER_DIR/cmd"
+# shellcheck disable=SC2034 # used by the scripts that source this file
 PKI_DIR="$CLUSTER_DIR/pki"
+# shellcheck disable=SC2034
 ENV_FILE="$CLUSTER_DIR/env"
 
-# Components in start order; they are stopped in reverse.
+# Every component of a complete plane (cluster-up checks them all for reuse).
+# shellcheck disable=SC2034
 PLANE_COMPONENTS=(etcd metrics-exporter prometheus kube-apiserver kube-apiserver-no-watch-cache
   kube-controller-manager kube-scheduler kwok)
 
@@ -50,10 +54,10 @@ plane_lock() {
 proc_start_time() {
   local stat
   stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
-  stat="${stat##*) }"
-  # After ") " the fields start at field 3 (state); field 22 is the 20th here.
-  set -- $stat
-  printf '%s\n' "${20}"
+  local fields
+  # After ") " the fields start at field 3 (state); field 22 is index 19 here.
+  read -r -a fields <<<"${stat##*) }"
+  printf '%s\n' "${fields[19]}"
 }
 
 # Prints the pid of a recorded component if that very process is still alive.
@@ -126,23 +130,71 @@ stop_component() {
   rm -f "$PID_DIR/$name"
 }
 
-# Stops every recorded component, newest first. Safe when nothing runs.
-stop_all_components() {
-  local i name
-  for ((i = ${#PLANE_COMPONENTS[@]} - 1; i >= 0; i--)); do
-    name=${PLANE_COMPONENTS[$i]}
-    if component_alive "$name"; then
-      plane_log "stopping $name"
+# stop_group NAME...: stops these components together: SIGTERM to all, up to
+# 15s for them to exit, then SIGKILL. Names not running are skipped.
+stop_group() {
+  local name pid i names=() pids=() alive=()
+  for name in "$@"; do
+    if pid="$(component_pid "$name")"; then
+      names+=("$name")
+      pids+=("$pid")
+    else
+      rm -f "$PID_DIR/$name"
     fi
-    stop_component "$name"
   done
-  # Anything recorded under a name not in the list (older script versions).
+  [ ${#pids[@]} -gt 0 ] || return 0
+  plane_log "stopping ${names[*]}"
+  # Negative pid = the whole process group the component leads (setsid).
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
+  for ((i = 0; i < 150; i++)); do
+    alive=()
+    for name in "${names[@]}"; do component_alive "$name" && alive+=("$name"); done
+    [ ${#alive[@]} -eq 0 ] && break
+    sleep 0.1
+  done
+  if [ ${#alive[@]} -gt 0 ]; then
+    plane_log "${alive[*]} still running 15s after SIGTERM; sending SIGKILL"
+    for name in "${alive[@]}"; do
+      pid="$(component_pid "$name")" || continue
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    done
+    for ((i = 0; i < 50; i++)); do
+      alive=()
+      for name in "${names[@]}"; do component_alive "$name" && alive+=("$name"); done
+      [ ${#alive[@]} -eq 0 ] && break
+      sleep 0.1
+    done
+    [ ${#alive[@]} -eq 0 ] || plane_die "could not stop: ${alive[*]}"
+  fi
+  for name in "${names[@]}"; do rm -f "$PID_DIR/$name"; done
+  STOPPED_PIDS+=("${pids[@]}")
+}
+
+# Stops every recorded component in three waves, each in parallel: the API
+# clients and the metrics pair, then the API servers, then etcd (an API server
+# whose etcd vanishes mid-shutdown hangs in retries). Safe when nothing runs.
+stop_all_components() {
+  local f pid i others=() alive
+  STOPPED_PIDS=()
+  stop_group kwok kube-scheduler kube-controller-manager prometheus metrics-exporter
+  stop_group kube-apiserver kube-apiserver-no-watch-cache
+  stop_group etcd
+  # Anything else recorded (e.g. by an older version of these scripts).
   if [ -d "$PID_DIR" ]; then
     for f in "$PID_DIR"/*; do
-      [ -e "$f" ] || continue
-      stop_component "$(basename "$f")"
+      [ -e "$f" ] && others+=("$(basename "$f")")
     done
   fi
+  [ ${#others[@]} -eq 0 ] || stop_group "${others[@]}"
+  # Once cluster-up has exited, the components' parent is init, which may reap
+  # them a moment later; wait briefly so that `ps` right after cluster-down
+  # shows no <defunct> entries either.
+  for ((i = 0; i < 30; i++)); do
+    alive=0
+    for pid in "${STOPPED_PIDS[@]}"; do [ -e "/proc/$pid" ] && alive=1; done
+    [ $alive -eq 0 ] && break
+    sleep 0.1
+  done
 }
 
 show_log_tail() {

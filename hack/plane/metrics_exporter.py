@@ -169,6 +169,8 @@ class Handler(BaseHTTPRequestHandler):
         self._json(code, {"error": message})
 
     def _body(self):
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self._chunked_body()
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
@@ -176,6 +178,25 @@ class Handler(BaseHTTPRequestHandler):
         if length > MAX_BODY:
             raise BadRequest("body too large")
         return self.rfile.read(length) if length > 0 else b""
+
+    def _chunked_body(self):
+        # Some HTTP clients stream request bodies; http.server does not decode
+        # chunked transfer encoding by itself.
+        data = b""
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise BadRequest("bad chunked encoding")
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return data
+            if len(data) + size > MAX_BODY:
+                raise BadRequest("body too large")
+            data += self.rfile.read(size)
+            self.rfile.readline(1024)  # CRLF after each chunk
 
     def _path(self):
         return self.path.split("?", 1)[0].rstrip("/") or "/"

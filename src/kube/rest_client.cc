@@ -2,9 +2,9 @@
 
 #include <arpa/inet.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -545,7 +545,27 @@ class RestClient final : public Client {
     try {
       client = std::make_unique<http_client>(transport_->address().url,
                                              transport_->httpConfig(idle));
-      response = client->request(*req, cts->get_token()).get();
+      // The connection's own timeout is the (long) idle timeout of the
+      // stream; the response headers must come within the request timeout.
+      pplx::task<http::http_response> pending = client->request(*req, cts->get_token());
+      auto headers = std::make_shared<std::promise<void>>();
+      std::future<void> headersArrived = headers->get_future();
+      pending.then([headers](pplx::task<http::http_response> t) {
+        try {
+          t.wait();
+        } catch (...) {
+        }
+        headers->set_value();
+      });
+      if (headersArrived.wait_for(transport_->config().requestTimeout) ==
+          std::future_status::timeout) {
+        cts->cancel();
+        transport_->observe("GET", 0);
+        return makeError(ErrorCode::kTimeout,
+                         what + ": " + transport_->address().url + " did not answer within " +
+                             std::to_string(transport_->config().requestTimeout.count()) + "ms");
+      }
+      response = pending.get();
       status = response.status_code();
       observeCompletion(response);
       if (status != 200) {

@@ -21,13 +21,17 @@ Backoff::Backoff(BackoffPolicy policy, std::function<double()> random)
 std::chrono::milliseconds Backoff::next() {
   const auto base = current_;
   const double grown = static_cast<double>(current_.count()) * policy_.factor;
-  current_ = std::chrono::milliseconds(static_cast<int64_t>(
-      std::min(grown, static_cast<double>(policy_.max.count()))));
-  if (policy_.jitter <= 0) return base;
+  current_ = std::chrono::milliseconds(
+      static_cast<int64_t>(std::min(grown, static_cast<double>(policy_.max.count()))));
+  if (policy_.jitter <= 0) {
+    return base;
+  }
   const double extra = random_() * policy_.jitter * static_cast<double>(base.count());
   return base + std::chrono::milliseconds(static_cast<int64_t>(extra));
 }
 
-void Backoff::reset() { current_ = policy_.initial; }
+void Backoff::reset() {
+  current_ = policy_.initial;
+}
 
 }  // namespace mlops::runtime

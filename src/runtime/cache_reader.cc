@@ -17,8 +17,8 @@ Result<std::vector<FieldRequirement>> parseFieldSelector(const std::string& text
   size_t start = 0;
   while (start <= text.size() && !text.empty()) {
     size_t comma = text.find(',', start);
-    std::string part = text.substr(start, comma == std::string::npos ? std::string::npos
-                                                                     : comma - start);
+    std::string part =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     FieldRequirement req;
     size_t op = part.find("!=");
     size_t skip = 2;
@@ -36,10 +36,13 @@ Result<std::vector<FieldRequirement>> parseFieldSelector(const std::string& text
     if (req.field != "metadata.name" && req.field != "metadata.namespace") {
       return makeError(ErrorCode::kInvalidArgument,
                        "the cache supports only metadata.name and metadata.namespace field "
-                       "selectors, not '" + req.field + "'");
+                       "selectors, not '" +
+                           req.field + "'");
     }
     out.push_back(std::move(req));
-    if (comma == std::string::npos) break;
+    if (comma == std::string::npos) {
+      break;
+    }
     start = comma + 1;
   }
   return out;
@@ -48,7 +51,9 @@ Result<std::vector<FieldRequirement>> parseFieldSelector(const std::string& text
 bool matchesFields(const std::vector<FieldRequirement>& reqs, const nlohmann::json& obj) {
   for (const auto& req : reqs) {
     const std::string actual = req.field == "metadata.name" ? nameOf(obj) : namespaceOf(obj);
-    if ((actual == req.value) != req.equals) return false;
+    if ((actual == req.value) != req.equals) {
+      return false;
+    }
   }
   return true;
 }
@@ -82,7 +87,9 @@ Result<Informer*> CacheReader::syncedInformer(const kube::Resource& r) const {
 Result<nlohmann::json> CacheReader::get(const kube::Resource& r, const std::string& ns,
                                         const std::string& name) {
   auto informer = syncedInformer(r);
-  if (!informer) return informer.error();
+  if (!informer) {
+    return informer.error();
+  }
   ObjectPtr obj = (*informer)->indexer().get(makeKey(r.namespaced ? ns : "", name));
   if (!obj) {
     Error e = makeError(ErrorCode::kNotFound,
@@ -96,17 +103,25 @@ Result<nlohmann::json> CacheReader::get(const kube::Resource& r, const std::stri
 Result<kube::ListPage> CacheReader::list(const kube::Resource& r, const std::string& ns,
                                          const kube::ListOptions& opts) {
   auto informer = syncedInformer(r);
-  if (!informer) return informer.error();
+  if (!informer) {
+    return informer.error();
+  }
   auto selector = LabelSelector::parse(opts.labelSelector);
-  if (!selector) return selector.error();
+  if (!selector) {
+    return selector.error();
+  }
   auto fields = parseFieldSelector(opts.fieldSelector);
-  if (!fields) return fields.error();
+  if (!fields) {
+    return fields.error();
+  }
 
   const Indexer& indexer = (*informer)->indexer();
   std::vector<ObjectPtr> candidates;
   if (r.namespaced && !ns.empty()) {
     auto inNamespace = indexer.byIndex(kNamespaceIndex, ns);
-    if (!inNamespace) return inNamespace.error();
+    if (!inNamespace) {
+      return inNamespace.error();
+    }
     candidates = std::move(*inNamespace);
   } else {
     candidates = indexer.list();
@@ -114,8 +129,12 @@ Result<kube::ListPage> CacheReader::list(const kube::Resource& r, const std::str
   kube::ListPage page;
   page.resourceVersion = (*informer)->lastSyncResourceVersion();
   for (const auto& obj : candidates) {
-    if (!selector->matches(labelsOf(*obj))) continue;
-    if (!matchesFields(*fields, *obj)) continue;
+    if (!selector->matches(labelsOf(*obj))) {
+      continue;
+    }
+    if (!matchesFields(*fields, *obj)) {
+      continue;
+    }
     page.items.push_back(*obj);
   }
   return page;
@@ -125,12 +144,18 @@ Result<std::vector<nlohmann::json>> CacheReader::byIndex(const kube::Resource& r
                                                          const std::string& index,
                                                          const std::string& value) const {
   auto informer = syncedInformer(r);
-  if (!informer) return informer.error();
+  if (!informer) {
+    return informer.error();
+  }
   auto objects = (*informer)->indexer().byIndex(index, value);
-  if (!objects) return objects.error();
+  if (!objects) {
+    return objects.error();
+  }
   std::vector<nlohmann::json> out;
   out.reserve(objects->size());
-  for (const auto& obj : *objects) out.push_back(*obj);
+  for (const auto& obj : *objects) {
+    out.push_back(*obj);
+  }
   return out;
 }
 

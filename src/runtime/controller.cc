@@ -29,13 +29,23 @@ MapFunc requestForObject() {
 MapFunc requestForOwner(const std::string& group, const std::string& kind) {
   return [group, kind](const nlohmann::json& obj) -> std::vector<Request> {
     const auto* meta = obj.is_object() && obj.contains("metadata") ? &obj["metadata"] : nullptr;
-    if (meta == nullptr || !meta->contains("ownerReferences")) return {};
+    if (meta == nullptr || !meta->contains("ownerReferences")) {
+      return {};
+    }
     const auto& refs = (*meta)["ownerReferences"];
-    if (!refs.is_array()) return {};
+    if (!refs.is_array()) {
+      return {};
+    }
     for (const auto& ref : refs) {
-      if (!ref.is_object() || !ref.value("controller", false)) continue;
-      if (ref.value("kind", "") != kind) continue;
-      if (groupOf(ref.value("apiVersion", "")) != group) continue;
+      if (!ref.is_object() || !ref.value("controller", false)) {
+        continue;
+      }
+      if (ref.value("kind", "") != kind) {
+        continue;
+      }
+      if (groupOf(ref.value("apiVersion", "")) != group) {
+        continue;
+      }
       return {Request{namespaceOf(obj), ref.value("name", "")}};
     }
     return {};
@@ -45,7 +55,9 @@ MapFunc requestForOwner(const std::string& group, const std::string& kind) {
 UpdatePredicate generationChanged() {
   return [](const nlohmann::json& oldObj, const nlohmann::json& newObj) {
     auto generation = [](const nlohmann::json& o) -> int64_t {
-      if (!o.is_object() || !o.contains("metadata")) return -1;
+      if (!o.is_object() || !o.contains("metadata")) {
+        return -1;
+      }
       const auto& g = o["metadata"].value("generation", nlohmann::json());
       return g.is_number_integer() ? g.get<int64_t>() : -1;
     };
@@ -73,7 +85,9 @@ Controller::Controller(std::string name, Reconciler& reconciler, ControllerOptio
 Controller::~Controller() {
   queue_.shutDown();
   for (auto& t : threads_) {
-    if (t.joinable()) t.join();
+    if (t.joinable()) {
+      t.join();
+    }
   }
 }
 
@@ -90,12 +104,16 @@ void Controller::enqueueAll(const MapFunc& map, const nlohmann::json& obj) {
     return;
   }
   for (const auto& r : requests) {
-    if (!r.name.empty()) queue_.add(r.key());
+    if (!r.name.empty()) {
+      queue_.add(r.key());
+    }
   }
 }
 
 void Controller::start() {
-  if (started_.exchange(true)) return;
+  if (started_.exchange(true)) {
+    return;
+  }
   for (auto& source : sources_) {
     const MapFunc map = source.map;
     const UpdatePredicate onUpdate = source.onUpdate;
@@ -103,7 +121,9 @@ void Controller::start() {
     handler.onAdd = [this, map](const nlohmann::json& obj, bool) { enqueueAll(map, obj); };
     handler.onUpdate = [this, map, onUpdate](const nlohmann::json& oldObj,
                                              const nlohmann::json& newObj) {
-      if (onUpdate && !onUpdate(oldObj, newObj)) return;
+      if (onUpdate && !onUpdate(oldObj, newObj)) {
+        return;
+      }
       // Both: an object that moved (e.g. its owner or label changed) must
       // wake what it used to map to as well.
       enqueueAll(map, oldObj);
@@ -124,7 +144,9 @@ void Controller::start() {
 
 bool Controller::stop(std::chrono::milliseconds gracePeriod) {
   queue_.shutDown();
-  if (!started_) return true;
+  if (!started_) {
+    return true;
+  }
   std::unique_lock lock(mu_);
   const bool finished = exited_.wait_for(lock, gracePeriod, [&] { return running_ == 0; });
   lock.unlock();
@@ -134,7 +156,9 @@ bool Controller::stop(std::chrono::milliseconds gracePeriod) {
     return false;
   }
   for (auto& t : threads_) {
-    if (t.joinable()) t.join();
+    if (t.joinable()) {
+      t.join();
+    }
   }
   threads_.clear();
   log_.info("controller stopped");
@@ -154,7 +178,9 @@ void Controller::workerLoop() {
 void Controller::processKey(const std::string& key) {
   const Request request = Request::fromKey(key);
   const Logger log = log_.withValues({{"key", key}});
-  if (reconcileMetrics_) reconcileMetrics_->activeWorkers->Increment();
+  if (reconcileMetrics_) {
+    reconcileMetrics_->activeWorkers->Increment();
+  }
   const auto started = clock_.now();
 
   Result<ReconcileResult> result = makeError(ErrorCode::kInternal, "reconcile did not run");
@@ -172,23 +198,25 @@ void Controller::processKey(const std::string& key) {
     reconcileMetrics_->time->Observe(seconds);
   }
   auto count = [&](prometheus::Counter* ControllerMetrics::*which) {
-    if (reconcileMetrics_) ((*reconcileMetrics_).*which)->Increment();
+    if (reconcileMetrics_) {
+      ((*reconcileMetrics_).*which)->Increment();
+    }
   };
 
   if (!result) {
     count(&ControllerMetrics::error);
     count(&ControllerMetrics::errors);
     queue_.addRateLimited(key);
-    log.error("reconcile failed", {{"error", result.error().toString()},
-                                   {"retries", queue_.numRequeues(key)}});
+    log.error("reconcile failed",
+              {{"error", result.error().toString()}, {"retries", queue_.numRequeues(key)}});
     return;
   }
   if (result->requeueAfter > std::chrono::milliseconds::zero()) {
     count(&ControllerMetrics::requeueAfter);
     queue_.forget(key);
     queue_.addAfter(key, result->requeueAfter);
-    log.debug("reconciled; requeue after", {{"requeueAfterMs", result->requeueAfter.count()},
-                                            {"seconds", seconds}});
+    log.debug("reconciled; requeue after",
+              {{"requeueAfterMs", result->requeueAfter.count()}, {"seconds", seconds}});
     return;
   }
   if (result->requeue) {

@@ -46,8 +46,8 @@ namespace mlops::runtime {
 using MapFunc = std::function<std::vector<Request>(const nlohmann::json& obj)>;
 // Decides whether an update event is worth a reconcile (adds and deletes
 // always are).
-using UpdatePredicate = std::function<bool(const nlohmann::json& oldObj,
-                                           const nlohmann::json& newObj)>;
+using UpdatePredicate =
+    std::function<bool(const nlohmann::json& oldObj, const nlohmann::json& newObj)>;
 
 // The object's own namespace/name.
 MapFunc requestForObject();
@@ -61,8 +61,8 @@ UpdatePredicate generationChanged();
 struct ControllerOptions {
   int workers = 1;
   std::unique_ptr<RateLimiter> rateLimiter;  // default: defaultControllerRateLimiter
-  const Clock* clock = nullptr;               // default: SystemClock
-  RuntimeMetrics* metrics = nullptr;          // optional; must outlive the controller
+  const Clock* clock = nullptr;              // default: SystemClock
+  RuntimeMetrics* metrics = nullptr;         // optional; must outlive the controller
   Logger logger = Logger("controller");
 };
 

@@ -15,12 +15,16 @@ constexpr std::size_t kMaxMessageBytes = 1024;
 
 std::string hostName() {
   char host[256] = {};
-  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "unknown";
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+    return "unknown";
+  }
   return host;
 }
 
 std::string stringField(const nlohmann::json& obj, const char* key) {
-  if (!obj.is_object()) return "";
+  if (!obj.is_object()) {
+    return "";
+  }
   auto it = obj.find(key);
   return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
 }
@@ -31,10 +35,14 @@ std::string eventNamespace(const nlohmann::json& object) {
 }
 
 std::string truncateUtf8(const std::string& s, std::size_t max) {
-  if (s.size() <= max) return s;
+  if (s.size() <= max) {
+    return s;
+  }
   std::size_t cut = max;
   // Do not cut a multi-byte character in half.
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) {
+    --cut;
+  }
   return s.substr(0, cut);
 }
 
@@ -74,17 +82,23 @@ KubeEventRecorder::KubeEventRecorder(kube::Writer& writer, EventRecorderOptions 
                                      Logger logger)
     : writer_(writer),
       options_([&] {
-        if (options.host.empty()) options.host = hostName();
+        if (options.host.empty()) {
+          options.host = hostName();
+        }
         return options;
       }()),
       clock_(options_.clock ? *options_.clock : SystemClock::instance()),
       log_(std::move(logger)) {}
 
-KubeEventRecorder::~KubeEventRecorder() { stop(); }
+KubeEventRecorder::~KubeEventRecorder() {
+  stop();
+}
 
 void KubeEventRecorder::start() {
   std::lock_guard lock(mu_);
-  if (thread_.joinable() || stopping_) return;
+  if (thread_.joinable() || stopping_) {
+    return;
+  }
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -98,7 +112,9 @@ void KubeEventRecorder::stop(std::chrono::milliseconds flushTimeout) {
   abandon_ = true;
   cv_.notify_all();
   lock.unlock();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
 }
 
 std::size_t KubeEventRecorder::pending() const {
@@ -111,10 +127,12 @@ std::size_t KubeEventRecorder::dropped() const {
   return dropped_;
 }
 
-void KubeEventRecorder::event(const nlohmann::json& object, EventType type,
-                              std::string_view reason, std::string_view message) {
+void KubeEventRecorder::event(const nlohmann::json& object, EventType type, std::string_view reason,
+                              std::string_view message) {
   std::lock_guard lock(mu_);
-  if (stopping_) return;
+  if (stopping_) {
+    return;
+  }
   if (queue_.size() >= options_.queueCapacity) {
     ++dropped_;
     // Log the first drop and then every 100th, to keep a flood quiet.
@@ -124,8 +142,16 @@ void KubeEventRecorder::event(const nlohmann::json& object, EventType type,
     }
     return;
   }
-  queue_.push_back(Pending{object, type, std::string(reason), std::string(message),
-                           clock_.wallNow()});
+  // Keep only what the Event refers to, not the whole object.
+  nlohmann::json ref = {{"apiVersion", stringField(object, "apiVersion")},
+                        {"kind", stringField(object, "kind")},
+                        {"metadata",
+                         {{"name", nameOf(object)},
+                          {"namespace", namespaceOf(object)},
+                          {"uid", uidOf(object)},
+                          {"resourceVersion", resourceVersionOf(object)}}}};
+  queue_.push_back(
+      Pending{std::move(ref), type, std::string(reason), std::string(message), clock_.wallNow()});
   cv_.notify_all();
 }
 
@@ -133,7 +159,9 @@ void KubeEventRecorder::loop() {
   std::unique_lock lock(mu_);
   while (true) {
     cv_.wait(lock, [&] { return stopping_ || abandon_ || !queue_.empty(); });
-    if (abandon_) break;
+    if (abandon_) {
+      break;
+    }
     if (queue_.empty()) {
       if (stopping_) {
         // Wait for stop() to decide: flushing is over once it sets abandon_.
@@ -160,22 +188,27 @@ bool KubeEventRecorder::sleepFor(std::chrono::milliseconds d) {
 }
 
 nlohmann::json KubeEventRecorder::buildEvent(const nlohmann::json& object, EventType type,
-                                             const std::string& reason,
-                                             const std::string& message,
+                                             const std::string& reason, const std::string& message,
                                              std::chrono::system_clock::time_point when) const {
   const std::string ns = eventNamespace(object);
-  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         clock_.wallNow().time_since_epoch())
-                         .count();
+  const auto nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.wallNow().time_since_epoch())
+          .count();
   char suffix[40];
   std::snprintf(suffix, sizeof suffix, "%llx",
                 static_cast<unsigned long long>(nanos) + eventSequence.fetch_add(1));
   nlohmann::json involved = {{"apiVersion", stringField(object, "apiVersion")},
                              {"kind", stringField(object, "kind")},
                              {"name", nameOf(object)}};
-  if (!namespaceOf(object).empty()) involved["namespace"] = namespaceOf(object);
-  if (!uidOf(object).empty()) involved["uid"] = uidOf(object);
-  if (!resourceVersionOf(object).empty()) involved["resourceVersion"] = resourceVersionOf(object);
+  if (!namespaceOf(object).empty()) {
+    involved["namespace"] = namespaceOf(object);
+  }
+  if (!uidOf(object).empty()) {
+    involved["uid"] = uidOf(object);
+  }
+  if (!resourceVersionOf(object).empty()) {
+    involved["resourceVersion"] = resourceVersionOf(object);
+  }
   const std::string stamp = formatRfc3339(when);
   return {{"apiVersion", "v1"},
           {"kind", "Event"},
@@ -212,8 +245,8 @@ bool KubeEventRecorder::writeOnce(const Pending& p, const std::string& key) {
   if (agg != aggregates_.end()) {
     const int count = agg->second.count + 1;
     const nlohmann::json patch = {{"count", count}, {"lastTimestamp", formatRfc3339(p.when)}};
-    auto patched = writer_.mergePatch(kube::resources::kEvents, agg->second.ns, agg->second.name,
-                                      patch);
+    auto patched =
+        writer_.mergePatch(kube::resources::kEvents, agg->second.ns, agg->second.name, patch);
     if (patched) {
       remember(key, agg->second.ns, agg->second.name, count);  // copies: the entry is replaced
       return true;
@@ -241,8 +274,12 @@ bool KubeEventRecorder::writeOnce(const Pending& p, const std::string& key) {
 void KubeEventRecorder::write(const Pending& p) {
   const std::string key = aggregationKey(p.object, p.type, p.reason, p.message);
   for (int attempt = 1; attempt <= options_.maxAttempts; ++attempt) {
-    if (writeOnce(p, key)) return;
-    if (attempt < options_.maxAttempts && !sleepFor(options_.retryDelay)) break;
+    if (writeOnce(p, key)) {
+      return;
+    }
+    if (attempt < options_.maxAttempts && !sleepFor(options_.retryDelay)) {
+      break;
+    }
   }
   log_.warn("dropping event after failed writes",
             {{"object", objectKey(p.object)}, {"reason", p.reason}});

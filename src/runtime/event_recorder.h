@@ -93,8 +93,8 @@ class KubeEventRecorder final : public EventRecorder {
   std::size_t dropped() const;
 
   // The Event object this recorder would create (exposed for tests).
-  nlohmann::json buildEvent(const nlohmann::json& object, EventType type,
-                            const std::string& reason, const std::string& message,
+  nlohmann::json buildEvent(const nlohmann::json& object, EventType type, const std::string& reason,
+                            const std::string& message,
                             std::chrono::system_clock::time_point when) const;
 
  private:
@@ -106,7 +106,7 @@ class KubeEventRecorder final : public EventRecorder {
     std::chrono::system_clock::time_point when;
   };
   struct Aggregate {
-    std::string name;       // metadata.name of the Event written
+    std::string name;  // metadata.name of the Event written
     std::string ns;
     int count = 0;
     std::list<std::string>::iterator lru;

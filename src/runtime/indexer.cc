@@ -8,7 +8,9 @@ IndexFunc indexByLabel(const std::string& key) {
   return [key](const nlohmann::json& obj) -> std::vector<std::string> {
     const auto& labels = labelsOf(obj);
     auto it = labels.find(key);
-    if (it == labels.end() || !it->is_string()) return {};
+    if (it == labels.end() || !it->is_string()) {
+      return {};
+    }
     return {makeKey(namespaceOf(obj), it->get<std::string>())};
   };
 }
@@ -16,9 +18,13 @@ IndexFunc indexByLabel(const std::string& key) {
 IndexFunc indexByField(const std::string& jsonPointer) {
   const nlohmann::json::json_pointer ptr(jsonPointer);
   return [ptr](const nlohmann::json& obj) -> std::vector<std::string> {
-    if (!obj.contains(ptr)) return {};
+    if (!obj.contains(ptr)) {
+      return {};
+    }
     const auto& value = obj.at(ptr);
-    if (!value.is_string()) return {};
+    if (!value.is_string()) {
+      return {};
+    }
     return {makeKey(namespaceOf(obj), value.get<std::string>())};
   };
 }
@@ -39,7 +45,9 @@ std::vector<std::string> Indexer::valuesOf(const Index& index, const nlohmann::j
 
 void Indexer::indexLocked(const std::string& key, const nlohmann::json& obj) {
   for (auto& [name, index] : indexes_) {
-    for (const auto& value : valuesOf(index, obj)) index.keysByValue[value].insert(key);
+    for (const auto& value : valuesOf(index, obj)) {
+      index.keysByValue[value].insert(key);
+    }
   }
 }
 
@@ -47,9 +55,13 @@ void Indexer::unindexLocked(const std::string& key, const nlohmann::json& obj) {
   for (auto& [name, index] : indexes_) {
     for (const auto& value : valuesOf(index, obj)) {
       auto it = index.keysByValue.find(value);
-      if (it == index.keysByValue.end()) continue;
+      if (it == index.keysByValue.end()) {
+        continue;
+      }
       it->second.erase(key);
-      if (it->second.empty()) index.keysByValue.erase(it);
+      if (it->second.empty()) {
+        index.keysByValue.erase(it);
+      }
     }
   }
 }
@@ -62,7 +74,9 @@ Status Indexer::addIndex(const std::string& name, IndexFunc fn) {
   Index& index = indexes_[name];
   index.fn = std::move(fn);
   for (const auto& [key, obj] : items_) {
-    for (const auto& value : valuesOf(index, *obj)) index.keysByValue[value].insert(key);
+    for (const auto& value : valuesOf(index, *obj)) {
+      index.keysByValue[value].insert(key);
+    }
   }
   return okStatus();
 }
@@ -82,7 +96,9 @@ std::vector<ObjectPtr> Indexer::list() const {
   std::shared_lock lock(mu_);
   std::vector<ObjectPtr> out;
   out.reserve(items_.size());
-  for (const auto& [key, obj] : items_) out.push_back(obj);
+  for (const auto& [key, obj] : items_) {
+    out.push_back(obj);
+  }
   return out;
 }
 
@@ -90,7 +106,9 @@ std::vector<std::string> Indexer::keys() const {
   std::shared_lock lock(mu_);
   std::vector<std::string> out;
   out.reserve(items_.size());
-  for (const auto& [key, obj] : items_) out.push_back(key);
+  for (const auto& [key, obj] : items_) {
+    out.push_back(key);
+  }
   return out;
 }
 
@@ -103,9 +121,13 @@ Result<std::vector<ObjectPtr>> Indexer::byIndex(const std::string& name,
   }
   std::vector<ObjectPtr> out;
   auto keys = index->second.keysByValue.find(value);
-  if (keys == index->second.keysByValue.end()) return out;
+  if (keys == index->second.keysByValue.end()) {
+    return out;
+  }
   for (const auto& key : keys->second) {
-    if (auto it = items_.find(key); it != items_.end()) out.push_back(it->second);
+    if (auto it = items_.find(key); it != items_.end()) {
+      out.push_back(it->second);
+    }
   }
   return out;
 }
@@ -133,7 +155,9 @@ ObjectPtr Indexer::upsert(const std::string& key, ObjectPtr obj) {
 ObjectPtr Indexer::remove(const std::string& key) {
   std::unique_lock lock(mu_);
   auto it = items_.find(key);
-  if (it == items_.end()) return nullptr;
+  if (it == items_.end()) {
+    return nullptr;
+  }
   ObjectPtr previous = it->second;
   unindexLocked(key, *previous);
   items_.erase(it);
@@ -144,11 +168,17 @@ std::vector<ObjectPtr> Indexer::replace(std::map<std::string, ObjectPtr> objects
   std::unique_lock lock(mu_);
   std::vector<ObjectPtr> dropped;
   for (const auto& [key, obj] : items_) {
-    if (objects.count(key) == 0) dropped.push_back(obj);
+    if (objects.count(key) == 0) {
+      dropped.push_back(obj);
+    }
   }
   items_ = std::move(objects);
-  for (auto& [name, index] : indexes_) index.keysByValue.clear();
-  for (const auto& [key, obj] : items_) indexLocked(key, *obj);
+  for (auto& [name, index] : indexes_) {
+    index.keysByValue.clear();
+  }
+  for (const auto& [key, obj] : items_) {
+    indexLocked(key, *obj);
+  }
   return dropped;
 }
 

@@ -54,8 +54,8 @@ class Indexer {
   bool hasIndex(const std::string& name) const;
 
   ObjectPtr get(const std::string& key) const;  // nullptr when absent
-  std::vector<ObjectPtr> list() const;           // sorted by key
-  std::vector<std::string> keys() const;         // sorted
+  std::vector<ObjectPtr> list() const;          // sorted by key
+  std::vector<std::string> keys() const;        // sorted
   // Objects whose index `name` yields `value`; an error if there is no such index.
   Result<std::vector<ObjectPtr>> byIndex(const std::string& name, const std::string& value) const;
   std::size_t size() const;

@@ -22,17 +22,22 @@ ReflectorOptions reflectorOptions(const kube::Resource& resource, const Informer
 }  // namespace
 
 Informer::Informer(kube::Reader& lister, kube::Watcher& watcher, kube::Resource resource,
-                   InformerOptions options, Logger logger)
+                   InformerOptions options, const Logger& logger)
     : resource_(std::move(resource)),
       options_(std::move(options)),
       log_(logger.withValues({{"resource", resource_.groupResource()}})),
-      reflector_(lister, watcher, resource_, *this, reflectorOptions(resource_, options_), logger) {}
+      reflector_(lister, watcher, resource_, *this, reflectorOptions(resource_, options_), logger) {
+}
 
-Informer::~Informer() { stop(); }
+Informer::~Informer() {
+  stop();
+}
 
 void Informer::start() {
   std::lock_guard lock(threadMu_);
-  if (thread_.joinable() || reflector_.stopped()) return;
+  if (thread_.joinable() || reflector_.stopped()) {
+    return;
+  }
   thread_ = std::thread([this] { reflector_.run(); });
 }
 
@@ -44,7 +49,9 @@ void Informer::stop() {
   syncCv_.notify_all();
   reflector_.stop();
   std::lock_guard lock(threadMu_);
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
 }
 
 bool Informer::waitForSync(std::chrono::milliseconds timeout) const {
@@ -57,7 +64,9 @@ void Informer::addEventHandler(EventHandler handler) {
   std::lock_guard lock(dispatchMu_);
   if (synced_) {
     for (const auto& obj : indexer_.list()) {
-      if (!handler.onAdd) break;
+      if (!handler.onAdd) {
+        break;
+      }
       try {
         handler.onAdd(*obj, true);
       } catch (const std::exception& e) {
@@ -71,8 +80,12 @@ void Informer::addEventHandler(EventHandler handler) {
 ObjectPtr Informer::normalize(nlohmann::json obj) const {
   stripManagedFields(obj);
   if (obj.is_object()) {
-    if (!obj.contains("apiVersion")) obj["apiVersion"] = resource_.apiVersion();
-    if (!obj.contains("kind")) obj["kind"] = resource_.kind;
+    if (!obj.contains("apiVersion")) {
+      obj["apiVersion"] = resource_.apiVersion();
+    }
+    if (!obj.contains("kind")) {
+      obj["kind"] = resource_.kind;
+    }
   }
   return std::make_shared<const nlohmann::json>(std::move(obj));
 }
@@ -87,7 +100,9 @@ void Informer::replace(std::vector<nlohmann::json> items, const std::string& res
   const bool initial = !synced_;
   std::map<std::string, ObjectPtr> previous;
   for (const auto& [key, obj] : next) {
-    if (ObjectPtr old = indexer_.get(key)) previous[key] = old;
+    if (ObjectPtr old = indexer_.get(key)) {
+      previous[key] = old;
+    }
   }
   std::vector<ObjectPtr> dropped = indexer_.replace(next);
   for (const auto& [key, obj] : next) {
@@ -98,10 +113,12 @@ void Informer::replace(std::vector<nlohmann::json> items, const std::string& res
       notifyUpdate(*old->second, *obj);
     }
   }
-  for (const auto& obj : dropped) notifyDelete(*obj, true);
-  log_.debug("cache replaced", {{"count", next.size()},
-                                {"deleted", dropped.size()},
-                                {"resourceVersion", resourceVersion}});
+  for (const auto& obj : dropped) {
+    notifyDelete(*obj, true);
+  }
+  log_.debug(
+      "cache replaced",
+      {{"count", next.size()}, {"deleted", dropped.size()}, {"resourceVersion", resourceVersion}});
   if (!synced_) {
     {
       std::lock_guard syncLock(syncMu_);
@@ -123,8 +140,12 @@ void Informer::upsertAndNotify(nlohmann::json raw) {
   }
 }
 
-void Informer::added(nlohmann::json obj) { upsertAndNotify(std::move(obj)); }
-void Informer::modified(nlohmann::json obj) { upsertAndNotify(std::move(obj)); }
+void Informer::added(nlohmann::json obj) {
+  upsertAndNotify(std::move(obj));
+}
+void Informer::modified(nlohmann::json obj) {
+  upsertAndNotify(std::move(obj));
+}
 
 void Informer::deleted(nlohmann::json raw) {
   ObjectPtr obj = normalize(std::move(raw));
@@ -135,7 +156,9 @@ void Informer::deleted(nlohmann::json raw) {
 
 void Informer::notifyAdd(const nlohmann::json& obj, bool initial) {
   for (auto& h : handlers_) {
-    if (!h.onAdd) continue;
+    if (!h.onAdd) {
+      continue;
+    }
     try {
       h.onAdd(obj, initial);
     } catch (const std::exception& e) {
@@ -146,7 +169,9 @@ void Informer::notifyAdd(const nlohmann::json& obj, bool initial) {
 
 void Informer::notifyUpdate(const nlohmann::json& oldObj, const nlohmann::json& newObj) {
   for (auto& h : handlers_) {
-    if (!h.onUpdate) continue;
+    if (!h.onUpdate) {
+      continue;
+    }
     try {
       h.onUpdate(oldObj, newObj);
     } catch (const std::exception& e) {
@@ -157,7 +182,9 @@ void Informer::notifyUpdate(const nlohmann::json& oldObj, const nlohmann::json& 
 
 void Informer::notifyDelete(const nlohmann::json& obj, bool finalStateUnknown) {
   for (auto& h : handlers_) {
-    if (!h.onDelete) continue;
+    if (!h.onDelete) {
+      continue;
+    }
     try {
       h.onDelete(obj, finalStateUnknown);
     } catch (const std::exception& e) {

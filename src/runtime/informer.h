@@ -65,7 +65,7 @@ struct InformerOptions {
 class Informer final : private ReflectorStore {
  public:
   Informer(kube::Reader& lister, kube::Watcher& watcher, kube::Resource resource,
-           InformerOptions options = {}, Logger logger = Logger("informer"));
+           InformerOptions options = {}, const Logger& logger = Logger("informer"));
   ~Informer() override;  // stops and joins
   Informer(const Informer&) = delete;
   Informer& operator=(const Informer&) = delete;
@@ -73,7 +73,9 @@ class Informer final : private ReflectorStore {
   const kube::Resource& resource() const { return resource_; }
   const InformerOptions& options() const { return options_; }
 
-  Status addIndex(const std::string& name, IndexFunc fn) { return indexer_.addIndex(name, fn); }
+  Status addIndex(const std::string& name, IndexFunc fn) {
+    return indexer_.addIndex(name, std::move(fn));
+  }
   void addEventHandler(EventHandler handler);
 
   void start();  // spawns the reflector thread; idempotent

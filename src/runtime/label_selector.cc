@@ -6,11 +6,17 @@
 namespace mlops::runtime {
 namespace {
 
-bool isSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+bool isSpace(char c) {
+  return std::isspace(static_cast<unsigned char>(c)) != 0;
+}
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && isSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isSpace(s.back())) s.remove_suffix(1);
+  while (!s.empty() && isSpace(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && isSpace(s.back())) {
+    s.remove_suffix(1);
+  }
   return s;
 }
 
@@ -22,7 +28,9 @@ bool isLabelChar(char c) {
 }
 
 bool isValidToken(std::string_view s, bool allowEmpty) {
-  if (s.empty()) return allowEmpty;
+  if (s.empty()) {
+    return allowEmpty;
+  }
   return std::all_of(s.begin(), s.end(), isLabelChar);
 }
 
@@ -34,15 +42,21 @@ Result<std::vector<std::string_view>> splitRequirements(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '(') {
-      if (++depth > 1) return makeError(ErrorCode::kInvalidArgument, "nested '(' in selector");
+      if (++depth > 1) {
+        return makeError(ErrorCode::kInvalidArgument, "nested '(' in selector");
+      }
     } else if (c == ')') {
-      if (--depth < 0) return makeError(ErrorCode::kInvalidArgument, "unbalanced ')' in selector");
+      if (--depth < 0) {
+        return makeError(ErrorCode::kInvalidArgument, "unbalanced ')' in selector");
+      }
     } else if (c == ',' && depth == 0) {
       parts.push_back(text.substr(start, i - start));
       start = i + 1;
     }
   }
-  if (depth != 0) return makeError(ErrorCode::kInvalidArgument, "unbalanced '(' in selector");
+  if (depth != 0) {
+    return makeError(ErrorCode::kInvalidArgument, "unbalanced '(' in selector");
+  }
   parts.push_back(text.substr(start));
   return parts;
 }
@@ -53,7 +67,9 @@ Result<std::vector<std::string>> parseValueSet(std::string_view text) {
     return makeError(ErrorCode::kInvalidArgument, "expected '(values)' in selector");
   }
   text = text.substr(1, text.size() - 2);
-  if (trim(text).empty()) return makeError(ErrorCode::kInvalidArgument, "empty value set");
+  if (trim(text).empty()) {
+    return makeError(ErrorCode::kInvalidArgument, "empty value set");
+  }
   std::vector<std::string> values;
   size_t start = 0;
   for (size_t i = 0; i <= text.size(); ++i) {
@@ -75,7 +91,9 @@ size_t findWordOp(std::string_view s, std::string_view word) {
     bool spaceBefore = pos > 0 && isSpace(s[pos - 1]);
     size_t after = pos + word.size();
     bool boundaryAfter = after < s.size() && (isSpace(s[after]) || s[after] == '(');
-    if (spaceBefore && boundaryAfter) return pos;
+    if (spaceBefore && boundaryAfter) {
+      return pos;
+    }
   }
   return std::string_view::npos;
 }
@@ -88,19 +106,25 @@ Result<LabelSelector::Requirement> parseRequirement(std::string_view text) {
     return makeError(ErrorCode::kInvalidArgument,
                      "invalid selector requirement '" + std::string(text) + "': " + why);
   };
-  if (text.empty()) return fail("empty");
+  if (text.empty()) {
+    return fail("empty");
+  }
 
   if (size_t pos = findWordOp(text, "notin"); pos != std::string_view::npos) {
     req.key = std::string(trim(text.substr(0, pos)));
     req.op = Op::kNotIn;
     auto values = parseValueSet(text.substr(pos + 5));
-    if (!values) return values.error();
+    if (!values) {
+      return values.error();
+    }
     req.values = std::move(*values);
   } else if (size_t pos2 = findWordOp(text, "in"); pos2 != std::string_view::npos) {
     req.key = std::string(trim(text.substr(0, pos2)));
     req.op = Op::kIn;
     auto values = parseValueSet(text.substr(pos2 + 2));
-    if (!values) return values.error();
+    if (!values) {
+      return values.error();
+    }
     req.values = std::move(*values);
   } else if (size_t ne = text.find("!="); ne != std::string_view::npos) {
     req.key = std::string(trim(text.substr(0, ne)));
@@ -110,7 +134,9 @@ Result<LabelSelector::Requirement> parseRequirement(std::string_view text) {
     req.key = std::string(trim(text.substr(0, eq)));
     req.op = Op::kEquals;
     size_t valueStart = eq + 1;
-    if (valueStart < text.size() && text[valueStart] == '=') ++valueStart;
+    if (valueStart < text.size() && text[valueStart] == '=') {
+      ++valueStart;
+    }
     req.values = {std::string(trim(text.substr(valueStart)))};
   } else if (text.front() == '!') {
     req.key = std::string(trim(text.substr(1)));
@@ -119,9 +145,13 @@ Result<LabelSelector::Requirement> parseRequirement(std::string_view text) {
     req.key = std::string(text);
     req.op = Op::kExists;
   }
-  if (!isValidToken(req.key, false)) return fail("invalid key");
+  if (!isValidToken(req.key, false)) {
+    return fail("invalid key");
+  }
   for (const auto& v : req.values) {
-    if (!isValidToken(v, true)) return fail("invalid value '" + v + "'");
+    if (!isValidToken(v, true)) {
+      return fail("invalid value '" + v + "'");
+    }
   }
   if ((req.op == Op::kIn || req.op == Op::kNotIn) && req.values.empty()) {
     return fail("empty value set");
@@ -133,12 +163,18 @@ Result<LabelSelector::Requirement> parseRequirement(std::string_view text) {
 
 Result<LabelSelector> LabelSelector::parse(std::string_view text) {
   LabelSelector selector;
-  if (trim(text).empty()) return selector;
+  if (trim(text).empty()) {
+    return selector;
+  }
   auto parts = splitRequirements(text);
-  if (!parts) return parts.error();
+  if (!parts) {
+    return parts.error();
+  }
   for (auto part : *parts) {
     auto req = parseRequirement(part);
-    if (!req) return req.error();
+    if (!req) {
+      return req.error();
+    }
     selector.requirements_.push_back(std::move(*req));
   }
   return selector;
@@ -146,33 +182,47 @@ Result<LabelSelector> LabelSelector::parse(std::string_view text) {
 
 bool LabelSelector::matches(const nlohmann::json& labels) const {
   auto lookup = [&](const std::string& key) -> const nlohmann::json* {
-    if (!labels.is_object()) return nullptr;
+    if (!labels.is_object()) {
+      return nullptr;
+    }
     auto it = labels.find(key);
-    if (it == labels.end() || !it->is_string()) return nullptr;
+    if (it == labels.end() || !it->is_string()) {
+      return nullptr;
+    }
     return &*it;
   };
   for (const auto& req : requirements_) {
     const nlohmann::json* value = lookup(req.key);
     auto inValues = [&] {
-      if (value == nullptr) return false;
+      if (value == nullptr) {
+        return false;
+      }
       const auto& s = value->get_ref<const std::string&>();
       return std::find(req.values.begin(), req.values.end(), s) != req.values.end();
     };
     switch (req.op) {
       case Op::kEquals:
       case Op::kIn:
-        if (!inValues()) return false;
+        if (!inValues()) {
+          return false;
+        }
         break;
       case Op::kNotEquals:
       case Op::kNotIn:
         // As in the API server, a missing label satisfies != and notin.
-        if (inValues()) return false;
+        if (inValues()) {
+          return false;
+        }
         break;
       case Op::kExists:
-        if (value == nullptr) return false;
+        if (value == nullptr) {
+          return false;
+        }
         break;
       case Op::kDoesNotExist:
-        if (value != nullptr) return false;
+        if (value != nullptr) {
+          return false;
+        }
         break;
     }
   }

@@ -12,13 +12,17 @@ namespace mlops::runtime {
 namespace {
 
 std::string stringField(const nlohmann::json& obj, const char* key) {
-  if (!obj.is_object()) return "";
+  if (!obj.is_object()) {
+    return "";
+  }
   auto it = obj.find(key);
   return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 int intField(const nlohmann::json& obj, const char* key) {
-  if (!obj.is_object()) return 0;
+  if (!obj.is_object()) {
+    return 0;
+  }
   auto it = obj.find(key);
   return it != obj.end() && it->is_number_integer() ? it->get<int>() : 0;
 }
@@ -36,8 +40,8 @@ constexpr double kAcquireJitter = 1.2;
 
 LeaderElectionRecord recordFromLease(const nlohmann::json& lease) {
   LeaderElectionRecord r;
-  const nlohmann::json spec = lease.is_object() ? lease.value("spec", nlohmann::json::object())
-                                                : nlohmann::json::object();
+  const nlohmann::json spec =
+      lease.is_object() ? lease.value("spec", nlohmann::json::object()) : nlohmann::json::object();
   r.holderIdentity = stringField(spec, "holderIdentity");
   r.leaseDurationSeconds = intField(spec, "leaseDurationSeconds");
   r.acquireTime = stringField(spec, "acquireTime");
@@ -69,7 +73,9 @@ KubeLeaseLock::KubeLeaseLock(kube::Reader& reader, kube::Writer& writer, std::st
 
 Result<LeaderElectionRecord> KubeLeaseLock::get() {
   auto lease = reader_.get(kube::resources::kLeases, ns_, name_);
-  if (!lease) return lease.error();
+  if (!lease) {
+    return lease.error();
+  }
   std::lock_guard lock(mu_);
   lastLease_ = *lease;
   return recordFromLease(lastLease_);
@@ -81,7 +87,9 @@ Status KubeLeaseLock::create(const LeaderElectionRecord& record) {
                           {"metadata", {{"name", name_}, {"namespace", ns_}}}};
   writeRecordToLease(record, lease);
   auto created = writer_.create(kube::resources::kLeases, ns_, lease);
-  if (!created) return created.error();
+  if (!created) {
+    return created.error();
+  }
   std::lock_guard lock(mu_);
   lastLease_ = *created;
   return okStatus();
@@ -100,20 +108,24 @@ Status KubeLeaseLock::update(const LeaderElectionRecord& record) {
   // lease carries the resourceVersion we read: the update fails with a
   // conflict if anyone wrote in between.
   auto updated = writer_.update(kube::resources::kLeases, ns_, lease);
-  if (!updated) return updated.error();
+  if (!updated) {
+    return updated.error();
+  }
   std::lock_guard lock(mu_);
   lastLease_ = *updated;
   return okStatus();
 }
 
 LeaderElector::LeaderElector(LeaseLock& lock, LeaderElectionConfig config, const Clock& clock,
-                             Logger logger)
+                             const Logger& logger)
     : lock_(lock),
       config_(std::move(config)),
       clock_(clock),
       log_(logger.withValues({{"lease", lock.describe()}, {"identity", config_.identity}})) {}
 
-std::string LeaderElector::nowMicroTime() const { return formatRfc3339(clock_.wallNow(), 6); }
+std::string LeaderElector::nowMicroTime() const {
+  return formatRfc3339(clock_.wallNow(), 6);
+}
 
 bool LeaderElector::isLeader() const {
   std::lock_guard lock(mu_);
@@ -130,8 +142,8 @@ bool LeaderElector::tryAcquireOrRenew() {
   const std::string stamp = nowMicroTime();
   LeaderElectionRecord desired;
   desired.holderIdentity = config_.identity;
-  desired.leaseDurationSeconds = static_cast<int>(
-      std::ceil(std::chrono::duration<double>(config_.leaseDuration).count()));
+  desired.leaseDurationSeconds =
+      static_cast<int>(std::ceil(std::chrono::duration<double>(config_.leaseDuration).count()));
   desired.acquireTime = stamp;
   desired.renewTime = stamp;
 
@@ -145,9 +157,7 @@ bool LeaderElector::tryAcquireOrRenew() {
       log_.warn("creating the lease failed", {{"error", created.error().toString()}});
       return false;
     }
-    std::lock_guard lock(mu_);
-    observed_ = desired;
-    observedTime_ = now;
+    recordSuccess(desired, now);
     return true;
   }
 
@@ -180,25 +190,45 @@ bool LeaderElector::tryAcquireOrRenew() {
   }
   if (!newLeader.empty()) {
     log_.info("new leader observed", {{"leader", newLeader}});
-    if (config_.callbacks.onNewLeader) config_.callbacks.onNewLeader(newLeader);
+    if (config_.callbacks.onNewLeader) {
+      config_.callbacks.onNewLeader(newLeader);
+    }
   }
-  if (heldByOther) return false;
+  if (heldByOther) {
+    return false;
+  }
 
   if (auto updated = lock_.update(desired); !updated) {
     log_.warn("updating the lease failed", {{"error", updated.error().toString()}});
     return false;
   }
-  std::lock_guard lock(mu_);
-  observed_ = desired;
-  observedTime_ = now;
+  recordSuccess(desired, now);
   return true;
+}
+
+void LeaderElector::recordSuccess(const LeaderElectionRecord& record, Clock::TimePoint now) {
+  bool becameLeader = false;
+  {
+    std::lock_guard lock(mu_);
+    observed_ = record;
+    observedTime_ = now;
+    if (reportedLeader_ != config_.identity) {
+      reportedLeader_ = config_.identity;
+      becameLeader = true;
+    }
+  }
+  if (becameLeader && config_.callbacks.onNewLeader) {
+    config_.callbacks.onNewLeader(config_.identity);
+  }
 }
 
 Status LeaderElector::release() {
   LeaderElectionRecord record;
   {
     std::lock_guard lock(mu_);
-    if (!observed_ || observed_->holderIdentity != config_.identity) return okStatus();
+    if (!observed_ || observed_->holderIdentity != config_.identity) {
+      return okStatus();
+    }
     record.leaseTransitions = observed_->leaseTransitions;
   }
   // As client-go: no holder, a one-second duration; whoever looks next takes it.
@@ -237,10 +267,13 @@ bool LeaderElector::acquire() {
       log_.info("acquired the lease");
       return true;
     }
-    const auto wait = config_.retryPeriod + std::chrono::milliseconds(static_cast<int64_t>(
-                                                uniform01() * kAcquireJitter *
-                                                static_cast<double>(config_.retryPeriod.count())));
-    if (!sleepFor(wait)) return false;
+    const auto wait =
+        config_.retryPeriod +
+        std::chrono::milliseconds(static_cast<int64_t>(
+            uniform01() * kAcquireJitter * static_cast<double>(config_.retryPeriod.count())));
+    if (!sleepFor(wait)) {
+      return false;
+    }
   }
   return false;
 }
@@ -254,31 +287,49 @@ bool LeaderElector::renewLoop() {
         renewed = true;
         break;
       }
-      if (clock_.now() >= deadline) break;
-      if (!sleepFor(config_.retryPeriod)) return true;
+      if (clock_.now() >= deadline) {
+        break;
+      }
+      if (!sleepFor(config_.retryPeriod)) {
+        return true;
+      }
     }
-    if (stopped_) return true;
+    if (stopped_) {
+      return true;
+    }
     // An attempt that only succeeded after the deadline is too late: another
     // candidate may already consider the lease expired.
-    if (!renewed || clock_.now() > deadline) return false;
-    if (!sleepFor(config_.retryPeriod)) return true;
+    if (!renewed || clock_.now() > deadline) {
+      return false;
+    }
+    if (!sleepFor(config_.retryPeriod)) {
+      return true;
+    }
   }
   return true;
 }
 
 void LeaderElector::run() {
-  if (!acquire()) return;
-  if (config_.callbacks.onStartedLeading) config_.callbacks.onStartedLeading();
+  if (!acquire()) {
+    return;
+  }
+  if (config_.callbacks.onStartedLeading) {
+    config_.callbacks.onStartedLeading();
+  }
   if (!renewLoop()) {
     log_.error("failed to renew the lease within the renew deadline; leadership lost");
     {
       std::lock_guard lock(mu_);
       observed_.reset();
     }
-    if (config_.callbacks.onLostLeadership) config_.callbacks.onLostLeadership();
+    if (config_.callbacks.onLostLeadership) {
+      config_.callbacks.onLostLeadership();
+    }
     return;
   }
-  if (config_.releaseOnStop) (void)release();
+  if (config_.releaseOnStop) {
+    (void)release();
+  }
 }
 
 std::string makeLeaderIdentity() {
@@ -294,9 +345,9 @@ std::string makeLeaderIdentity() {
   hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;
   lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
   char uuid[40];
-  std::snprintf(uuid, sizeof uuid, "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xffff),
-                static_cast<unsigned>(hi & 0xffff), static_cast<unsigned>(lo >> 48),
+  std::snprintf(uuid, sizeof uuid, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
+                static_cast<unsigned>(lo >> 48),
                 static_cast<unsigned long long>(lo & 0xffffffffffffULL));
   return std::string(host) + "_" + uuid;
 }

@@ -96,7 +96,7 @@ class LeaderElector {
  public:
   LeaderElector(LeaseLock& lock, LeaderElectionConfig config,
                 const Clock& clock = SystemClock::instance(),
-                Logger logger = Logger("leader-election"));
+                const Logger& logger = Logger("leader-election"));
   LeaderElector(const LeaderElector&) = delete;
   LeaderElector& operator=(const LeaderElector&) = delete;
 
@@ -118,9 +118,10 @@ class LeaderElector {
   const std::string& identity() const { return config_.identity; }
 
  private:
-  bool acquire();  // false if stopped first
+  bool acquire();    // false if stopped first
   bool renewLoop();  // returns when leadership is lost (false) or stopped (true)
   bool sleepFor(std::chrono::milliseconds d);  // false if stopped
+  void recordSuccess(const LeaderElectionRecord& record, Clock::TimePoint now);
   std::string nowMicroTime() const;
 
   LeaseLock& lock_;

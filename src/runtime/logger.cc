@@ -26,10 +26,14 @@ LogSettings& settings() {
 
 const char* levelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
   }
   return "info";
 }
@@ -45,14 +49,18 @@ bool isSensitiveKey(std::string_view key) {
   const std::string k = lower(key);
   for (const char* word : {"token", "password", "passwd", "secret", "authorization", "bearer",
                            "credential", "private"}) {
-    if (k.find(word) != std::string::npos) return true;
+    if (k.find(word) != std::string::npos) {
+      return true;
+    }
   }
   return false;
 }
 
 nlohmann::json redacted(const nlohmann::json& fields) {
   nlohmann::json out = nlohmann::json::object();
-  if (!fields.is_object()) return out;
+  if (!fields.is_object()) {
+    return out;
+  }
   for (auto it = fields.begin(); it != fields.end(); ++it) {
     out[it.key()] = isSensitiveKey(it.key()) ? nlohmann::json("[redacted]") : it.value();
   }
@@ -64,7 +72,9 @@ std::string timestampNow() {
 }
 
 bool needsQuoting(const std::string& s) {
-  if (s.empty()) return true;
+  if (s.empty()) {
+    return true;
+  }
   return std::any_of(s.begin(), s.end(), [](unsigned char c) {
     return std::isspace(c) != 0 || c == '"' || c == '=' || c < 0x20;
   });
@@ -82,18 +92,30 @@ std::string textValue(const nlohmann::json& v) {
 
 Result<LogLevel> parseLogLevel(std::string_view text) {
   const std::string t = lower(text);
-  if (t == "debug") return LogLevel::kDebug;
-  if (t == "info") return LogLevel::kInfo;
-  if (t == "warn" || t == "warning") return LogLevel::kWarn;
-  if (t == "error") return LogLevel::kError;
+  if (t == "debug") {
+    return LogLevel::kDebug;
+  }
+  if (t == "info") {
+    return LogLevel::kInfo;
+  }
+  if (t == "warn" || t == "warning") {
+    return LogLevel::kWarn;
+  }
+  if (t == "error") {
+    return LogLevel::kError;
+  }
   return makeError(ErrorCode::kInvalidArgument,
                    "unknown log level '" + std::string(text) + "' (debug|info|warn|error)");
 }
 
 Result<LogFormat> parseLogFormat(std::string_view text) {
   const std::string t = lower(text);
-  if (t == "json") return LogFormat::kJson;
-  if (t == "text") return LogFormat::kText;
+  if (t == "json") {
+    return LogFormat::kJson;
+  }
+  if (t == "text") {
+    return LogFormat::kText;
+  }
   return makeError(ErrorCode::kInvalidArgument,
                    "unknown log format '" + std::string(text) + "' (json|text)");
 }
@@ -106,10 +128,14 @@ std::string formatLogRecord(LogFormat format, LogLevel level, std::string_view t
     nlohmann::json rec = nlohmann::json::object();
     rec["ts"] = timestamp;
     rec["level"] = levelName(level);
-    if (!logger.empty()) rec["logger"] = logger;
+    if (!logger.empty()) {
+      rec["logger"] = logger;
+    }
     rec["msg"] = msg;
     for (auto it = safe.begin(); it != safe.end(); ++it) {
-      if (!rec.contains(it.key())) rec[it.key()] = it.value();
+      if (!rec.contains(it.key())) {
+        rec[it.key()] = it.value();
+      }
     }
     // Invalid UTF-8 from the network must not make the logger throw.
     return rec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -120,7 +146,9 @@ std::string formatLogRecord(LogFormat format, LogLevel level, std::string_view t
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   lvl.resize(5, ' ');
   line += " " + lvl;
-  if (!logger.empty()) line += " " + std::string(logger);
+  if (!logger.empty()) {
+    line += " " + std::string(logger);
+  }
   line += " " + std::string(msg);
   for (auto it = safe.begin(); it != safe.end(); ++it) {
     line += " " + it.key() + "=" + textValue(it.value());
@@ -131,7 +159,9 @@ std::string formatLogRecord(LogFormat format, LogLevel level, std::string_view t
 Logger Logger::withValues(const Fields& fields) const {
   Logger child = *this;
   if (fields.is_object()) {
-    for (auto it = fields.begin(); it != fields.end(); ++it) child.fields_[it.key()] = it.value();
+    for (auto it = fields.begin(); it != fields.end(); ++it) {
+      child.fields_[it.key()] = it.value();
+    }
   }
   return child;
 }
@@ -157,10 +187,14 @@ void Logger::setSink(std::function<void(std::string_view)> sink) {
 }
 
 void Logger::log(LogLevel level, std::string_view msg, const Fields& fields) const {
-  if (!enabled(level)) return;
+  if (!enabled(level)) {
+    return;
+  }
   nlohmann::json all = fields_;
   if (fields.is_object()) {
-    for (auto it = fields.begin(); it != fields.end(); ++it) all[it.key()] = it.value();
+    for (auto it = fields.begin(); it != fields.end(); ++it) {
+      all[it.key()] = it.value();
+    }
   }
   std::string line;
   try {

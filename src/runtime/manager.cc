@@ -32,13 +32,19 @@ Manager::~Manager() {
   // run() normally stops everything; this covers a Manager that never ran
   // or whose run() was left early.
   stopControllers();
-  if (elector_) elector_->stop();
+  if (elector_) {
+    elector_->stop();
+  }
   std::lock_guard lock(informersMu_);
-  for (auto& [name, informer] : informers_) informer->stop();
+  for (auto& [name, informer] : informers_) {
+    informer->stop();
+  }
 }
 
 Informer& Manager::informer(const kube::Resource& resource, InformerOptions options) {
-  if (options.ns.empty()) options.ns = options_.ns;
+  if (options.ns.empty()) {
+    options.ns = options_.ns;
+  }
   std::lock_guard lock(informersMu_);
   const std::string key = resource.groupResource();
   auto it = informers_.find(key);
@@ -52,17 +58,18 @@ Informer& Manager::informer(const kube::Resource& resource, InformerOptions opti
     }
     return *it->second;
   }
-  auto informer = std::make_unique<Informer>(client_, client_, resource, options,
-                                             log_.withName("informer"));
+  auto informer =
+      std::make_unique<Informer>(client_, client_, resource, options, log_.withName("informer"));
   Informer& ref = *informer;
   cache_.registerInformer(ref);
   informers_.emplace(key, std::move(informer));
-  if (informersStarted_) ref.start();
+  if (informersStarted_) {
+    ref.start();
+  }
   return ref;
 }
 
-Controller& Manager::addController(const std::string& name, Reconciler& reconciler,
-                                   int workers) {
+Controller& Manager::addController(const std::string& name, Reconciler& reconciler, int workers) {
   ControllerOptions opts;
   opts.workers = workers;
   opts.metrics = metrics_.get();
@@ -75,16 +82,22 @@ Controller& Manager::addController(const std::string& name, Reconciler& reconcil
 bool Manager::cachesSynced() const {
   std::lock_guard lock(informersMu_);
   for (const auto& [name, informer] : informers_) {
-    if (!informer->hasSynced()) return false;
+    if (!informer->hasSynced()) {
+      return false;
+    }
   }
   return true;
 }
 
-void Manager::stop() { requestStop(0); }
+void Manager::stop() {
+  requestStop(0);
+}
 
 void Manager::requestStop(int exitCode) {
   std::lock_guard lock(stopMu_);
-  if (!stopRequested_) exitCode_ = exitCode;
+  if (!stopRequested_) {
+    exitCode_ = exitCode;
+  }
   stopRequested_ = true;
   stopCv_.notify_all();
 }
@@ -98,8 +111,8 @@ bool Manager::startServers() {
     }
     metricsServer_ = std::move(*server);
     metricsPort_ = metricsServer_->port();
-    log_.info("serving metrics", {{"address", options_.metricsBindAddress},
-                                  {"port", metricsPort_.load()}});
+    log_.info("serving metrics",
+              {{"address", options_.metricsBindAddress}, {"port", metricsPort_.load()}});
   }
   if (options_.healthProbeBindAddress != "0") {
     auto server = server::HealthServer::start(options_.healthProbeBindAddress);
@@ -113,14 +126,18 @@ bool Manager::startServers() {
       std::string waiting;
       std::lock_guard lock(informersMu_);
       for (const auto& [name, informer] : informers_) {
-        if (!informer->hasSynced()) waiting += (waiting.empty() ? "" : ", ") + name;
+        if (!informer->hasSynced()) {
+          waiting += (waiting.empty() ? "" : ", ") + name;
+        }
       }
-      if (waiting.empty()) return okStatus();
+      if (waiting.empty()) {
+        return okStatus();
+      }
       return makeError(ErrorCode::kUnavailable, "caches not synced: " + waiting);
     });
     healthPort_ = healthServer_->port();
-    log_.info("serving health probes", {{"address", options_.healthProbeBindAddress},
-                                        {"port", healthPort_.load()}});
+    log_.info("serving health probes",
+              {{"address", options_.healthProbeBindAddress}, {"port", healthPort_.load()}});
   }
   return true;
 }
@@ -128,9 +145,13 @@ bool Manager::startServers() {
 bool Manager::waitForCaches() {
   const auto started = std::chrono::steady_clock::now();
   while (true) {
-    if (cachesSynced()) return true;
+    if (cachesSynced()) {
+      return true;
+    }
     std::unique_lock lock(stopMu_);
-    if (stopRequested_) return false;
+    if (stopRequested_) {
+      return false;
+    }
     if (options_.cacheSyncTimeout.count() > 0 &&
         std::chrono::steady_clock::now() - started > options_.cacheSyncTimeout) {
       return false;
@@ -141,8 +162,12 @@ bool Manager::waitForCaches() {
 
 void Manager::startControllers() {
   std::lock_guard lock(controllersMu_);
-  if (controllersStopped_) return;
-  for (auto& c : controllers_) c->start();
+  if (controllersStopped_) {
+    return;
+  }
+  for (auto& c : controllers_) {
+    c->start();
+  }
 }
 
 bool Manager::stopControllers() {
@@ -151,11 +176,15 @@ bool Manager::stopControllers() {
   const auto deadline = std::chrono::steady_clock::now() + options_.gracefulShutdownTimeout;
   bool clean = true;
   // Shut every queue first, so all controllers wind down in parallel.
-  for (auto& c : controllers_) c->queue().shutDown();
+  for (auto& c : controllers_) {
+    c->queue().shutDown();
+  }
   for (auto& c : controllers_) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (!c->stop(std::max(left, std::chrono::milliseconds(0)))) clean = false;
+    if (!c->stop(std::max(left, std::chrono::milliseconds(0)))) {
+      clean = false;
+    }
   }
   return clean;
 }
@@ -168,12 +197,20 @@ int Manager::run() {
       stop();
     });
   }
-  if (!startServers()) return 1;
+  if (options_.leaderElection && options_.leaderElectionNamespace.empty()) {
+    log_.error("leader election needs a namespace for its Lease (--leader-election-namespace)");
+    return 1;
+  }
+  if (!startServers()) {
+    return 1;
+  }
 
   {
     std::lock_guard lock(informersMu_);
     informersStarted_ = true;
-    for (auto& [name, informer] : informers_) informer->start();
+    for (auto& [name, informer] : informers_) {
+      informer->start();
+    }
   }
   events_->start();
 
@@ -235,12 +272,18 @@ int Manager::run() {
   }
   if (elector_) {
     elector_->stop();  // releases the lease if we lead
-    if (electorThread.joinable()) electorThread.join();
-    if (leading_.exchange(false)) metrics_->setLeader(options_.leaderElectionId, false);
+    if (electorThread.joinable()) {
+      electorThread.join();
+    }
+    if (leading_.exchange(false)) {
+      metrics_->setLeader(options_.leaderElectionId, false);
+    }
   }
   {
     std::lock_guard lock(informersMu_);
-    for (auto& [name, informer] : informers_) informer->stop();
+    for (auto& [name, informer] : informers_) {
+      informer->stop();
+    }
   }
   events_->stop(kEventFlushTimeout);
   healthServer_.reset();

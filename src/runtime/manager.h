@@ -64,20 +64,20 @@ class MetricsServer;
 namespace mlops::runtime {
 
 struct ManagerOptions {
-  std::string ns;                                  // informers' default namespace; "" = all
-  std::string metricsBindAddress = ":8080";        // "0" disables
-  std::string healthProbeBindAddress = ":8081";    // "0" disables
+  std::string ns;                                // informers' default namespace; "" = all
+  std::string metricsBindAddress = ":8080";      // "0" disables
+  std::string healthProbeBindAddress = ":8081";  // "0" disables
   bool leaderElection = false;
-  std::string leaderElectionNamespace;             // required with leaderElection
+  std::string leaderElectionNamespace;                     // required with leaderElection
   std::string leaderElectionId = "mlops-operator-leader";  // the Lease's name
-  std::string identity;                            // default: makeLeaderIdentity()
+  std::string identity;                                    // default: makeLeaderIdentity()
   std::chrono::milliseconds leaseDuration{15'000};
   std::chrono::milliseconds renewDeadline{10'000};
   std::chrono::milliseconds retryPeriod{2'000};
   std::chrono::milliseconds gracefulShutdownTimeout{30'000};
   std::chrono::milliseconds cacheSyncTimeout{120'000};  // 0: wait forever
-  bool handleSignals = true;                       // SIGTERM/SIGINT → stop()
-  std::shared_ptr<RuntimeMetrics> metrics;         // default: a new registry
+  bool handleSignals = true;                            // SIGTERM/SIGINT → stop()
+  std::shared_ptr<RuntimeMetrics> metrics;              // default: a new registry
   Logger logger = Logger("manager");
 };
 

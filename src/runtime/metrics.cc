@@ -9,16 +9,18 @@ using prometheus::Histogram;
 
 // controller-runtime's reconcile_time_seconds buckets.
 Histogram::BucketBoundaries reconcileBuckets() {
-  return {0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6,
-          0.7,   0.8,  0.9,   1.0,  1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0,  4.5, 5,
-          6,     7,    8,     9,    10,  15,  20,  25,   30,  40,  50,  60};
+  return {0.005, 0.01, 0.025, 0.05, 0.1,  0.15, 0.2,  0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6,
+          0.7,   0.8,  0.9,   1.0,  1.25, 1.5,  1.75, 2.0,  2.5, 3.0,  3.5, 4.0,  4.5, 5,
+          6,     7,    8,     9,    10,   15,   20,   25,   30,  40,   50,  60};
 }
 
 // client-go's workqueue buckets: ten decades from 10 ns to 10 s.
 Histogram::BucketBoundaries queueBuckets() {
   Histogram::BucketBoundaries b;
   double v = 1e-8;
-  for (int i = 0; i < 10; ++i, v *= 10) b.push_back(v);
+  for (int i = 0; i < 10; ++i, v *= 10) {
+    b.push_back(v);
+  }
   return b;
 }
 

@@ -1,8 +1,8 @@
 // The operator's own Prometheus metrics, under controller-runtime's and
 // client-go's names so that existing dashboards work:
 //
-//   controller_runtime_reconcile_total{controller,result}   result = success|error|requeue|requeue_after
-//   controller_runtime_reconcile_errors_total{controller}
+//   controller_runtime_reconcile_total{controller,result}   result =
+//   success|error|requeue|requeue_after controller_runtime_reconcile_errors_total{controller}
 //   controller_runtime_reconcile_time_seconds{controller}   (histogram)
 //   controller_runtime_active_workers{controller}
 //   controller_runtime_max_concurrent_reconciles{controller}

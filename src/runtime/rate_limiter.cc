@@ -20,7 +20,9 @@ nanoseconds ItemExponentialFailureRateLimiter::when(const std::string& item) {
   // Doubling in floating point and comparing before converting avoids the
   // integer overflow that 2^exponent would hit after a few dozen failures.
   const double delay = static_cast<double>(base_.count()) * std::pow(2.0, exponent);
-  if (delay >= static_cast<double>(max_.count())) return max_;
+  if (delay >= static_cast<double>(max_.count())) {
+    return max_;
+  }
   return nanoseconds(static_cast<int64_t>(delay));
 }
 
@@ -55,24 +57,30 @@ MaxOfRateLimiter::MaxOfRateLimiter(std::vector<std::unique_ptr<RateLimiter>> lim
 
 nanoseconds MaxOfRateLimiter::when(const std::string& item) {
   nanoseconds longest(0);
-  for (auto& l : limiters_) longest = std::max(longest, l->when(item));
+  for (auto& l : limiters_) {
+    longest = std::max(longest, l->when(item));
+  }
   return longest;
 }
 
 void MaxOfRateLimiter::forget(const std::string& item) {
-  for (auto& l : limiters_) l->forget(item);
+  for (auto& l : limiters_) {
+    l->forget(item);
+  }
 }
 
 int MaxOfRateLimiter::numRequeues(const std::string& item) {
   int most = 0;
-  for (auto& l : limiters_) most = std::max(most, l->numRequeues(item));
+  for (auto& l : limiters_) {
+    most = std::max(most, l->numRequeues(item));
+  }
   return most;
 }
 
 std::unique_ptr<RateLimiter> defaultControllerRateLimiter(const Clock& clock) {
   std::vector<std::unique_ptr<RateLimiter>> parts;
-  parts.push_back(std::make_unique<ItemExponentialFailureRateLimiter>(
-      std::chrono::milliseconds(5), std::chrono::seconds(1000)));
+  parts.push_back(std::make_unique<ItemExponentialFailureRateLimiter>(std::chrono::milliseconds(5),
+                                                                      std::chrono::seconds(1000)));
   parts.push_back(std::make_unique<BucketRateLimiter>(10.0, 100, clock));
   return std::make_unique<MaxOfRateLimiter>(std::move(parts));
 }

@@ -27,7 +27,7 @@ int statusCodeOf(const nlohmann::json& status) {
 }  // namespace
 
 Reflector::Reflector(kube::Reader& lister, kube::Watcher& watcher, kube::Resource resource,
-                     ReflectorStore& store, ReflectorOptions options, Logger logger)
+                     ReflectorStore& store, ReflectorOptions options, const Logger& logger)
     : lister_(lister),
       watcher_(watcher),
       resource_(std::move(resource)),
@@ -38,8 +38,12 @@ Reflector::Reflector(kube::Reader& lister, kube::Watcher& watcher, kube::Resourc
 
 std::string Reflector::describe() const {
   std::string d = resource_.groupResource();
-  if (!options_.ns.empty()) d += " in " + options_.ns;
-  if (!options_.labelSelector.empty()) d += " with " + options_.labelSelector;
+  if (!options_.ns.empty()) {
+    d += " in " + options_.ns;
+  }
+  if (!options_.labelSelector.empty()) {
+    d += " with " + options_.labelSelector;
+  }
   return d;
 }
 
@@ -48,7 +52,9 @@ void Reflector::run() {
   while (!stopped_) {
     if (needList) {
       if (!listAndStore()) {
-        if (!backoffWait()) return;
+        if (!backoffWait()) {
+          return;
+        }
         continue;
       }
       needList = false;
@@ -61,7 +67,9 @@ void Reflector::run() {
         needList = true;
         break;
       case WatchOutcome::kFailed:
-        if (!backoffWait()) return;
+        if (!backoffWait()) {
+          return;
+        }
         break;
       case WatchOutcome::kStopped:
         return;
@@ -72,7 +80,9 @@ void Reflector::run() {
 void Reflector::stop() {
   stopped_ = true;
   std::lock_guard lock(mu_);
-  if (activeStream_ != nullptr) activeStream_->cancel();
+  if (activeStream_ != nullptr) {
+    activeStream_->cancel();
+  }
   wake_.notify_all();
 }
 
@@ -82,7 +92,9 @@ std::string Reflector::lastSyncResourceVersion() const {
 }
 
 void Reflector::setLastResourceVersion(const std::string& rv) {
-  if (rv.empty()) return;
+  if (rv.empty()) {
+    return;
+  }
   std::lock_guard lock(mu_);
   lastResourceVersion_ = rv;
 }
@@ -102,10 +114,13 @@ bool Reflector::listAndStore() {
   std::vector<nlohmann::json> items;
   if (page->items.is_array()) {
     items.reserve(page->items.size());
-    for (auto& item : page->items) items.push_back(std::move(item));
+    for (auto& item : page->items) {
+      items.push_back(std::move(item));
+    }
   }
-  log_.debug("listed", {{"what", describe()}, {"count", items.size()},
-                        {"resourceVersion", page->resourceVersion}});
+  log_.debug(
+      "listed",
+      {{"what", describe()}, {"count", items.size()}, {"resourceVersion", page->resourceVersion}});
   store_.replace(std::move(items), page->resourceVersion);
   setLastResourceVersion(page->resourceVersion);
   ++listCount_;
@@ -123,7 +138,9 @@ Reflector::WatchOutcome Reflector::watchOnce() {
 
   auto opened = watcher_.watch(resource_, ns, opts);
   if (!opened) {
-    if (stopped_) return WatchOutcome::kStopped;
+    if (stopped_) {
+      return WatchOutcome::kStopped;
+    }
     if (opened.error().code == ErrorCode::kGone) {
       log_.info("watch resourceVersion expired, relisting",
                 {{"what", describe()}, {"resourceVersion", opts.resourceVersion}});
@@ -135,7 +152,9 @@ Reflector::WatchOutcome Reflector::watchOnce() {
   std::unique_ptr<kube::WatchStream> stream = std::move(*opened);
   {
     std::lock_guard lock(mu_);
-    if (stopped_) return WatchOutcome::kStopped;
+    if (stopped_) {
+      return WatchOutcome::kStopped;
+    }
     activeStream_ = stream.get();
   }
   // Unpublish the stream before it is destroyed, so stop() never touches a
@@ -153,19 +172,24 @@ Reflector::WatchOutcome Reflector::watchOnce() {
   while (true) {
     auto next = stream->next();
     if (!next) {
-      if (stopped_) return WatchOutcome::kStopped;
+      if (stopped_) {
+        return WatchOutcome::kStopped;
+      }
       if (next.error().code == ErrorCode::kGone) {
         log_.info("watch resourceVersion expired (410), relisting",
                   {{"what", describe()}, {"resourceVersion", lastSyncResourceVersion()}});
         return WatchOutcome::kRelist;
       }
-      log_.warn("watch stream failed",
-                {{"what", describe()}, {"error", next.error().toString()}});
-      if (sawEvent) backoff_.reset();
+      log_.warn("watch stream failed", {{"what", describe()}, {"error", next.error().toString()}});
+      if (sawEvent) {
+        backoff_.reset();
+      }
       return WatchOutcome::kFailed;
     }
     if (!next->has_value()) {
-      if (stopped_) return WatchOutcome::kStopped;
+      if (stopped_) {
+        return WatchOutcome::kStopped;
+      }
       if (!sawEvent && std::chrono::steady_clock::now() - started < kMinHealthyWatch) {
         log_.warn("watch ended immediately", {{"what", describe()}});
         return WatchOutcome::kFailed;
@@ -174,8 +198,12 @@ Reflector::WatchOutcome Reflector::watchOnce() {
       return WatchOutcome::kEnded;
     }
     auto outcome = handleEvent(**next, sawEvent);
-    if (outcome != WatchOutcome::kContinue) return outcome;
-    if (stopped_) return WatchOutcome::kStopped;
+    if (outcome != WatchOutcome::kContinue) {
+      return outcome;
+    }
+    if (stopped_) {
+      return WatchOutcome::kStopped;
+    }
   }
 }
 
@@ -212,7 +240,9 @@ Reflector::WatchOutcome Reflector::handleEvent(const kube::WatchEvent& event, bo
                                 : event.object.dump();
       log_.warn("watch error event, relisting after backoff",
                 {{"what", describe()}, {"code", code}, {"message", message}});
-      if (!backoffWait()) return WatchOutcome::kStopped;
+      if (!backoffWait()) {
+        return WatchOutcome::kStopped;
+      }
       return WatchOutcome::kRelist;
     }
   }
@@ -221,7 +251,9 @@ Reflector::WatchOutcome Reflector::handleEvent(const kube::WatchEvent& event, bo
 
 bool Reflector::backoffWait() {
   const auto delay = backoff_.next();
-  if (options_.onBackoff) options_.onBackoff(delay);
+  if (options_.onBackoff) {
+    options_.onBackoff(delay);
+  }
   std::unique_lock lock(mu_);
   wake_.wait_for(lock, delay, [&] { return stopped_.load(); });
   return !stopped_;

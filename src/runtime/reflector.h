@@ -66,7 +66,8 @@ struct ReflectorOptions {
 class Reflector {
  public:
   Reflector(kube::Reader& lister, kube::Watcher& watcher, kube::Resource resource,
-            ReflectorStore& store, ReflectorOptions options = {}, Logger logger = Logger("reflector"));
+            ReflectorStore& store, ReflectorOptions options = {},
+            const Logger& logger = Logger("reflector"));
   Reflector(const Reflector&) = delete;
   Reflector& operator=(const Reflector&) = delete;
 

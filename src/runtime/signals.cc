@@ -17,7 +17,9 @@ struct sigaction previousTerm;
 struct sigaction previousInt;
 
 void onSignalHandler(int sig) {
-  if (signalsSeen.fetch_add(1) >= 1) std::_Exit(1);  // second signal: exit now
+  if (signalsSeen.fetch_add(1) >= 1) {
+    std::_Exit(1);  // second signal: exit now
+  }
   const int fd = signalPipeWrite.load();
   if (fd >= 0) {
     const unsigned char b = static_cast<unsigned char>(sig);
@@ -29,7 +31,9 @@ void onSignalHandler(int sig) {
 
 SignalWatcher::SignalWatcher(std::function<void(int)> onSignal) : onSignal_(std::move(onSignal)) {
   int signalPipe[2];
-  if (pipe2(signalPipe, O_CLOEXEC) != 0 || pipe2(stopPipe_, O_CLOEXEC) != 0) return;
+  if (pipe2(signalPipe, O_CLOEXEC) != 0 || pipe2(stopPipe_, O_CLOEXEC) != 0) {
+    return;
+  }
   signalPipeWrite = signalPipe[1];
   signalsSeen = 0;
   struct sigaction sa {};
@@ -44,11 +48,17 @@ SignalWatcher::SignalWatcher(std::function<void(int)> onSignal) : onSignal_(std:
   thread_ = std::thread([this, readFd, writeFd, stopFd] {
     pollfd fds[2] = {{readFd, POLLIN, 0}, {stopFd, POLLIN, 0}};
     while (true) {
-      if (poll(fds, 2, -1) < 0) continue;
-      if (fds[1].revents != 0) break;
+      if (poll(fds, 2, -1) < 0) {
+        continue;
+      }
+      if (fds[1].revents != 0) {
+        break;
+      }
       if (fds[0].revents & POLLIN) {
         unsigned char sig = 0;
-        if (read(readFd, &sig, 1) == 1 && onSignal_) onSignal_(sig);
+        if (read(readFd, &sig, 1) == 1 && onSignal_) {
+          onSignal_(sig);
+        }
       }
     }
     signalPipeWrite = -1;
@@ -66,7 +76,9 @@ SignalWatcher::~SignalWatcher() {
     thread_.join();
   }
   for (int fd : stopPipe_) {
-    if (fd >= 0) close(fd);
+    if (fd >= 0) {
+      close(fd);
+    }
   }
 }
 

@@ -26,7 +26,9 @@ WorkQueue::WorkQueue(std::string name, std::unique_ptr<RateLimiter> limiter, con
 
 WorkQueue::~WorkQueue() {
   shutDown();
-  if (delayThread_.joinable()) delayThread_.join();
+  if (delayThread_.joinable()) {
+    delayThread_.join();
+  }
 }
 
 void WorkQueue::add(const std::string& key) {
@@ -35,13 +37,21 @@ void WorkQueue::add(const std::string& key) {
 }
 
 void WorkQueue::addLocked(const std::string& key) {
-  if (shuttingDown_) return;
-  if (dirty_.count(key) != 0) return;  // already waiting to be handed out
-  if (metrics_) metrics_->added();
+  if (shuttingDown_) {
+    return;
+  }
+  if (dirty_.count(key) != 0) {
+    return;  // already waiting to be handed out
+  }
+  if (metrics_) {
+    metrics_->added();
+  }
   dirty_.insert(key);
   // A key being processed is re-queued by done(); queueing it now would let
   // a second worker pick it up.
-  if (processing_.count(key) != 0) return;
+  if (processing_.count(key) != 0) {
+    return;
+  }
   queue_.push_back(key);
   addedAt_.emplace(key, clock_.now());
   reportDepthLocked();
@@ -50,7 +60,9 @@ void WorkQueue::addLocked(const std::string& key) {
 
 void WorkQueue::addAfter(const std::string& key, std::chrono::nanoseconds delay) {
   std::lock_guard lock(mu_);
-  if (shuttingDown_) return;
+  if (shuttingDown_) {
+    return;
+  }
   if (delay <= std::chrono::nanoseconds::zero()) {
     addLocked(key);
     return;
@@ -58,7 +70,9 @@ void WorkQueue::addAfter(const std::string& key, std::chrono::nanoseconds delay)
   const auto readyAt = clock_.now() + delay;
   auto existing = waitingIndex_.find(key);
   if (existing != waitingIndex_.end()) {
-    if (existing->second->first <= readyAt) return;  // the earlier time wins
+    if (existing->second->first <= readyAt) {
+      return;  // the earlier time wins
+    }
     waiting_.erase(existing->second);
     waitingIndex_.erase(existing);
   }
@@ -70,23 +84,35 @@ void WorkQueue::addRateLimited(const std::string& key) {
   const auto delay = limiter_->when(key);
   {
     std::lock_guard lock(mu_);
-    if (shuttingDown_) return;
-    if (metrics_) metrics_->retried();
+    if (shuttingDown_) {
+      return;
+    }
+    if (metrics_) {
+      metrics_->retried();
+    }
   }
   addAfter(key, delay);
 }
 
-void WorkQueue::forget(const std::string& key) { limiter_->forget(key); }
+void WorkQueue::forget(const std::string& key) {
+  limiter_->forget(key);
+}
 
-int WorkQueue::numRequeues(const std::string& key) { return limiter_->numRequeues(key); }
+int WorkQueue::numRequeues(const std::string& key) {
+  return limiter_->numRequeues(key);
+}
 
 std::optional<std::string> WorkQueue::popLocked() {
-  if (shuttingDown_ || queue_.empty()) return std::nullopt;
+  if (shuttingDown_ || queue_.empty()) {
+    return std::nullopt;
+  }
   std::string key = std::move(queue_.front());
   queue_.pop_front();
   const auto now = clock_.now();
   if (auto it = addedAt_.find(key); it != addedAt_.end()) {
-    if (metrics_) metrics_->queueDuration(secondsBetween(it->second, now));
+    if (metrics_) {
+      metrics_->queueDuration(secondsBetween(it->second, now));
+    }
     addedAt_.erase(it);
   }
   startedAt_[key] = now;
@@ -111,11 +137,15 @@ std::optional<std::string> WorkQueue::getFor(std::chrono::milliseconds timeout) 
 void WorkQueue::done(const std::string& key) {
   std::lock_guard lock(mu_);
   if (auto it = startedAt_.find(key); it != startedAt_.end()) {
-    if (metrics_) metrics_->workDuration(secondsBetween(it->second, clock_.now()));
+    if (metrics_) {
+      metrics_->workDuration(secondsBetween(it->second, clock_.now()));
+    }
     startedAt_.erase(it);
   }
   processing_.erase(key);
-  if (shuttingDown_) return;
+  if (shuttingDown_) {
+    return;
+  }
   if (dirty_.count(key) != 0) {
     queue_.push_back(key);
     addedAt_.emplace(key, clock_.now());
@@ -141,7 +171,9 @@ std::size_t WorkQueue::processingLen() const {
 
 void WorkQueue::shutDown() {
   std::lock_guard lock(mu_);
-  if (shuttingDown_) return;
+  if (shuttingDown_) {
+    return;
+  }
   shuttingDown_ = true;
   queue_.clear();
   dirty_.clear();
@@ -159,7 +191,9 @@ bool WorkQueue::shuttingDown() const {
 }
 
 void WorkQueue::reportDepthLocked() {
-  if (metrics_) metrics_->depth(queue_.size());
+  if (metrics_) {
+    metrics_->depth(queue_.size());
+  }
 }
 
 void WorkQueue::delayLoop() {

@@ -9,7 +9,9 @@ namespace mlops::server {
 namespace {
 
 bool isPort(const std::string& s) {
-  if (s.empty() || s.size() > 5) return false;
+  if (s.empty() || s.size() > 5) {
+    return false;
+  }
   if (!std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
     return false;
   }
@@ -17,21 +19,30 @@ bool isPort(const std::string& s) {
 }
 
 Error invalid(const std::string& address, const std::string& why) {
-  return makeError(ErrorCode::kInvalidArgument,
-                   "invalid bind address '" + address + "': " + why);
+  return makeError(ErrorCode::kInvalidArgument, "invalid bind address '" + address + "': " + why);
 }
 
 }  // namespace
 
 Result<std::optional<std::string>> civetListeningPorts(const std::string& bindAddress) {
-  if (bindAddress == "0") return std::optional<std::string>();
+  if (bindAddress == "0") {
+    return std::optional<std::string>();
+  }
   const auto colon = bindAddress.rfind(':');
-  if (colon == std::string::npos) return invalid(bindAddress, "expected host:port or :port");
+  if (colon == std::string::npos) {
+    return invalid(bindAddress, "expected host:port or :port");
+  }
   std::string host = bindAddress.substr(0, colon);
   const std::string port = bindAddress.substr(colon + 1);
-  if (!isPort(port)) return invalid(bindAddress, "bad port '" + port + "'");
-  if (host.empty() || host == "0.0.0.0") return std::optional<std::string>(port);
-  if (host == "localhost") host = "127.0.0.1";
+  if (!isPort(port)) {
+    return invalid(bindAddress, "bad port '" + port + "'");
+  }
+  if (host.empty() || host == "0.0.0.0") {
+    return std::optional<std::string>(port);
+  }
+  if (host == "localhost") {
+    host = "127.0.0.1";
+  }
   if (host.front() == '[' && host.back() == ']') {
     in6_addr addr6{};
     if (inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &addr6) != 1) {

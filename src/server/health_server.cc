@@ -17,11 +17,12 @@ void initCivetweb() {
 }
 
 // Silences civetweb's own stderr logging; failures reach callers as errors.
-int quietLog(const mg_connection*, const char*) { return 1; }
+int quietLog(const mg_connection*, const char*) {
+  return 1;
+}
 
 void reply(mg_connection* conn, int status, const std::string& body) {
-  const char* text = status == 200 ? "OK" : status == 404 ? "Not Found"
-                                        : "Service Unavailable";
+  const char* text = status == 200 ? "OK" : status == 404 ? "Not Found" : "Service Unavailable";
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\n"
             "Content-Type: text/plain; charset=utf-8\r\n"
@@ -37,7 +38,9 @@ void reply(mg_connection* conn, int status, const std::string& body) {
 
 Result<std::unique_ptr<HealthServer>> HealthServer::start(const std::string& bindAddress) {
   auto ports = civetListeningPorts(bindAddress);
-  if (!ports) return ports.error();
+  if (!ports) {
+    return ports.error();
+  }
   if (!ports->has_value()) {
     return makeError(ErrorCode::kInvalidArgument, "health server disabled (bind address 0)");
   }
@@ -67,12 +70,16 @@ Result<std::unique_ptr<HealthServer>> HealthServer::start(const std::string& bin
   mg_set_request_handler(server->ctx_, "/readyz", &HealthServer::handle, server.get());
   mg_server_port bound[4];
   std::memset(bound, 0, sizeof bound);
-  if (mg_get_server_ports(server->ctx_, 4, bound) > 0) server->port_ = bound[0].port;
+  if (mg_get_server_ports(server->ctx_, 4, bound) > 0) {
+    server->port_ = bound[0].port;
+  }
   return server;
 }
 
 HealthServer::~HealthServer() {
-  if (ctx_ == nullptr) return;
+  if (ctx_ == nullptr) {
+    return;
+  }
   stopWithWakeups(port_, [this] { mg_stop(ctx_); });
 }
 
@@ -109,7 +116,9 @@ std::pair<int, std::string> HealthServer::evaluate(bool readiness, bool verbose)
     }
   }
   const char* what = readiness ? "readyz" : "healthz";
-  if (allOk) return {200, verbose ? lines + what + " check passed\n" : "ok"};
+  if (allOk) {
+    return {200, verbose ? lines + what + " check passed\n" : "ok"};
+  }
   return {503, lines + what + " check failed\n"};
 }
 
@@ -121,8 +130,8 @@ int HealthServer::handle(mg_connection* conn, void* self) {
     reply(conn, 404, "not found\n");
     return 404;
   }
-  const bool verbose = info->query_string != nullptr &&
-                       std::strstr(info->query_string, "verbose") != nullptr;
+  const bool verbose =
+      info->query_string != nullptr && std::strstr(info->query_string, "verbose") != nullptr;
   auto [status, body] = server->evaluate(uri == "/readyz", verbose);
   reply(conn, status, body);
   return status;

@@ -11,15 +11,17 @@ namespace mlops::server {
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(
     const std::string& bindAddress, const std::shared_ptr<prometheus::Registry>& registry) {
   auto ports = civetListeningPorts(bindAddress);
-  if (!ports) return ports.error();
+  if (!ports) {
+    return ports.error();
+  }
   if (!ports->has_value()) {
     return makeError(ErrorCode::kInvalidArgument, "metrics server disabled (bind address 0)");
   }
   std::unique_ptr<MetricsServer> server(new MetricsServer());
   try {
     // Exposer takes civetweb options; two threads are plenty for scrapes.
-    server->exposer_ = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
-        "listening_ports", **ports, "num_threads", "2"});
+    server->exposer_ = std::make_unique<prometheus::Exposer>(
+        std::vector<std::string>{"listening_ports", **ports, "num_threads", "2"});
   } catch (const std::exception& e) {
     return makeError(ErrorCode::kUnavailable,
                      "cannot serve metrics on " + bindAddress + ": " + e.what());

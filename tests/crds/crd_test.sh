@@ -62,6 +62,7 @@ NS="crd-test-$(date +%s)-$$"
 # A private discovery cache, so that newly installed kinds and categories are seen at once.
 k() { "$KUBECTL" --cache-dir "$WORK/kube-cache" "$@"; }
 kn() { k --namespace "$NS" "$@"; }
+# shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
   k delete namespace "$NS" --wait=false --ignore-not-found >/dev/null 2>&1
   rm -rf "$WORK"
@@ -199,26 +200,31 @@ expect_ok "samples apply (crds/samples/)" kn apply -f "$SAMPLES/"
 
 # ---------------------------------------------------------------------------- discovery
 
-explained=false
-for _ in $(seq 1 30); do
-  if k explain trainingrun.spec.dataset >"$WORK/explain" 2>&1 &&
-    grep -q "The dataset the run trains on" "$WORK/explain" &&
-    grep -q "Where the dataset is read from" "$WORK/explain"; then
-    explained=true
-    break
-  fi
-  sleep 1
-done
-if $explained; then
-  pass "kubectl explain trainingrun.spec.dataset shows the field descriptions"
-else
-  fail "kubectl explain trainingrun.spec.dataset lacks descriptions: $(head -c 600 "$WORK/explain")"
-fi
-if k explain modelversion.spec.stage 2>&1 | grep -q "the only mutable field"; then
-  pass "kubectl explain modelversion.spec.stage shows its description"
-else
-  fail "kubectl explain modelversion.spec.stage lacks its description"
-fi
+# explains FIELD TEXT... : `kubectl explain FIELD` shows every TEXT. The OpenAPI document
+# of a new CRD is published a moment after it is Established, so this retries briefly.
+explains() {
+  local field=$1 text ok
+  shift
+  for _ in $(seq 1 30); do
+    ok=true
+    if k explain "$field" >"$WORK/explain" 2>&1; then
+      for text in "$@"; do
+        grep -qF -- "$text" "$WORK/explain" || ok=false
+      done
+    else
+      ok=false
+    fi
+    if $ok; then
+      pass "kubectl explain $field shows the descriptions"
+      return
+    fi
+    sleep 1
+  done
+  fail "kubectl explain $field lacks descriptions: $(head -c 600 "$WORK/explain")"
+}
+explains trainingrun.spec.dataset "The dataset the run trains on" "Where the dataset is read from"
+explains modelversion.spec.stage "the only mutable field"
+explains driftpolicy.spec.analysis.checks "PromQL instant query" "Verdict when the query returns an empty vector"
 
 listed=$(kn get mlops -o name 2>&1)
 if grep -qx "trainingrun.mlops.dev/iris-run-1" <<<"$listed" &&
@@ -460,6 +466,7 @@ expect_refused "ModelVersion optional field added (artifact.digest)" "spec.artif
 expect_refused "ModelVersion version change" "spec.version: Invalid value: version is immutable" \
   kn patch mv/iris-v7 --type=merge -p '{"spec":{"version":8}}'
 # Guard for future fields: every ModelVersion spec field except stage has its own rule.
+# shellcheck disable=SC2016 # $k and $v are go-template variables
 mv_fields=$(k get crd modelversions.mlops.dev -o go-template='{{with index .spec.versions 0}}{{range $k, $v := .schema.openAPIV3Schema.properties.spec.properties}}{{$k}} {{end}}{{end}}' 2>&1)
 mv_rules=$(k get crd modelversions.mlops.dev -o go-template='{{with index .spec.versions 0}}{{range index .schema.openAPIV3Schema.properties.spec "x-kubernetes-validations"}}{{.rule}}{{"\n"}}{{end}}{{end}}' 2>&1)
 unguarded=""
@@ -468,7 +475,7 @@ for f in $mv_fields; do
   grep -qF "self.$f == oldSelf.$f" <<<"$mv_rules" || unguarded+=" $f"
 done
 if [[ -n $mv_fields && -z $unguarded ]]; then
-  pass "every ModelVersion spec field except stage has an immutability rule ($mv_fields)"
+  pass "every ModelVersion spec field except stage has an immutability rule (${mv_fields% })"
 else
   fail "ModelVersion spec fields without an immutability rule:${unguarded:- (could not read the CRD: $mv_fields)}"
 fi

@@ -36,13 +36,19 @@ std::optional<char32_t> decodeUtf8(std::string_view s, size_t& i) {
   } else {
     return std::nullopt;
   }
-  if (i + static_cast<size_t>(extra) >= s.size()) return std::nullopt;  // truncated
+  if (i + static_cast<size_t>(extra) >= s.size()) {
+    return std::nullopt;  // truncated
+  }
   for (int k = 1; k <= extra; ++k) {
     const unsigned char c = byte(i + k);
-    if ((c & 0xC0) != 0x80) return std::nullopt;
+    if ((c & 0xC0) != 0x80) {
+      return std::nullopt;
+    }
     cp = (cp << 6) | (c & 0x3F);
   }
-  if (cp < minimum || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return std::nullopt;
+  if (cp < minimum || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return std::nullopt;
+  }
   i += extra + 1;
   return cp;
 }
@@ -52,7 +58,9 @@ std::optional<std::u16string> toUtf16(std::string_view s) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     auto cp = decodeUtf8(s, i);
-    if (!cp) return std::nullopt;
+    if (!cp) {
+      return std::nullopt;
+    }
     if (*cp >= 0x10000) {
       const char32_t v = *cp - 0x10000;
       out.push_back(static_cast<char16_t>(0xD800 + (v >> 10)));
@@ -75,13 +83,27 @@ Status writeString(std::string_view s, std::string& out) {
                        "string is not valid UTF-8 (byte " + std::to_string(start) + ")");
     }
     switch (*cp) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\f': out += "\\f"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (*cp < 0x20) {
           out += "\\u00";
@@ -115,11 +137,17 @@ Status writeObject(const Json& obj, std::string& out) {
   out.push_back('{');
   bool first = true;
   for (const auto& [key16, it] : members) {
-    if (!first) out.push_back(',');
+    if (!first) {
+      out.push_back(',');
+    }
     first = false;
-    if (auto st = writeString(it.key(), out); !st) return st;
+    if (auto st = writeString(it.key(), out); !st) {
+      return st;
+    }
     out.push_back(':');
-    if (auto st = writeValue(it.value(), out); !st) return st;
+    if (auto st = writeValue(it.value(), out); !st) {
+      return st;
+    }
   }
   out.push_back('}');
   return okStatus();
@@ -127,10 +155,18 @@ Status writeObject(const Json& obj, std::string& out) {
 
 Status writeValue(const Json& v, std::string& out) {
   switch (v.type()) {
-    case Json::value_t::null: out += "null"; return okStatus();
-    case Json::value_t::boolean: out += v.get<bool>() ? "true" : "false"; return okStatus();
-    case Json::value_t::number_integer: out += std::to_string(v.get<int64_t>()); return okStatus();
-    case Json::value_t::number_unsigned: out += std::to_string(v.get<uint64_t>()); return okStatus();
+    case Json::value_t::null:
+      out += "null";
+      return okStatus();
+    case Json::value_t::boolean:
+      out += v.get<bool>() ? "true" : "false";
+      return okStatus();
+    case Json::value_t::number_integer:
+      out += std::to_string(v.get<int64_t>());
+      return okStatus();
+    case Json::value_t::number_unsigned:
+      out += std::to_string(v.get<uint64_t>());
+      return okStatus();
     case Json::value_t::number_float: {
       const double d = v.get<double>();
       if (!std::isfinite(d)) {
@@ -140,21 +176,28 @@ Status writeValue(const Json& v, std::string& out) {
       out += ecmaScriptNumber(d);
       return okStatus();
     }
-    case Json::value_t::string: return writeString(v.get_ref<const std::string&>(), out);
+    case Json::value_t::string:
+      return writeString(v.get_ref<const std::string&>(), out);
     case Json::value_t::array: {
       out.push_back('[');
       bool first = true;
       for (const auto& item : v) {
-        if (!first) out.push_back(',');
+        if (!first) {
+          out.push_back(',');
+        }
         first = false;
-        if (auto st = writeValue(item, out); !st) return st;
+        if (auto st = writeValue(item, out); !st) {
+          return st;
+        }
       }
       out.push_back(']');
       return okStatus();
     }
-    case Json::value_t::object: return writeObject(v, out);
+    case Json::value_t::object:
+      return writeObject(v, out);
     case Json::value_t::binary:
-    case Json::value_t::discarded: break;
+    case Json::value_t::discarded:
+      break;
   }
   return makeError(ErrorCode::kInvalidArgument, "value has no JSON representation");
 }
@@ -162,20 +205,29 @@ Status writeValue(const Json& v, std::string& out) {
 }  // namespace
 
 std::string ecmaScriptNumber(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v < 0 ? "-Infinity" : "Infinity";
-  if (v == 0) return "0";  // also -0
+  if (std::isnan(v)) {
+    return "NaN";
+  }
+  if (std::isinf(v)) {
+    return v < 0 ? "-Infinity" : "Infinity";
+  }
+  if (v == 0) {
+    return "0";  // also -0
+  }
   std::string out = v < 0 ? "-" : "";
   // to_chars without a precision gives the shortest digits that round-trip,
   // choosing the closest to v on ties: the digits and exponent ECMAScript's
   // algorithm calls s and n-1. Form: d[.ddd]e±XX.
   char buf[64];
-  const auto res = std::to_chars(buf, buf + sizeof buf, std::fabs(v), std::chars_format::scientific);
+  const auto res =
+      std::to_chars(buf, buf + sizeof buf, std::fabs(v), std::chars_format::scientific);
   const std::string_view sci(buf, static_cast<size_t>(res.ptr - buf));
   const size_t ePos = sci.find('e');
   std::string digits;
   for (char c : sci.substr(0, ePos)) {
-    if (c != '.') digits.push_back(c);
+    if (c != '.') {
+      digits.push_back(c);
+    }
   }
   const int k = static_cast<int>(digits.size());
   const int n = std::atoi(std::string(sci.substr(ePos + 1)).c_str()) + 1;
@@ -206,7 +258,9 @@ std::string ecmaScriptNumber(double v) {
 
 Result<std::string> canonicalJson(const nlohmann::json& value) {
   std::string out;
-  if (auto st = writeValue(value, out); !st) return st.error();
+  if (auto st = writeValue(value, out); !st) {
+    return st.error();
+  }
   return out;
 }
 

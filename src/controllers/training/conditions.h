@@ -23,8 +23,8 @@ struct Condition {
 
 // `conditions` is status.conditions (an array; null is treated as empty and
 // becomes an array). `now` is an RFC 3339 timestamp.
-void setCondition(nlohmann::json& conditions, const Condition& condition, int64_t observedGeneration,
-                  const std::string& now);
+void setCondition(nlohmann::json& conditions, const Condition& condition,
+                  int64_t observedGeneration, const std::string& now);
 
 // The condition of `type`, or nullptr.
 const nlohmann::json* findCondition(const nlohmann::json& conditions, std::string_view type);

@@ -22,7 +22,9 @@ using Json = nlohmann::json;
 
 const Json& at(const Json& obj, const char* key) {
   static const Json kNull;
-  if (!obj.is_object()) return kNull;
+  if (!obj.is_object()) {
+    return kNull;
+  }
   const auto it = obj.find(key);
   return it == obj.end() ? kNull : *it;
 }
@@ -39,51 +41,71 @@ int64_t integer(const Json& obj, const char* key) {
 
 std::map<std::string, double> metricsOf(const Json& obj) {
   std::map<std::string, double> out;
-  if (!obj.is_object()) return out;
+  if (!obj.is_object()) {
+    return out;
+  }
   for (auto it = obj.begin(); it != obj.end(); ++it) {
-    if (it.value().is_number()) out[it.key()] = it.value().get<double>();
+    if (it.value().is_number()) {
+      out[it.key()] = it.value().get<double>();
+    }
   }
   return out;
 }
 
-std::string cut(const std::string& s, size_t max) { return s.size() <= max ? s : s.substr(0, max) + "..."; }
+std::string cut(const std::string& s, size_t max) {
+  return s.size() <= max ? s : s.substr(0, max) + "...";
+}
 
 // ---- Kubernetes object predicates ----
 
-bool isTerminal(const std::string& phase) { return phase == "Succeeded" || phase == "Failed"; }
+bool isTerminal(const std::string& phase) {
+  return phase == "Succeeded" || phase == "Failed";
+}
 
 bool controlledBy(const Json& obj, const std::string& ownerUID) {
   const Json& refs = at(at(obj, "metadata"), "ownerReferences");
-  if (!refs.is_array() || ownerUID.empty()) return false;
+  if (!refs.is_array() || ownerUID.empty()) {
+    return false;
+  }
   return std::any_of(refs.begin(), refs.end(), [&](const Json& r) {
-    return str(r, "uid") == ownerUID && at(r, "controller").is_boolean() && r["controller"].get<bool>();
+    return str(r, "uid") == ownerUID && at(r, "controller").is_boolean() &&
+           r["controller"].get<bool>();
   });
 }
 
 // The Job condition of `type` whose status is "True", or nullptr.
 const Json* trueJobCondition(const Json& job, const char* type) {
   const Json& conditions = at(at(job, "status"), "conditions");
-  if (!conditions.is_array()) return nullptr;
+  if (!conditions.is_array()) {
+    return nullptr;
+  }
   for (const auto& c : conditions) {
-    if (str(c, "type") == type && str(c, "status") == "True") return &c;
+    if (str(c, "type") == type && str(c, "status") == "True") {
+      return &c;
+    }
   }
   return nullptr;
 }
 
 bool isJobSuspended(const Json& job) {
   const Json& suspend = at(at(job, "spec"), "suspend");
-  return (suspend.is_boolean() && suspend.get<bool>()) || trueJobCondition(job, "Suspended") != nullptr;
+  return (suspend.is_boolean() && suspend.get<bool>()) ||
+         trueJobCondition(job, "Suspended") != nullptr;
 }
 
 // Newest first: creationTimestamp (RFC 3339 sorts as text), then name.
 std::vector<const Json*> podsOfJob(const std::vector<Json>& pods, const std::string& jobUID) {
   std::vector<const Json*> out;
   for (const auto& p : pods) {
-    if (controlledBy(p, jobUID)) out.push_back(&p);
+    if (controlledBy(p, jobUID)) {
+      out.push_back(&p);
+    }
   }
   std::sort(out.begin(), out.end(), [](const Json* a, const Json* b) {
-    const auto ka = std::make_pair(str(at(*a, "metadata"), "creationTimestamp"), str(at(*a, "metadata"), "name"));
-    const auto kb = std::make_pair(str(at(*b, "metadata"), "creationTimestamp"), str(at(*b, "metadata"), "name"));
+    const auto ka = std::make_pair(str(at(*a, "metadata"), "creationTimestamp"),
+                                   str(at(*a, "metadata"), "name"));
+    const auto kb = std::make_pair(str(at(*b, "metadata"), "creationTimestamp"),
+                                   str(at(*b, "metadata"), "name"));
     return ka > kb;
   });
   return out;
@@ -91,47 +113,68 @@ std::vector<const Json*> podsOfJob(const std::vector<Json>& pods, const std::str
 
 const Json* newestPodInPhase(const std::vector<const Json*>& pods, const char* phase) {
   for (const Json* p : pods) {
-    if (str(at(*p, "status"), "phase") == phase) return p;
+    if (str(at(*p, "status"), "phase") == phase) {
+      return p;
+    }
   }
   return nullptr;
 }
 
 const Json* containerStatus(const Json& pod, const std::string& container) {
   const Json& statuses = at(at(pod, "status"), "containerStatuses");
-  if (!statuses.is_array()) return nullptr;
+  if (!statuses.is_array()) {
+    return nullptr;
+  }
   for (const auto& cs : statuses) {
-    if (str(cs, "name") == container) return &cs;
+    if (str(cs, "name") == container) {
+      return &cs;
+    }
   }
   return nullptr;
 }
 
 // "pod P container C exited with code N (Reason): message" for the newest
 // failed pod, to explain a failed Job.
-std::string lastAttemptSummary(const std::vector<const Json*>& pods, const std::string& resultsContainer) {
+std::string lastAttemptSummary(const std::vector<const Json*>& pods,
+                               const std::string& resultsContainer) {
   const Json* pod = newestPodInPhase(pods, "Failed");
-  if (pod == nullptr) return "";
+  if (pod == nullptr) {
+    return "";
+  }
   const std::string podName = str(at(*pod, "metadata"), "name");
   const Json& statuses = at(at(*pod, "status"), "containerStatuses");
   const Json* chosen = nullptr;
   if (statuses.is_array()) {
-    for (const auto& cs : statuses) {  // the first container that failed, the results container preferred
+    for (const auto& cs :
+         statuses) {  // the first container that failed, the results container preferred
       const Json& term = at(at(cs, "state"), "terminated");
-      if (!term.is_object() || integer(term, "exitCode") == 0) continue;
-      if (chosen == nullptr || str(cs, "name") == resultsContainer) chosen = &cs;
+      if (!term.is_object() || integer(term, "exitCode") == 0) {
+        continue;
+      }
+      if (chosen == nullptr || str(cs, "name") == resultsContainer) {
+        chosen = &cs;
+      }
     }
   }
   if (chosen == nullptr) {
     const std::string reason = str(at(*pod, "status"), "reason");
     const std::string message = str(at(*pod, "status"), "message");
-    if (reason.empty() && message.empty()) return "last attempt: pod " + podName + " failed";
-    return "last attempt: pod " + podName + " failed" + (reason.empty() ? "" : " (" + reason + ")") +
+    if (reason.empty() && message.empty()) {
+      return "last attempt: pod " + podName + " failed";
+    }
+    return "last attempt: pod " + podName + " failed" +
+           (reason.empty() ? "" : " (" + reason + ")") +
            (message.empty() ? "" : ": " + cut(message, 256));
   }
   const Json& term = at(at(*chosen, "state"), "terminated");
-  std::string out = "last attempt: pod " + podName + " container " + str(*chosen, "name") + " exited with code " +
-                    std::to_string(integer(term, "exitCode"));
-  if (!str(term, "reason").empty()) out += " (" + str(term, "reason") + ")";
-  if (!str(term, "message").empty()) out += ": " + cut(str(term, "message"), 256);
+  std::string out = "last attempt: pod " + podName + " container " + str(*chosen, "name") +
+                    " exited with code " + std::to_string(integer(term, "exitCode"));
+  if (!str(term, "reason").empty()) {
+    out += " (" + str(term, "reason") + ")";
+  }
+  if (!str(term, "message").empty()) {
+    out += ": " + cut(str(term, "message"), 256);
+  }
   return out;
 }
 
@@ -150,7 +193,9 @@ struct Builder {
     status["phase"] = phase;
     status["reason"] = reason;
     status["message"] = message;
-    if (isTerminal(phase) && !status.contains("completionTime")) status["completionTime"] = now;
+    if (isTerminal(phase) && !status.contains("completionTime")) {
+      status["completionTime"] = now;
+    }
   }
   void condition(const std::string& type, const std::string& st, const std::string& reason,
                  const std::string& message) {
@@ -161,11 +206,15 @@ struct Builder {
   }
   void fail(const std::string& reason, const std::string& message, const char* jobComplete) {
     phase("Failed", reason, message);
-    if (jobComplete != nullptr) condition("JobComplete", jobComplete, reason, message);
+    if (jobComplete != nullptr) {
+      condition("JobComplete", jobComplete, reason, message);
+    }
   }
 };
 
-bool isReproduction(const Json& run) { return !at(at(run, "spec"), "reproduction").is_null(); }
+bool isReproduction(const Json& run) {
+  return !at(at(run, "spec"), "reproduction").is_null();
+}
 
 bool shouldRegister(const Json& run) {
   const Json& reg = at(at(run, "spec"), "register");
@@ -175,21 +224,32 @@ bool shouldRegister(const Json& run) {
 // Records image digests and the fingerprint from `pod` when they cover every
 // container of the effective template, or unconditionally when `final`.
 void recordImageDigests(Builder& b, const EffectiveInputs& inputs, const Json* pod, bool final) {
-  if (pod == nullptr) return;
+  if (pod == nullptr) {
+    return;
+  }
   const auto digests = imageDigestsOfPod(*pod);
-  if (digests.empty()) return;
+  if (digests.empty()) {
+    return;
+  }
   const auto names = containerNames(inputs.templateSpec);
-  const bool complete =
-      std::all_of(names.begin(), names.end(), [&](const std::string& n) { return digests.count(n) > 0; });
-  if (!complete && !final) return;
+  const bool complete = std::all_of(names.begin(), names.end(),
+                                    [&](const std::string& n) { return digests.count(n) > 0; });
+  if (!complete && !final) {
+    return;
+  }
   Json d = Json::object();
-  for (const auto& [container, digest] : digests) d[container] = digest;
+  for (const auto& [container, digest] : digests) {
+    d[container] = digest;
+  }
   b.status["imageDigests"] = std::move(d);
-  if (auto fp = fingerprint(inputs.fingerprintInputs(digests))) b.status["fingerprint"] = *fp;
+  if (auto fp = fingerprint(inputs.fingerprintInputs(digests))) {
+    b.status["fingerprint"] = *fp;
+  }
 }
 
 Json lineageDataset(const EffectiveInputs* inputs, const Json& status) {
-  Json dataset = inputs != nullptr && inputs->dataset.is_object() ? inputs->dataset : Json::object();
+  Json dataset =
+      inputs != nullptr && inputs->dataset.is_object() ? inputs->dataset : Json::object();
   if (!dataset.contains("digest") && !str(status, "datasetDigest").empty()) {
     dataset["digest"] = str(status, "datasetDigest");
   }
@@ -200,22 +260,35 @@ ModelVersionRequest modelVersionRequest(const Builder& b, const EffectiveInputs*
   const Json& spec = at(b.in.run, "spec");
   const std::string model = str(spec, "model");
   Json source{{"trainingRun", b.runName}};
-  if (!str(b.status, "fingerprint").empty()) source["fingerprint"] = b.status["fingerprint"];
-  if (Json dataset = lineageDataset(inputs, b.status); !dataset.empty()) source["dataset"] = std::move(dataset);
+  if (!str(b.status, "fingerprint").empty()) {
+    source["fingerprint"] = b.status["fingerprint"];
+  }
+  if (Json dataset = lineageDataset(inputs, b.status); !dataset.empty()) {
+    source["dataset"] = std::move(dataset);
+  }
   const Json code = inputs != nullptr ? inputs->code : at(spec, "code");
-  if (code.is_object() && !code.empty()) source["code"] = code;
+  if (code.is_object() && !code.empty()) {
+    source["code"] = code;
+  }
   const Json& digests = at(b.status, "imageDigests");
-  if (digests.is_object() && !digests.empty()) source["imageDigests"] = digests;
+  if (digests.is_object() && !digests.empty()) {
+    source["imageDigests"] = digests;
+  }
 
   Json artifact{{"uri", str(at(b.status, "artifact"), "uri")}};
-  if (!str(at(b.status, "artifact"), "digest").empty()) artifact["digest"] = b.status["artifact"]["digest"];
+  if (!str(at(b.status, "artifact"), "digest").empty()) {
+    artifact["digest"] = b.status["artifact"]["digest"];
+  }
 
-  Json mvSpec{{"model", model},
-              {"artifact", std::move(artifact)},
-              {"metrics", at(b.status, "metrics").is_object() ? b.status["metrics"] : Json::object()},
-              {"source", std::move(source)},
-              {"stage", str(spec, "promotion") == "Automatic" ? "Production" : "None"}};
-  if (at(spec, "serving").is_object()) mvSpec["serving"] = spec["serving"];
+  Json mvSpec{
+      {"model", model},
+      {"artifact", std::move(artifact)},
+      {"metrics", at(b.status, "metrics").is_object() ? b.status["metrics"] : Json::object()},
+      {"source", std::move(source)},
+      {"stage", str(spec, "promotion") == "Automatic" ? "Production" : "None"}};
+  if (at(spec, "serving").is_object()) {
+    mvSpec["serving"] = spec["serving"];
+  }
   Json labels{{std::string(kLabelModel), model},
               {std::string(kLabelTrainingRun), b.runName},
               {std::string(kLabelManagedBy), std::string(kManagedBy)}};
@@ -236,23 +309,27 @@ void registerOrSucceed(Builder& b, const EffectiveInputs* inputs) {
       const Json* c = findCondition(b.status["conditions"], "Reproduced");
       b.phase("Succeeded", verdict, c != nullptr ? str(*c, "message") : verdict);
     } else {
-      b.phase("Succeeded", "Completed", "training succeeded; no ModelVersion registered (" + why + ")");
+      b.phase("Succeeded", "Completed",
+              "training succeeded; no ModelVersion registered (" + why + ")");
     }
     return;
   }
   const Json* mv = b.in.modelVersion ? &*b.in.modelVersion : nullptr;
-  if (mv != nullptr && str(at(at(*mv, "metadata"), "labels"), std::string(kLabelTrainingRun).c_str()) == b.runName &&
+  if (mv != nullptr &&
+      str(at(at(*mv, "metadata"), "labels"), std::string(kLabelTrainingRun).c_str()) == b.runName &&
       integer(at(*mv, "spec"), "version") >= 1) {
     const std::string name = str(at(*mv, "metadata"), "name");
     const int64_t version = integer(at(*mv, "spec"), "version");
     b.status["modelVersion"] = name;
     b.status["version"] = version;
-    const std::string message = "registered ModelVersion " + name + " (version " + std::to_string(version) + ")";
+    const std::string message =
+        "registered ModelVersion " + name + " (version " + std::to_string(version) + ")";
     b.condition("Registered", "True", "Registered", message);
     b.phase("Succeeded", "Registered", message);
     return;
   }
-  const std::string message = "registering a ModelVersion of model " + str(at(run, "spec"), "model");
+  const std::string message =
+      "registering a ModelVersion of model " + str(at(run, "spec"), "model");
   b.condition("Registered", "Unknown", "Registering", message);
   b.phase("Running", "Registering", message);
   b.decision.registerModelVersion = modelVersionRequest(b, inputs);
@@ -265,22 +342,22 @@ void completeFromPod(Builder& b, const EffectiveInputs& inputs, const Json& pod)
   recordImageDigests(b, inputs, &pod, true);
 
   const Json* cs = containerStatus(pod, inputs.resultsContainer);
-  const Json& terminated = cs != nullptr ? at(at(*cs, "state"), "terminated") : at(Json(), "");
-  if (!terminated.is_object()) {
-    const std::string message =
-        "the succeeded pod " + podName + " has no terminated container \"" + inputs.resultsContainer + "\"";
+  if (cs == nullptr || !at(at(*cs, "state"), "terminated").is_object()) {
+    const std::string message = "the succeeded pod " + podName + " has no terminated container \"" +
+                                inputs.resultsContainer + "\"";
     b.condition("Validated", "False", "InvalidResults", message);
     b.fail("InvalidResults", message, nullptr);
     return;
   }
-  auto results = parseResults(str(terminated, "message"));
+  auto results = parseResults(str(at(at(*cs, "state"), "terminated"), "message"));
   if (!results) {
     const std::string message = results.error().message + where;
     b.condition("Validated", "False", "InvalidResults", message);
     b.fail("InvalidResults", message, nullptr);
     return;
   }
-  if (!inputs.datasetDigest.empty() && results->datasetDigest && *results->datasetDigest != inputs.datasetDigest) {
+  if (!inputs.datasetDigest.empty() && results->datasetDigest &&
+      *results->datasetDigest != inputs.datasetDigest) {
     const std::string message = "the trainer reported dataset digest " + *results->datasetDigest +
                                 " but MLOPS_DATASET_DIGEST was " + inputs.datasetDigest + where;
     b.condition("Validated", "False", "InvalidResults", message);
@@ -289,26 +366,35 @@ void completeFromPod(Builder& b, const EffectiveInputs& inputs, const Json& pod)
   }
 
   Json metrics = Json::object();
-  for (const auto& [name, value] : results->metrics) metrics[name] = value;
+  for (const auto& [name, value] : results->metrics) {
+    metrics[name] = value;
+  }
   b.status["metrics"] = std::move(metrics);
   Json artifact{{"uri", results->artifact.uri}};
-  if (!results->artifact.digest.empty()) artifact["digest"] = results->artifact.digest;
+  if (!results->artifact.digest.empty()) {
+    artifact["digest"] = results->artifact.digest;
+  }
   b.status["artifact"] = std::move(artifact);
   const std::string datasetDigest =
       !inputs.datasetDigest.empty() ? inputs.datasetDigest : results->datasetDigest.value_or("");
-  if (!datasetDigest.empty()) b.status["datasetDigest"] = datasetDigest;
+  if (!datasetDigest.empty()) {
+    b.status["datasetDigest"] = datasetDigest;
+  }
 
   if (!inputs.reproductionOf.empty() && b.in.original) {
     const Json& originalStatus = at(*b.in.original, "status");
-    const auto report = compareReproduction(inputs.reproductionOf, metricsOf(at(originalStatus, "metrics")),
-                                            results->metrics, at(at(at(b.in.run, "spec"), "reproduction"), "tolerance"),
-                                            str(originalStatus, "fingerprint"), str(b.status, "fingerprint"));
+    const auto report = compareReproduction(
+        inputs.reproductionOf, metricsOf(at(originalStatus, "metrics")), results->metrics,
+        at(at(at(b.in.run, "spec"), "reproduction"), "tolerance"),
+        str(originalStatus, "fingerprint"), str(b.status, "fingerprint"));
     b.status["reproduction"] = report.toStatus();
-    b.condition("Reproduced", report.reproduced ? "True" : "False", report.verdict(), report.message);
+    b.condition("Reproduced", report.reproduced ? "True" : "False", report.verdict(),
+                report.message);
     b.event(report.reproduced ? "Normal" : "Warning", report.verdict(), report.message);
   }
 
-  const auto verdict = validateMetrics(at(at(b.in.run, "spec"), "validation"), results->metrics, b.in.production);
+  const auto verdict =
+      validateMetrics(at(at(b.in.run, "spec"), "validation"), results->metrics, b.in.production);
   b.condition("Validated", verdict.passed ? "True" : "False", verdict.reason, verdict.message);
   if (!verdict.passed) {
     b.fail("ValidationFailed", verdict.message, nullptr);
@@ -324,14 +410,20 @@ void observeJob(Builder& b, const EffectiveInputs& inputs, const Json& job) {
   const auto pods = podsOfJob(b.in.pods, jobUID);
   const Json& js = at(job, "status");
   const int64_t counted = integer(js, "active") + integer(js, "failed") + integer(js, "succeeded");
-  const int64_t attempts = std::max({static_cast<int64_t>(pods.size()), counted, integer(b.oldStatus, "attempts")});
+  const int64_t attempts =
+      std::max({static_cast<int64_t>(pods.size()), counted, integer(b.oldStatus, "attempts")});
   b.status["attempts"] = attempts;
-  if (!b.status.contains("startTime") && !str(js, "startTime").empty()) b.status["startTime"] = js["startTime"];
+  if (!b.status.contains("startTime") && !str(js, "startTime").empty()) {
+    b.status["startTime"] = js["startTime"];
+  }
 
   if (const Json* failed = trueJobCondition(job, "Failed")) {
-    const std::string reason = str(*failed, "reason").empty() ? "JobFailed" : str(*failed, "reason");
+    const std::string reason =
+        str(*failed, "reason").empty() ? "JobFailed" : str(*failed, "reason");
     std::string message = "Job " + jobName + " failed";
-    if (!str(*failed, "message").empty()) message += ": " + str(*failed, "message");
+    if (!str(*failed, "message").empty()) {
+      message += ": " + str(*failed, "message");
+    }
     if (const std::string last = lastAttemptSummary(pods, inputs.resultsContainer); !last.empty()) {
       message += "; " + last;
     }
@@ -346,15 +438,19 @@ void observeJob(Builder& b, const EffectiveInputs& inputs, const Json& job) {
       return;
     }
     std::string completedAt = str(js, "completionTime");
-    if (completedAt.empty()) completedAt = str(*complete, "lastTransitionTime");
+    if (completedAt.empty()) {
+      completedAt = str(*complete, "lastTransitionTime");
+    }
     const auto completed = parseTimestamp(completedAt);
     if (completed && b.in.now - *completed < kSucceededPodGrace) {
-      b.phase("Running", "ReadingResults", "Job " + jobName + " completed; waiting to see its succeeded pod");
+      b.phase("Running", "ReadingResults",
+              "Job " + jobName + " completed; waiting to see its succeeded pod");
       b.decision.requeueAfter = kWaitForSucceededPod;
       return;
     }
     const std::string message =
-        "Job " + jobName + " completed but its succeeded pod is gone, so its results cannot be read";
+        "Job " + jobName +
+        " completed but its succeeded pod is gone, so its results cannot be read";
     b.condition("Validated", "False", "InvalidResults", message);
     b.fail("InvalidResults", message, nullptr);
     return;
@@ -367,7 +463,8 @@ void observeJob(Builder& b, const EffectiveInputs& inputs, const Json& job) {
     b.phase("Pending", "JobSuspended", message);
     return;
   }
-  const std::string message = "Job " + jobName + " is running (attempt " + std::to_string(std::max<int64_t>(attempts, 1)) + ")";
+  const std::string message = "Job " + jobName + " is running (attempt " +
+                              std::to_string(std::max<int64_t>(attempts, 1)) + ")";
   b.condition("JobComplete", "Unknown", "JobRunning", message);
   b.phase("Running", "JobRunning", message);
 }
@@ -413,20 +510,26 @@ TrainingRunDecision finish(Builder& b) {
   const std::string phase = str(b.status, "phase");
   const std::string reason = str(b.status, "reason");
   const std::string message = str(b.status, "message");
-  b.condition("Ready", phase == "Succeeded" ? "True" : "False", reason.empty() ? "Unknown" : reason, message);
+  b.condition("Ready", phase == "Succeeded" ? "True" : "False", reason.empty() ? "Unknown" : reason,
+              message);
 
   auto& events = b.decision.events;
   if (str(b.oldStatus, "jobUID").empty() && !str(b.status, "jobUID").empty()) {
-    events.insert(events.begin(), Event{"Normal", "JobCreated", "created Job " + str(b.status, "jobName")});
+    events.insert(events.begin(),
+                  Event{"Normal", "JobCreated", "created Job " + str(b.status, "jobName")});
   }
-  const bool transitioned = phase != str(b.oldStatus, "phase") || reason != str(b.oldStatus, "reason");
+  const bool transitioned =
+      phase != str(b.oldStatus, "phase") || reason != str(b.oldStatus, "reason");
   if (transitioned && !reason.empty() && !isQuietReason(reason)) {
-    events.push_back(Event{phase == "Failed" || isWarningReason(reason) ? "Warning" : "Normal", reason, message});
+    events.push_back(Event{phase == "Failed" || isWarningReason(reason) ? "Warning" : "Normal",
+                           reason, message});
   }
   std::vector<Event> unique;
   std::set<std::pair<std::string, std::string>> seen;
   for (auto& e : events) {
-    if (seen.insert({e.type, e.reason}).second) unique.push_back(std::move(e));
+    if (seen.insert({e.type, e.reason}).second) {
+      unique.push_back(std::move(e));
+    }
   }
   events = std::move(unique);
 
@@ -445,8 +548,13 @@ TrainingRunDecision decideTrainingRun(const TrainingRunInput& in) {
     unchanged.status = oldStatus;
     return unchanged;
   }
-  Builder b{in, oldStatus, oldStatus, integer(at(run, "metadata"), "generation"), formatTimestamp(in.now),
-            str(at(run, "metadata"), "name"), {}};
+  Builder b{in,
+            oldStatus,
+            oldStatus,
+            integer(at(run, "metadata"), "generation"),
+            formatTimestamp(in.now),
+            str(at(run, "metadata"), "name"),
+            {}};
   b.status["observedGeneration"] = b.generation;
 
   auto inputs = resolveInputs(run, in.original, in.options.artifactRoot);
@@ -462,8 +570,10 @@ TrainingRunDecision decideTrainingRun(const TrainingRunInput& in) {
   if (!inputs) {
     const Error& e = inputs.error();
     if (!recordedJobUID.empty() && e.reason == "OriginalNotFound") {
-      b.fail("OriginalLost", "the TrainingRun being reproduced was deleted while this run was in progress: " +
-                                 e.message, "False");
+      b.fail("OriginalLost",
+             "the TrainingRun being reproduced was deleted while this run was in progress: " +
+                 e.message,
+             "False");
     } else if (e.transient() && recordedJobUID.empty()) {
       b.condition("JobComplete", "Unknown", "JobNotCreated", e.message);
       b.phase("Pending", e.reason, e.message);
@@ -489,8 +599,9 @@ TrainingRunDecision decideTrainingRun(const TrainingRunInput& in) {
       return finish(b);
     }
     if (!controlledBy(*job, runUID)) {
-      const std::string message = "a Job named " + b.runName +
-                                  " exists and is not controlled by this TrainingRun; waiting for it to be deleted";
+      const std::string message =
+          "a Job named " + b.runName +
+          " exists and is not controlled by this TrainingRun; waiting for it to be deleted";
       b.condition("JobComplete", "Unknown", "JobNotCreated", message);
       b.phase("Pending", "JobNameTaken", message);
       b.decision.requeueAfter = kWaitForJobName;
@@ -499,9 +610,11 @@ TrainingRunDecision decideTrainingRun(const TrainingRunInput& in) {
     b.status["jobUID"] = str(at(*job, "metadata"), "uid");
   } else if (job == nullptr || str(at(*job, "metadata"), "uid") != recordedJobUID) {
     const std::string message =
-        job == nullptr ? "Job " + b.runName + " (uid " + recordedJobUID + ") was deleted before its results were read"
-                       : "Job " + b.runName + " (uid " + recordedJobUID +
-                             ") was replaced by another Job of the same name before its results were read";
+        job == nullptr
+            ? "Job " + b.runName + " (uid " + recordedJobUID +
+                  ") was deleted before its results were read"
+            : "Job " + b.runName + " (uid " + recordedJobUID +
+                  ") was replaced by another Job of the same name before its results were read";
     b.fail("JobLost", message, "False");
     return finish(b);
   }

@@ -13,29 +13,33 @@
 //      After creating the Job or the ModelVersion it decides again with the
 //      created object in the input, so that the UID / version is recorded.
 //
-// Phases and reasons (status.phase / status.reason):
+// Phases (status.phase) and their reasons (status.reason):
 //
-//            ┌───────────────── Pending ──────────────────┐
-//   (new) ──▶│ CreatingJob  WaitingForOriginal            │
-//            │ OriginalNotFound  JobNameTaken             │
-//            │ JobCreateFailed  JobSuspended ◀─┐          │
-//            └──┬──────────────────────┬───────┼──────────┘
-//               │ Job created, UID     │       │ suspended
-//               │ recorded             │       │
-//               ▼                      │    ┌──┴──────────────────────────┐
-//            Running ◀─────────────────┼────│ JobRunning  ReadingResults  │
-//               │                      │    │ Registering (results read,  │
-//               │                      │    │   validated, MV pending)    │
-//               │                      │    └──┬──────────────────────────┘
-//               │                      ▼       │ MV found / no registration
-//               │                   Failed     ▼
-//               └──────────────────▶ (terminal)  Succeeded (terminal)
-//     Failed reasons: InvalidSpec, OriginalNotReproducible, OriginalLost,
-//       JobRejected, JobLost, BackoffLimitExceeded, DeadlineExceeded (or the Job's own reason, else
-//       JobFailed), InvalidResults, ValidationFailed.
-//     Succeeded reasons: Registered (a ModelVersion was created or adopted),
-//       Completed (registration not requested), Reproduced / NotReproduced
-//       (a reproduction that does not register).
+//   (new)
+//     │
+//     ▼
+//   Pending ──────── Job seen, UID recorded ──────▶ Running
+//   CreatingJob                                     JobRunning
+//   WaitingForOriginal, OriginalNotFound            ReadingResults
+//   JobNameTaken, JobCreateFailed   ◀── suspended ─ │
+//   JobSuspended                    ── resumed ───▶ │ Job complete, results valid, gates pass
+//     │                                             ├───────────────────────────┐
+//     │                                             │ registers                 │ register=false
+//     │                                             ▼                           │
+//     │                                           Running/Registering           │
+//     │                                             │ ModelVersion found        │
+//     │                                             ▼                           ▼
+//     │                                           Succeeded/Registered    Succeeded/Completed
+//     │                                                                   (a reproduction:
+//     │                                                                    Reproduced or
+//     │                                                                    NotReproduced)
+//     │ InvalidSpec, OriginalNotReproducible, JobRejected
+//     ▼
+//   Failed ◀── from Running: JobLost, OriginalLost, BackoffLimitExceeded,
+//              DeadlineExceeded (the Job's own Failed reason; JobFailed if
+//              none), InvalidResults, ValidationFailed
+//
+// Succeeded and Failed are terminal.
 //
 // Rules:
 // - Terminal runs (Succeeded, Failed) are never re-decided: the decision

@@ -13,7 +13,9 @@ using Json = nlohmann::json;
 
 const Json& member(const Json& obj, const char* key) {
   static const Json kNull;
-  if (!obj.is_object()) return kNull;
+  if (!obj.is_object()) {
+    return kNull;
+  }
   const auto it = obj.find(key);
   return it == obj.end() ? kNull : *it;
 }
@@ -51,7 +53,9 @@ Status takeTemplate(const Json& spec, const std::string& whose, EffectiveInputs&
     return failWith("InvalidSpec", whose + " names resultsContainer \"" + in.resultsContainer +
                                        "\", which is not one of template.spec.containers");
   }
-  if (in.resultsContainer.empty()) return failWith("InvalidSpec", whose + " has a container without a name");
+  if (in.resultsContainer.empty()) {
+    return failWith("InvalidSpec", whose + " has a container without a name");
+  }
   return okStatus();
 }
 
@@ -64,26 +68,30 @@ Status takeFromOriginal(const std::optional<Json>& original, EffectiveInputs& in
   const Json& status = member(*original, "status");
   if (!member(spec, "reproduction").is_null()) {
     const std::string itsOriginal = stringMember(member(spec, "reproduction"), "of");
-    return failWith("OriginalNotReproducible",
-                    of + " is itself a reproduction (of " + itsOriginal + "); reproduce " + itsOriginal + " instead");
+    return failWith("OriginalNotReproducible", of + " is itself a reproduction (of " + itsOriginal +
+                                                   "); reproduce " + itsOriginal + " instead");
   }
   if (stringMember(spec, "model") != in.model) {
     return failWith("InvalidSpec", "reproduction.of names " + of + ", a run of model \"" +
-                                       stringMember(spec, "model") + "\", but this run is for model \"" +
-                                       in.model + "\"");
+                                       stringMember(spec, "model") +
+                                       "\", but this run is for model \"" + in.model + "\"");
   }
   const std::string phase = stringMember(status, "phase");
   if (phase != "Succeeded" && phase != "Failed") {
     return waitFor("WaitingForOriginal", "waiting for " + of + " to finish (phase " +
-                                             (phase.empty() ? std::string("unknown") : phase) + ")");
+                                             (phase.empty() ? std::string("unknown") : phase) +
+                                             ")");
   }
-  if (auto st = takeTemplate(spec, of, in); !st) return st;
+  if (auto st = takeTemplate(spec, of, in); !st) {
+    return st;
+  }
   if (!member(status, "metrics").is_object()) {
-    return failWith("OriginalNotReproducible", of + " finished without results (" + phase +
-                                                   (stringMember(status, "reason").empty()
-                                                        ? std::string("")
-                                                        : ", reason " + stringMember(status, "reason")) +
-                                                   "): there is nothing to compare with");
+    return failWith("OriginalNotReproducible",
+                    of + " finished without results (" + phase +
+                        (stringMember(status, "reason").empty()
+                             ? std::string("")
+                             : ", reason " + stringMember(status, "reason")) +
+                        "): there is nothing to compare with");
   }
   const Json& digests = member(status, "imageDigests");
   std::vector<std::string> unpinned;
@@ -97,9 +105,11 @@ Status takeFromOriginal(const std::optional<Json>& original, EffectiveInputs& in
   }
   if (!unpinned.empty()) {
     std::string list;
-    for (const auto& n : unpinned) list += (list.empty() ? "" : ", ") + n;
-    return failWith("OriginalNotReproducible",
-                    of + " recorded no image digest for container(s) " + list + ", so its images cannot be pinned");
+    for (const auto& n : unpinned) {
+      list += (list.empty() ? "" : ", ") + n;
+    }
+    return failWith("OriginalNotReproducible", of + " recorded no image digest for container(s) " +
+                                                   list + ", so its images cannot be pinned");
   }
   in.dataset = spec.contains("dataset") ? spec["dataset"] : Json();
   in.code = spec.contains("code") ? spec["code"] : Json();
@@ -107,7 +117,9 @@ Status takeFromOriginal(const std::optional<Json>& original, EffectiveInputs& in
   const Json& seed = member(status, "seed");
   in.seed = seed.is_number_integer() ? seed.get<int64_t>() : effectiveSeed(*original);
   in.datasetDigest = stringMember(in.dataset, "digest");
-  if (in.datasetDigest.empty()) in.datasetDigest = stringMember(status, "datasetDigest");
+  if (in.datasetDigest.empty()) {
+    in.datasetDigest = stringMember(status, "datasetDigest");
+  }
   return okStatus();
 }
 
@@ -117,14 +129,20 @@ std::vector<std::string> containerNames(const Json& podSpec) {
   std::vector<std::string> names;
   for (const char* field : {"initContainers", "containers"}) {
     const Json& list = member(podSpec, field);
-    if (!list.is_array()) continue;
-    for (const auto& c : list) names.push_back(stringMember(c, "name"));
+    if (!list.is_array()) {
+      continue;
+    }
+    for (const auto& c : list) {
+      names.push_back(stringMember(c, "name"));
+    }
   }
   return names;
 }
 
-FingerprintInputs EffectiveInputs::fingerprintInputs(const std::map<std::string, std::string>& imageDigests) const {
-  return FingerprintInputs{model, templateSpec, resultsContainer, dataset, code, hyperparameters, seed, imageDigests};
+FingerprintInputs EffectiveInputs::fingerprintInputs(
+    const std::map<std::string, std::string>& imageDigests) const {
+  return FingerprintInputs{model,           templateSpec, resultsContainer, dataset, code,
+                           hyperparameters, seed,         imageDigests};
 }
 
 Result<EffectiveInputs> resolveInputs(const Json& run, const std::optional<Json>& original,
@@ -139,10 +157,14 @@ Result<EffectiveInputs> resolveInputs(const Json& run, const std::optional<Json>
   const Json& reproduction = member(spec, "reproduction");
   if (!reproduction.is_null()) {
     in.reproductionOf = stringMember(reproduction, "of");
-    if (auto st = takeFromOriginal(original, in); !st) return st.error();
+    if (auto st = takeFromOriginal(original, in); !st) {
+      return st.error();
+    }
     return in;
   }
-  if (auto st = takeTemplate(spec, "spec", in); !st) return st.error();
+  if (auto st = takeTemplate(spec, "spec", in); !st) {
+    return st.error();
+  }
   in.dataset = member(spec, "dataset");
   in.code = member(spec, "code");
   in.hyperparameters = member(spec, "hyperparameters");

@@ -42,29 +42,30 @@ namespace mlops::training {
 struct EffectiveInputs {
   // Training inputs; together with the image digests that ran, the fingerprint.
   std::string model;
-  nlohmann::json templateSpec;      // pod spec as given (the original's for a reproduction)
-  std::string resultsContainer;     // spec.resultsContainer, else the first container
-  nlohmann::json dataset;           // spec.dataset as given, or null
-  nlohmann::json code;              // spec.code as given, or null
-  nlohmann::json hyperparameters;   // spec.hyperparameters as given, or null
+  nlohmann::json templateSpec;     // pod spec as given (the original's for a reproduction)
+  std::string resultsContainer;    // spec.resultsContainer, else the first container
+  nlohmann::json dataset;          // spec.dataset as given, or null
+  nlohmann::json code;             // spec.code as given, or null
+  nlohmann::json hyperparameters;  // spec.hyperparameters as given, or null
   int64_t seed = 0;
 
   // Not training inputs.
-  nlohmann::json podMetadata;       // the run's own template.metadata, or null
+  nlohmann::json podMetadata;  // the run's own template.metadata, or null
   std::string artifactURI;
   // MLOPS_DATASET_DIGEST: dataset.digest, else (reproduction) the digest the
   // original recorded in status.datasetDigest; "" when unknown.
   std::string datasetDigest;
   // Reproduction only: container name → digest to pin its image to.
   std::map<std::string, std::string> pinnedImageDigests;
-  std::string reproductionOf;       // "" for an ordinary run
+  std::string reproductionOf;  // "" for an ordinary run
 
   FingerprintInputs fingerprintInputs(const std::map<std::string, std::string>& imageDigests) const;
 };
 
 // `original` is the run named spec.reproduction.of (nullopt when it was not
 // found); ignored for an ordinary run.
-Result<EffectiveInputs> resolveInputs(const nlohmann::json& run, const std::optional<nlohmann::json>& original,
+Result<EffectiveInputs> resolveInputs(const nlohmann::json& run,
+                                      const std::optional<nlohmann::json>& original,
                                       std::string_view artifactRoot);
 
 // Names of every container (initContainers, then containers) of a pod spec.

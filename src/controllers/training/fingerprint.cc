@@ -12,25 +12,33 @@ Json withoutNulls(const Json& v) {
   if (v.is_object()) {
     Json out = Json::object();
     for (auto it = v.begin(); it != v.end(); ++it) {
-      if (!it.value().is_null()) out[it.key()] = withoutNulls(it.value());
+      if (!it.value().is_null()) {
+        out[it.key()] = withoutNulls(it.value());
+      }
     }
     return out;
   }
   if (v.is_array()) {
     Json out = Json::array();
-    for (const auto& item : v) out.push_back(withoutNulls(item));  // keep positions
+    for (const auto& item : v) {
+      out.push_back(withoutNulls(item));  // keep positions
+    }
     return out;
   }
   return v;
 }
 
-Json objectOrEmpty(const Json& v) { return v.is_null() ? Json::object() : withoutNulls(v); }
+Json objectOrEmpty(const Json& v) {
+  return v.is_null() ? Json::object() : withoutNulls(v);
+}
 
 }  // namespace
 
 Json fingerprintDocument(const FingerprintInputs& inputs) {
   Json digests = Json::object();
-  for (const auto& [container, digest] : inputs.imageDigests) digests[container] = digest;
+  for (const auto& [container, digest] : inputs.imageDigests) {
+    digests[container] = digest;
+  }
   return Json{{"code", objectOrEmpty(inputs.code)},
               {"dataset", objectOrEmpty(inputs.dataset)},
               {"hyperparameters", objectOrEmpty(inputs.hyperparameters)},

@@ -19,10 +19,16 @@ double toleranceFor(const nlohmann::json& tolerance, const std::string& metric) 
 
 nlohmann::json ReproductionReport::toStatus() const {
   nlohmann::json deltasJson = nlohmann::json::object();
-  for (const auto& [metric, delta] : deltas) deltasJson[metric] = delta;
-  nlohmann::json out{{"of", of}, {"fingerprintMatch", fingerprintMatch}, {"deltas", deltasJson},
+  for (const auto& [metric, delta] : deltas) {
+    deltasJson[metric] = delta;
+  }
+  nlohmann::json out{{"of", of},
+                     {"fingerprintMatch", fingerprintMatch},
+                     {"deltas", deltasJson},
                      {"verdict", verdict()}};
-  if (!missingMetrics.empty()) out["missingMetrics"] = missingMetrics;
+  if (!missingMetrics.empty()) {
+    out["missingMetrics"] = missingMetrics;
+  }
   return out;
 }
 
@@ -34,7 +40,8 @@ ReproductionReport compareReproduction(const std::string& of,
                                        const std::string& reproducedFingerprint) {
   ReproductionReport report;
   report.of = of;
-  report.fingerprintMatch = !originalFingerprint.empty() && originalFingerprint == reproducedFingerprint;
+  report.fingerprintMatch =
+      !originalFingerprint.empty() && originalFingerprint == reproducedFingerprint;
   std::vector<std::string> failures;
   std::vector<std::string> passes;
   for (const auto& [metric, original] : originalMetrics) {
@@ -47,8 +54,9 @@ ReproductionReport compareReproduction(const std::string& of,
     }
     const double delta = std::fabs(it->second - original);
     report.deltas[metric] = delta;
-    const std::string line = metric + " delta " + ecmaScriptNumber(delta) + " (" + ecmaScriptNumber(original) +
-                             " -> " + ecmaScriptNumber(it->second) + ", tolerance " + ecmaScriptNumber(allowed) + ")";
+    const std::string line = metric + " delta " + ecmaScriptNumber(delta) + " (" +
+                             ecmaScriptNumber(original) + " -> " + ecmaScriptNumber(it->second) +
+                             ", tolerance " + ecmaScriptNumber(allowed) + ")";
     if (absoluteDifferenceWithin(it->second, original, allowed)) {
       passes.push_back(line);
     } else {
@@ -58,11 +66,18 @@ ReproductionReport compareReproduction(const std::string& of,
   }
   report.reproduced = failures.empty();
 
-  std::string message = report.reproduced ? "reproduced " + of + ": " : "did not reproduce " + of + ": ";
+  std::string message =
+      report.reproduced ? "reproduced " + of + ": " : "did not reproduce " + of + ": ";
   std::string list;
-  for (const auto& part : failures) list += (list.empty() ? "" : "; ") + part;
-  for (const auto& part : passes) list += (list.empty() ? "" : "; ") + part;
-  if (list.empty()) list = "the original reported no metrics";
+  for (const auto& part : failures) {
+    list += (list.empty() ? "" : "; ") + part;
+  }
+  for (const auto& part : passes) {
+    list += (list.empty() ? "" : "; ") + part;
+  }
+  if (list.empty()) {
+    list = "the original reported no metrics";
+  }
   message += list;
   message += report.fingerprintMatch ? "; fingerprints match" : "; fingerprints differ";
   report.message = std::move(message);

@@ -11,19 +11,28 @@ namespace {
 
 using Json = nlohmann::json;
 
-Error invalid(std::string message) { return makeError(ErrorCode::kInvalidArgument, std::move(message)); }
+Error invalid(std::string message) {
+  return makeError(ErrorCode::kInvalidArgument, std::move(message));
+}
 
 std::string describe(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return "a boolean";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return "a boolean";
     case Json::value_t::number_integer:
     case Json::value_t::number_unsigned:
-    case Json::value_t::number_float: return "a number";
-    case Json::value_t::string: return "a string";
-    case Json::value_t::array: return "an array";
-    case Json::value_t::object: return "an object";
-    default: return "an unsupported value";
+    case Json::value_t::number_float:
+      return "a number";
+    case Json::value_t::string:
+      return "a string";
+    case Json::value_t::array:
+      return "an array";
+    case Json::value_t::object:
+      return "an object";
+    default:
+      return "an unsupported value";
   }
 }
 
@@ -42,21 +51,26 @@ bool isBlank(std::string_view s) {
 // nlohmann's what() starts with "[json.exception.parse_error.101] ".
 std::string parserMessage(const Json::parse_error& e) {
   std::string what = e.what();
-  if (const size_t end = what.find("] "); what.rfind("[json.exception.", 0) == 0 && end != std::string::npos) {
+  if (const size_t end = what.find("] ");
+      what.rfind("[json.exception.", 0) == 0 && end != std::string::npos) {
     what.erase(0, end + 2);
   }
   return what;
 }
 
 Status checkDigest(const Json& holder, const char* field, const std::string& path) {
-  if (!holder.contains(field)) return okStatus();
+  if (!holder.contains(field)) {
+    return okStatus();
+  }
   const Json& d = holder[field];
   if (!d.is_string()) {
-    return invalid("results \"" + path + "\" must be a string \"sha256:\" followed by 64 lowercase hex digits, got " +
+    return invalid("results \"" + path +
+                   "\" must be a string \"sha256:\" followed by 64 lowercase hex digits, got " +
                    describe(d));
   }
   if (!isSha256Digest(d.get<std::string>())) {
-    return invalid("results \"" + path + "\" must be \"sha256:\" followed by 64 lowercase hex digits, got " +
+    return invalid("results \"" + path +
+                   "\" must be \"sha256:\" followed by 64 lowercase hex digits, got " +
                    quoted(d.get<std::string>()));
   }
   return okStatus();
@@ -75,13 +89,16 @@ Result<TrainingResults> parseResults(std::string_view message) {
     if (message.size() == kTerminationMessageLimit) {
       return invalid("malformed results, probably truncated: the termination message is exactly " +
                      std::to_string(kTerminationMessageLimit) +
-                     " bytes, the most the kubelet keeps, and is not valid JSON (" + parserMessage(e) +
-                     "); keep the results JSON under " + std::to_string(kTerminationMessageLimit) + " bytes");
+                     " bytes, the most the kubelet keeps, and is not valid JSON (" +
+                     parserMessage(e) + "); keep the results JSON under " +
+                     std::to_string(kTerminationMessageLimit) + " bytes");
     }
     return invalid("malformed results: not valid JSON (" + parserMessage(e) + ")");
   }
 
-  if (!doc.is_object()) return invalid("results must be a JSON object, got " + describe(doc));
+  if (!doc.is_object()) {
+    return invalid("results must be a JSON object, got " + describe(doc));
+  }
 
   TrainingResults results;
   if (!doc.contains("metrics")) {
@@ -89,11 +106,13 @@ Result<TrainingResults> parseResults(std::string_view message) {
   }
   const Json& metrics = doc["metrics"];
   if (!metrics.is_object()) {
-    return invalid("results \"metrics\" must be an object of metric name to number, got " + describe(metrics));
+    return invalid("results \"metrics\" must be an object of metric name to number, got " +
+                   describe(metrics));
   }
   for (auto it = metrics.begin(); it != metrics.end(); ++it) {
     if (!it.value().is_number()) {
-      return invalid("results metric " + quoted(it.key()) + " must be a number, got " + describe(it.value()));
+      return invalid("results metric " + quoted(it.key()) + " must be a number, got " +
+                     describe(it.value()));
     }
     const double v = it.value().get<double>();
     if (!std::isfinite(v)) {
@@ -106,21 +125,35 @@ Result<TrainingResults> parseResults(std::string_view message) {
     return invalid("results lack \"artifact\" (an object with \"uri\" and optionally \"digest\")");
   }
   const Json& artifact = doc["artifact"];
-  if (!artifact.is_object()) return invalid("results \"artifact\" must be an object, got " + describe(artifact));
-  if (!artifact.contains("uri")) return invalid("results \"artifact\" lacks \"uri\"");
+  if (!artifact.is_object()) {
+    return invalid("results \"artifact\" must be an object, got " + describe(artifact));
+  }
+  if (!artifact.contains("uri")) {
+    return invalid("results \"artifact\" lacks \"uri\"");
+  }
   if (!artifact["uri"].is_string() || artifact["uri"].get<std::string>().empty()) {
     return invalid("results \"artifact.uri\" must be a non-empty string, got " +
                    (artifact["uri"].is_string() ? std::string("\"\"") : describe(artifact["uri"])));
   }
   results.artifact.uri = artifact["uri"].get<std::string>();
-  if (auto st = checkDigest(artifact, "digest", "artifact.digest"); !st) return st.error();
-  if (artifact.contains("digest")) results.artifact.digest = artifact["digest"].get<std::string>();
+  if (auto st = checkDigest(artifact, "digest", "artifact.digest"); !st) {
+    return st.error();
+  }
+  if (artifact.contains("digest")) {
+    results.artifact.digest = artifact["digest"].get<std::string>();
+  }
 
   if (doc.contains("dataset")) {
     const Json& dataset = doc["dataset"];
-    if (!dataset.is_object()) return invalid("results \"dataset\" must be an object, got " + describe(dataset));
-    if (auto st = checkDigest(dataset, "digest", "dataset.digest"); !st) return st.error();
-    if (dataset.contains("digest")) results.datasetDigest = dataset["digest"].get<std::string>();
+    if (!dataset.is_object()) {
+      return invalid("results \"dataset\" must be an object, got " + describe(dataset));
+    }
+    if (auto st = checkDigest(dataset, "digest", "dataset.digest"); !st) {
+      return st.error();
+    }
+    if (dataset.contains("digest")) {
+      results.datasetDigest = dataset["digest"].get<std::string>();
+    }
   }
   return results;
 }

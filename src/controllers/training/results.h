@@ -10,9 +10,9 @@
 // parseResults() returns the results or an Error (code kInvalidArgument)
 // whose message says exactly what was wrong, ready for a status message with
 // reason InvalidResults:
-//   ""/blank             → "no results: the results container wrote nothing to /dev/termination-log"
-//   not JSON             → "malformed results: <parser message with line and column>"
-//   not JSON, 4096 bytes → "... probably truncated ..." (the kubelet keeps at
+//   ""/blank             → "no results: the results container wrote nothing to
+//   /dev/termination-log" not JSON             → "malformed results: <parser message with line and
+//   column>" not JSON, 4096 bytes → "... probably truncated ..." (the kubelet keeps at
 //                          most 4096 bytes of a termination message)
 //   not an object, no/mistyped "metrics", a metric that is not a number
 //   (the key is named), no/mistyped "artifact", no "artifact.uri", a digest in

@@ -10,7 +10,9 @@ namespace mlops::training {
 int64_t seedFromUID(std::string_view uid) {
   const auto digest = sha256(uid);
   uint64_t u = 0;
-  for (int i = 0; i < 8; ++i) u = (u << 8) | digest[static_cast<size_t>(i)];
+  for (int i = 0; i < 8; ++i) {
+    u = (u << 8) | digest[static_cast<size_t>(i)];
+  }
   return static_cast<int64_t>(u);  // two's complement (guaranteed since C++20)
 }
 
@@ -19,7 +21,9 @@ int64_t effectiveSeed(const nlohmann::json& run) {
                          ? &run["spec"]["seed"]
                          : nullptr;
   if (seed != nullptr) {
-    if (seed->is_number_integer() && !seed->is_number_unsigned()) return seed->get<int64_t>();
+    if (seed->is_number_integer() && !seed->is_number_unsigned()) {
+      return seed->get<int64_t>();
+    }
     if (seed->is_number_unsigned() &&
         seed->get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
       return static_cast<int64_t>(seed->get<uint64_t>());

@@ -33,7 +33,9 @@ bool isSha256Digest(std::string_view digest) {
     return false;
   }
   for (char c : digest.substr(kPrefix.size())) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
   }
   return true;
 }

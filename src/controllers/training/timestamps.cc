@@ -8,10 +8,14 @@ namespace {
 using namespace std::chrono;
 
 bool readInt(std::string_view s, size_t pos, size_t len, int& out) {
-  if (pos + len > s.size()) return false;
+  if (pos + len > s.size()) {
+    return false;
+  }
   out = 0;
   for (size_t i = pos; i < pos + len; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
+    if (s[i] < '0' || s[i] > '9') {
+      return false;
+    }
     out = out * 10 + (s[i] - '0');
   }
   return true;
@@ -34,22 +38,26 @@ std::string formatTimestamp(system_clock::time_point t) {
 
 std::optional<system_clock::time_point> parseTimestamp(std::string_view s) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
-  if (!readInt(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !readInt(s, 5, 2, mo) || s[7] != '-' ||
-      !readInt(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') || !readInt(s, 11, 2, h) || s[13] != ':' ||
-      !readInt(s, 14, 2, mi) || s[16] != ':' || !readInt(s, 17, 2, se)) {
+  if (!readInt(s, 0, 4, y) || s.size() < 20 || s[4] != '-' || !readInt(s, 5, 2, mo) ||
+      s[7] != '-' || !readInt(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't') ||
+      !readInt(s, 11, 2, h) || s[13] != ':' || !readInt(s, 14, 2, mi) || s[16] != ':' ||
+      !readInt(s, 17, 2, se)) {
     return std::nullopt;
   }
   size_t pos = 19;
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') ++pos;  // fraction: ignored
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      ++pos;  // fraction: ignored
+    }
   }
   int offsetMinutes = 0;
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
     ++pos;
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     int oh = 0, om = 0;
-    if (!readInt(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' || !readInt(s, pos + 4, 2, om)) {
+    if (!readInt(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !readInt(s, pos + 4, 2, om)) {
       return std::nullopt;
     }
     offsetMinutes = (s[pos] == '+' ? 1 : -1) * (oh * 60 + om);
@@ -57,9 +65,14 @@ std::optional<system_clock::time_point> parseTimestamp(std::string_view s) {
   } else {
     return std::nullopt;
   }
-  if (pos != s.size()) return std::nullopt;
-  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-  if (!ymd.ok() || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  if (pos != s.size()) {
+    return std::nullopt;
+  }
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                           day{static_cast<unsigned>(d)}};
+  if (!ymd.ok() || h > 23 || mi > 59 || se > 60) {
+    return std::nullopt;
+  }
   return sys_days{ymd} + hours{h} + minutes{mi} + seconds{se} - minutes{offsetMinutes};
 }
 

@@ -12,36 +12,46 @@ namespace {
 using Json = nlohmann::json;
 
 std::string metadataString(const Json& run, const char* key) {
-  if (!run.contains("metadata") || !run["metadata"].is_object()) return "";
+  if (!run.contains("metadata") || !run["metadata"].is_object()) {
+    return "";
+  }
   const Json& m = run["metadata"];
   return m.contains(key) && m[key].is_string() ? m[key].get<std::string>() : "";
 }
 
 const Json* specField(const Json& run, const char* key) {
-  if (!run.contains("spec") || !run["spec"].is_object()) return nullptr;
+  if (!run.contains("spec") || !run["spec"].is_object()) {
+    return nullptr;
+  }
   const Json& spec = run["spec"];
   const auto it = spec.find(key);
   return it == spec.end() || it->is_null() ? nullptr : &*it;
 }
 
 bool isTrainerEnvName(const std::string& name) {
-  return std::find(kTrainerEnvNames.begin(), kTrainerEnvNames.end(), name) != kTrainerEnvNames.end();
+  return std::find(kTrainerEnvNames.begin(), kTrainerEnvNames.end(), name) !=
+         kTrainerEnvNames.end();
 }
 
 void prepareContainer(Json& container, const Json& env, const EffectiveInputs& inputs) {
   Json merged = env;
   if (container.contains("env") && container["env"].is_array()) {
     for (const auto& var : container["env"]) {
-      if (var.is_object() && isTrainerEnvName(var.value("name", ""))) continue;
+      if (var.is_object() && isTrainerEnvName(var.value("name", ""))) {
+        continue;
+      }
       merged.push_back(var);
     }
   }
   container["env"] = std::move(merged);
   const std::string name = container.value("name", "");
-  if (const auto pin = inputs.pinnedImageDigests.find(name); pin != inputs.pinnedImageDigests.end()) {
+  if (const auto pin = inputs.pinnedImageDigests.find(name);
+      pin != inputs.pinnedImageDigests.end()) {
     container["image"] = pinImage(container.value("image", ""), pin->second);
   }
-  if (name == inputs.resultsContainer) container["terminationMessagePolicy"] = "File";
+  if (name == inputs.resultsContainer) {
+    container["terminationMessagePolicy"] = "File";
+  }
 }
 
 }  // namespace
@@ -53,9 +63,12 @@ Json trainingLabels(const std::string& model, const std::string& run) {
               {std::string(kLabelManagedBy), std::string(kManagedBy)}};
 }
 
-std::vector<std::pair<std::string, std::string>> trainerEnvironment(const Json& run, const EffectiveInputs& inputs) {
+std::vector<std::pair<std::string, std::string>> trainerEnvironment(const Json& run,
+                                                                    const EffectiveInputs& inputs) {
   auto str = [](const Json& obj, const char* key) {
-    return obj.is_object() && obj.contains(key) && obj[key].is_string() ? obj[key].get<std::string>() : "";
+    return obj.is_object() && obj.contains(key) && obj[key].is_string()
+               ? obj[key].get<std::string>()
+               : "";
   };
   const Json hyper = inputs.hyperparameters.is_object() ? inputs.hyperparameters : Json::object();
   auto canonical = canonicalJson(hyper);
@@ -77,13 +90,19 @@ Json renderJob(const Json& run, const EffectiveInputs& inputs) {
   const Json labels = trainingLabels(inputs.model, name);
 
   Json env = Json::array();
-  for (const auto& [key, value] : trainerEnvironment(run, inputs)) env.push_back({{"name", key}, {"value", value}});
+  for (const auto& [key, value] : trainerEnvironment(run, inputs)) {
+    env.push_back({{"name", key}, {"value", value}});
+  }
 
   Json podSpec = inputs.templateSpec.is_object() ? inputs.templateSpec : Json::object();
   for (const char* field : {"initContainers", "containers"}) {
-    if (!podSpec.contains(field) || !podSpec[field].is_array()) continue;
+    if (!podSpec.contains(field) || !podSpec[field].is_array()) {
+      continue;
+    }
     for (auto& container : podSpec[field]) {
-      if (container.is_object()) prepareContainer(container, env, inputs);
+      if (container.is_object()) {
+        prepareContainer(container, env, inputs);
+      }
     }
   }
   podSpec["restartPolicy"] = "Never";
@@ -94,15 +113,19 @@ Json renderJob(const Json& run, const EffectiveInputs& inputs) {
   if (userMeta.is_object() && userMeta.contains("labels") && userMeta["labels"].is_object()) {
     podLabels = userMeta["labels"];
   }
-  for (auto it = labels.begin(); it != labels.end(); ++it) podLabels[it.key()] = it.value();
+  for (auto it = labels.begin(); it != labels.end(); ++it) {
+    podLabels[it.key()] = it.value();
+  }
   podMetadata["labels"] = std::move(podLabels);
-  if (userMeta.is_object() && userMeta.contains("annotations") && userMeta["annotations"].is_object() &&
-      !userMeta["annotations"].empty()) {
+  if (userMeta.is_object() && userMeta.contains("annotations") &&
+      userMeta["annotations"].is_object() && !userMeta["annotations"].empty()) {
     podMetadata["annotations"] = userMeta["annotations"];
   }
 
   Json jobSpec{{"completions", 1}, {"parallelism", 1}, {"backoffLimit", 1}};
-  if (const Json* v = specField(run, "backoffLimit"); v && v->is_number_integer()) jobSpec["backoffLimit"] = *v;
+  if (const Json* v = specField(run, "backoffLimit"); v && v->is_number_integer()) {
+    jobSpec["backoffLimit"] = *v;
+  }
   if (const Json* v = specField(run, "activeDeadlineSeconds"); v && v->is_number_integer()) {
     jobSpec["activeDeadlineSeconds"] = *v;
   }

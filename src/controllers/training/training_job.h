@@ -41,7 +41,7 @@ nlohmann::json renderJob(const nlohmann::json& run, const EffectiveInputs& input
 // MLOPS_HYPERPARAMETERS is the canonical JSON of the hyper-parameters ("{}"
 // when none).
 std::vector<std::pair<std::string, std::string>> trainerEnvironment(const nlohmann::json& run,
-                                                                     const EffectiveInputs& inputs);
+                                                                    const EffectiveInputs& inputs);
 
 // The labels the operator sets on the Job and its pods.
 nlohmann::json trainingLabels(const std::string& model, const std::string& run);

@@ -10,9 +10,13 @@ namespace {
 
 using Json = nlohmann::json;
 
-std::string quoted(const std::string& s) { return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace); }
+std::string quoted(const std::string& s) {
+  return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
-std::string num(double v) { return ecmaScriptNumber(v); }
+std::string num(double v) {
+  return ecmaScriptNumber(v);
+}
 
 struct Finding {
   enum class Kind { kInvalidGate, kGateFailed, kProductionNotBeaten } kind;
@@ -20,17 +24,24 @@ struct Finding {
 };
 
 bool compare(double value, const std::string& op, double bound) {
-  if (op == ">=") return value >= bound;
-  if (op == ">") return value > bound;
-  if (op == "<=") return value <= bound;
+  if (op == ">=") {
+    return value >= bound;
+  }
+  if (op == ">") {
+    return value > bound;
+  }
+  if (op == "<=") {
+    return value <= bound;
+  }
   return value < bound;  // op was checked to be "<"
 }
 
 // Returns a finding when the gate fails, a note for the success message otherwise.
 std::optional<Finding> checkGate(const Json& gate, const std::map<std::string, double>& metrics) {
-  const bool wellFormed = gate.is_object() && gate.contains("metric") && gate["metric"].is_string() &&
-                          !gate["metric"].get<std::string>().empty() && gate.contains("op") &&
-                          gate["op"].is_string() && gate.contains("value") && gate["value"].is_number();
+  const bool wellFormed =
+      gate.is_object() && gate.contains("metric") && gate["metric"].is_string() &&
+      !gate["metric"].get<std::string>().empty() && gate.contains("op") && gate["op"].is_string() &&
+      gate.contains("value") && gate["value"].is_number();
   const std::string op = wellFormed ? gate["op"].get<std::string>() : "";
   if (!wellFormed || (op != ">=" && op != ">" && op != "<=" && op != "<")) {
     return Finding{Finding::Kind::kInvalidGate,
@@ -42,31 +53,37 @@ std::optional<Finding> checkGate(const Json& gate, const std::map<std::string, d
   const std::string name = "gate \"" + metric + " " + op + " " + num(bound) + "\"";
   const auto it = metrics.find(metric);
   if (it == metrics.end()) {
-    return Finding{Finding::Kind::kGateFailed, name + " failed: the run reported no metric " + quoted(metric)};
+    return Finding{Finding::Kind::kGateFailed,
+                   name + " failed: the run reported no metric " + quoted(metric)};
   }
   if (!compare(it->second, op, bound)) {
-    return Finding{Finding::Kind::kGateFailed, name + " failed: " + metric + " is " + num(it->second)};
+    return Finding{Finding::Kind::kGateFailed,
+                   name + " failed: " + metric + " is " + num(it->second)};
   }
   return std::nullopt;
 }
 
 // Adds a failure to `findings` or a note to `notes`.
 void checkProduction(const Json& spec, const std::map<std::string, double>& metrics,
-                     const std::optional<ProductionMetrics>& production, std::vector<Finding>& findings,
-                     std::vector<std::string>& notes) {
+                     const std::optional<ProductionMetrics>& production,
+                     std::vector<Finding>& findings, std::vector<std::string>& notes) {
   if (!spec.is_object() || !spec.contains("metric") || !spec["metric"].is_string()) {
-    findings.push_back({Finding::Kind::kInvalidGate, "compareToProduction is invalid: it needs a metric"});
+    findings.push_back(
+        {Finding::Kind::kInvalidGate, "compareToProduction is invalid: it needs a metric"});
     return;
   }
   const std::string metric = spec["metric"].get<std::string>();
-  const bool higherIsBetter = !(spec.contains("higherIsBetter") && spec["higherIsBetter"].is_boolean()) ||
-                              spec["higherIsBetter"].get<bool>();
-  const double minDelta =
-      spec.contains("minDelta") && spec["minDelta"].is_number() ? spec["minDelta"].get<double>() : 0.0;
+  const bool higherIsBetter =
+      !(spec.contains("higherIsBetter") && spec["higherIsBetter"].is_boolean()) ||
+      spec["higherIsBetter"].get<bool>();
+  const double minDelta = spec.contains("minDelta") && spec["minDelta"].is_number()
+                              ? spec["minDelta"].get<double>()
+                              : 0.0;
   const auto mine = metrics.find(metric);
   if (mine == metrics.end()) {
-    findings.push_back({Finding::Kind::kProductionNotBeaten,
-                        "compareToProduction failed: the run reported no metric " + quoted(metric)});
+    findings.push_back(
+        {Finding::Kind::kProductionNotBeaten,
+         "compareToProduction failed: the run reported no metric " + quoted(metric)});
     return;
   }
   if (!production) {
@@ -75,8 +92,8 @@ void checkProduction(const Json& spec, const std::map<std::string, double>& metr
   }
   const auto theirs = production->metrics.find(metric);
   if (theirs == production->metrics.end()) {
-    notes.push_back("production version " + production->modelVersion + " has no metric " + quoted(metric) +
-                    ", nothing to compare with");
+    notes.push_back("production version " + production->modelVersion + " has no metric " +
+                    quoted(metric) + ", nothing to compare with");
     return;
   }
   const double better = higherIsBetter ? mine->second : theirs->second;
@@ -86,7 +103,8 @@ void checkProduction(const Json& spec, const std::map<std::string, double>& metr
                                  (higherIsBetter ? "higher" : "lower") + " is better, minDelta " +
                                  num(minDelta) + ")";
   if (!differenceAtLeast(better, worse, minDelta)) {
-    findings.push_back({Finding::Kind::kProductionNotBeaten, "compareToProduction failed: " + comparison});
+    findings.push_back(
+        {Finding::Kind::kProductionNotBeaten, "compareToProduction failed: " + comparison});
   } else {
     notes.push_back("beats production: " + comparison);
   }
@@ -94,13 +112,16 @@ void checkProduction(const Json& spec, const std::map<std::string, double>& metr
 
 std::string join(const std::vector<std::string>& parts) {
   std::string out;
-  for (const auto& p : parts) out += (out.empty() ? "" : "; ") + p;
+  for (const auto& p : parts) {
+    out += (out.empty() ? "" : "; ") + p;
+  }
   return out;
 }
 
 }  // namespace
 
-ValidationVerdict validateMetrics(const Json& validation, const std::map<std::string, double>& metrics,
+ValidationVerdict validateMetrics(const Json& validation,
+                                  const std::map<std::string, double>& metrics,
                                   const std::optional<ProductionMetrics>& production) {
   std::vector<Finding> findings;
   std::vector<std::string> notes;
@@ -108,7 +129,9 @@ ValidationVerdict validateMetrics(const Json& validation, const std::map<std::st
   if (validation.is_object() && validation.contains("gates") && validation["gates"].is_array()) {
     for (const auto& gate : validation["gates"]) {
       ++gateCount;
-      if (auto f = checkGate(gate, metrics)) findings.push_back(std::move(*f));
+      if (auto f = checkGate(gate, metrics)) {
+        findings.push_back(std::move(*f));
+      }
     }
   }
   if (validation.is_object() && validation.contains("compareToProduction") &&
@@ -131,10 +154,12 @@ ValidationVerdict validateMetrics(const Json& validation, const std::map<std::st
   Finding::Kind worst = Finding::Kind::kProductionNotBeaten;
   std::vector<std::string> messages;
   for (const auto& f : findings) {
-    if (f.kind < worst) worst = f.kind;
+    if (f.kind < worst) {
+      worst = f.kind;
+    }
     messages.push_back(f.message);
   }
-  verdict.reason = worst == Finding::Kind::kInvalidGate ? "InvalidGate"
+  verdict.reason = worst == Finding::Kind::kInvalidGate  ? "InvalidGate"
                    : worst == Finding::Kind::kGateFailed ? "GateFailed"
                                                          : "ProductionNotBeaten";
   verdict.message = join(messages);

@@ -12,7 +12,9 @@ namespace {
 using namespace std::chrono_literals;
 using it::configMap;
 using it::eventually;
-const kube::Resource& cms() { return kube::resources::kConfigMaps; }
+const kube::Resource& cms() {
+  return kube::resources::kConfigMaps;
+}
 
 class InformerIntegrationTest : public testing::PlaneTest {
  protected:

@@ -44,8 +44,8 @@ class EventLog {
     EventHandler h;
     h.onAdd = [this](const nlohmann::json& o, bool) { push("add " + nameOf(o)); };
     h.onUpdate = [this](const nlohmann::json&, const nlohmann::json& n) {
-      std::string v = n.contains("data") && n["data"].contains("v") ? n["data"]["v"].get<std::string>()
-                                                                     : "";
+      std::string v =
+          n.contains("data") && n["data"].contains("v") ? n["data"]["v"].get<std::string>() : "";
       push("update " + nameOf(n) + " " + v);
     };
     h.onDelete = [this](const nlohmann::json& o, bool unknown) {

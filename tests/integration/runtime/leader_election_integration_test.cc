@@ -21,8 +21,7 @@ class LeaderElectionIntegrationTest : public testing::PlaneTest {
 };
 
 struct Candidate {
-  Candidate(kube::Client& client, const std::string& ns, const std::string& id,
-            bool releaseOnStop)
+  Candidate(kube::Client& client, const std::string& ns, const std::string& id, bool releaseOnStop)
       : lock(client, client, ns, "test-leader") {
     LeaderElectionConfig c;
     c.identity = id;

@@ -23,7 +23,9 @@ namespace {
 using namespace std::chrono_literals;
 using it::configMap;
 using it::eventually;
-const kube::Resource& cms() { return kube::resources::kConfigMaps; }
+const kube::Resource& cms() {
+  return kube::resources::kConfigMaps;
+}
 
 // A Watcher that the test can cut off: close() cancels open streams and
 // refuses new watches until open(). Counts the 410s it passes through.

@@ -549,6 +549,19 @@ TEST(RestWatchTest, IdleStreamTimesOut) {
   server.stop();
 }
 
+TEST(RestWatchTest, NoResponseHeadersTimesOutAtTheRequestTimeout) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) { w.wait(30s); });
+  auto client = clientFor(server.url(), [](ClientConfig& c) { c.requestTimeout = 300ms; });
+  WatchOptions opts;
+  opts.timeoutSeconds = 600;  // the stream's idle timeout must not apply here
+  auto start = SteadyClock::now();
+  auto s = client->watch(resources::kConfigMaps, "ns", opts);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, ErrorCode::kTimeout) << s.error().toString();
+  EXPECT_LT(SteadyClock::now() - start, 2s);
+  server.stop();
+}
+
 TEST(RestWatchTest, DroppedConnectionIsUnavailable) {
   FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
     w.startChunked(200);

@@ -86,7 +86,9 @@ TEST(ControllerTest, SuccessForgetsTheKey) {
   c.enqueue({"ns", "a"});
   ASSERT_TRUE(eventually([&] { return r.count() == 1; }));
   ASSERT_TRUE(eventually([&] {
-    return counterValue(metrics, R"(controller_runtime_reconcile_total{controller="test",result="success"})") == 1;
+    return counterValue(
+               metrics,
+               R"(controller_runtime_reconcile_total{controller="test",result="success"})") == 1;
   }));
   EXPECT_EQ(c.queue().numRequeues("ns/a"), 0);
   EXPECT_TRUE(c.stop(5s));
@@ -105,10 +107,15 @@ TEST(ControllerTest, ErrorRequeuesWithBackoffUntilSuccess) {
   ASSERT_TRUE(eventually([&] { return c.queue().numRequeues("ns/a") == 0; }))
       << "forgotten after the success";
   EXPECT_TRUE(c.stop(5s));
-  EXPECT_EQ(counterValue(metrics, R"(controller_runtime_reconcile_total{controller="test",result="error"})"), 3);
-  EXPECT_EQ(counterValue(metrics, R"(controller_runtime_reconcile_errors_total{controller="test"})"), 3);
+  EXPECT_EQ(counterValue(metrics,
+                         R"(controller_runtime_reconcile_total{controller="test",result="error"})"),
+            3);
+  EXPECT_EQ(
+      counterValue(metrics, R"(controller_runtime_reconcile_errors_total{controller="test"})"), 3);
   EXPECT_EQ(counterValue(metrics, R"(workqueue_retries_total{name="test"})"), 3);
-  EXPECT_EQ(counterValue(metrics, R"(controller_runtime_reconcile_time_seconds_count{controller="test"})"), 4);
+  EXPECT_EQ(counterValue(metrics,
+                         R"(controller_runtime_reconcile_time_seconds_count{controller="test"})"),
+            4);
 }
 
 TEST(ControllerTest, ExceptionsAreCaughtAndRetried) {
@@ -120,7 +127,8 @@ TEST(ControllerTest, ExceptionsAreCaughtAndRetried) {
   c.enqueue({"ns", "a"});
   ASSERT_TRUE(eventually([&] { return r.count() == 2; }));
   EXPECT_TRUE(c.stop(5s));
-  EXPECT_EQ(counterValue(metrics, R"(controller_runtime_reconcile_errors_total{controller="test"})"), 1);
+  EXPECT_EQ(
+      counterValue(metrics, R"(controller_runtime_reconcile_errors_total{controller="test"})"), 1);
 }
 
 TEST(ControllerTest, RequeueIsRateLimitedWithoutAnError) {
@@ -132,8 +140,12 @@ TEST(ControllerTest, RequeueIsRateLimitedWithoutAnError) {
   c.enqueue({"ns", "a"});
   ASSERT_TRUE(eventually([&] { return r.count() == 2; }));
   EXPECT_TRUE(c.stop(5s));
-  EXPECT_EQ(counterValue(metrics, R"(controller_runtime_reconcile_total{controller="test",result="requeue"})"), 1);
-  EXPECT_EQ(counterValue(metrics, R"(controller_runtime_reconcile_errors_total{controller="test"})"), 0);
+  EXPECT_EQ(
+      counterValue(metrics,
+                   R"(controller_runtime_reconcile_total{controller="test",result="requeue"})"),
+      1);
+  EXPECT_EQ(
+      counterValue(metrics, R"(controller_runtime_reconcile_errors_total{controller="test"})"), 0);
 }
 
 TEST(ControllerTest, RequeueAfterForgetsAndDelays) {
@@ -149,7 +161,10 @@ TEST(ControllerTest, RequeueAfterForgetsAndDelays) {
   EXPECT_EQ(c.queue().numRequeues("ns/a"), 0) << "requeueAfter forgets the backoff";
   EXPECT_EQ(c.queue().len(), 0u);
   EXPECT_TRUE(c.stop(5s));
-  EXPECT_EQ(counterValue(metrics, R"(controller_runtime_reconcile_total{controller="test",result="requeue_after"})"), 1);
+  EXPECT_EQ(counterValue(
+                metrics,
+                R"(controller_runtime_reconcile_total{controller="test",result="requeue_after"})"),
+            1);
 }
 
 TEST(ControllerTest, WatchedInformerEventsBecomeRequests) {

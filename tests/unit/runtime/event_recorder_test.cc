@@ -134,8 +134,8 @@ TEST(EventRecorderTest, NeverBlocksAndDropsWhenTheQueueIsFull) {
 TEST(EventRecorderTest, ClusterScopedObjectsGetEventsInDefault) {
   FakeClient client;
   KubeEventRecorder recorder(client, fastOptions(nullptr));
-  nlohmann::json node = {{"apiVersion", "v1"}, {"kind", "Namespace"},
-                         {"metadata", {{"name", "team"}}}};
+  nlohmann::json node = {
+      {"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "team"}}}};
   auto e = recorder.buildEvent(node, EventType::kNormal, "R", std::string(3000, 'x'),
                                std::chrono::system_clock::now());
   EXPECT_EQ(e["metadata"]["namespace"], "default");

@@ -198,8 +198,11 @@ void FakeClient::clearFailures() {
 
 void FakeClient::sendErrorEvent(const kube::Resource& r, int code) {
   std::lock_guard lock(mu_);
-  Json status = {{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
-                 {"code", code}, {"message", "injected error " + std::to_string(code)}};
+  Json status = {{"kind", "Status"},
+                 {"apiVersion", "v1"},
+                 {"status", "Failure"},
+                 {"code", code},
+                 {"message", "injected error " + std::to_string(code)}};
   emitLocked(r.groupResource(), "", kube::WatchEventType::kError, status);
 }
 
@@ -320,8 +323,8 @@ Result<Json> FakeClient::update(const kube::Resource& r, const std::string& ns, 
 }
 
 Result<Json> FakeClient::mergePatch(const kube::Resource& r, const std::string& ns,
-                                    const std::string& name, const Json& patch,
-                                    const std::string&, const kube::WriteOptions&) {
+                                    const std::string& name, const Json& patch, const std::string&,
+                                    const kube::WriteOptions&) {
   std::lock_guard lock(mu_);
   if (auto failure = takeWriteFailureLocked()) return *failure;
   auto& bucket = objects_[r.groupResource()];

@@ -46,10 +46,10 @@ class FakeClient final : public kube::Client {
   void failNextLists(int count, Error error);
   void failNextWatches(int count, Error error);
   void failNextWrites(int count, Error error);  // create/update/patch/remove
-  void endAllWatches();                       // streams end normally
-  void breakAllWatches(Error error);          // streams return this error
-  void holdLists(bool hold);                  // lists block while held
-  void clearFailures();                       // drops pending injected failures
+  void endAllWatches();                         // streams end normally
+  void breakAllWatches(Error error);            // streams return this error
+  void holdLists(bool hold);                    // lists block while held
+  void clearFailures();                         // drops pending injected failures
   // Sends an ERROR event carrying a metav1.Status with `code` to matching watches.
   void sendErrorEvent(const kube::Resource& r, int code);
 

@@ -18,8 +18,7 @@ class FakeClock final : public Clock {
 
   TimePoint now() const override { return TimePoint(TimePoint::duration(now_.load())); }
   std::chrono::system_clock::time_point wallNow() const override {
-    return std::chrono::system_clock::time_point(
-        std::chrono::system_clock::duration(wall_.load()));
+    return std::chrono::system_clock::time_point(std::chrono::system_clock::duration(wall_.load()));
   }
 
   template <typename Rep, typename Period>

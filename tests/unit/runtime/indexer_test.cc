@@ -9,7 +9,9 @@ namespace {
 
 using testing::configMap;
 
-ObjectPtr ptr(nlohmann::json j) { return std::make_shared<const nlohmann::json>(std::move(j)); }
+ObjectPtr ptr(nlohmann::json j) {
+  return std::make_shared<const nlohmann::json>(std::move(j));
+}
 
 TEST(IndexerTest, UpsertGetRemove) {
   Indexer idx;
@@ -59,9 +61,11 @@ TEST(IndexerTest, IndexAddedLaterCoversExistingObjects) {
 
 TEST(IndexerTest, ThrowingIndexFunctionYieldsNoValues) {
   Indexer idx;
-  ASSERT_TRUE(idx.addIndex("bad", [](const nlohmann::json& o) -> std::vector<std::string> {
-                   return {o.at("missing").get<std::string>()};
-                 }).ok());
+  ASSERT_TRUE(idx.addIndex("bad",
+                           [](const nlohmann::json& o) -> std::vector<std::string> {
+                             return {o.at("missing").get<std::string>()};
+                           })
+                  .ok());
   idx.upsert("a/x", ptr(configMap("a", "x")));
   EXPECT_EQ(idx.size(), 1u);
   idx.remove("a/x");

@@ -18,7 +18,9 @@ using testing::configMap;
 using testing::eventually;
 using testing::FakeClient;
 
-const kube::Resource& cms() { return kube::resources::kConfigMaps; }
+const kube::Resource& cms() {
+  return kube::resources::kConfigMaps;
+}
 
 struct Seen {
   std::string what;
@@ -30,14 +32,15 @@ struct Seen {
 class Recorder {
  public:
   EventHandler handler() {
-    return EventHandler{
-        [this](const nlohmann::json& o, bool initial) { push({"add", objectKey(o), initial, v(o)}); },
-        [this](const nlohmann::json&, const nlohmann::json& n) {
-          push({"update", objectKey(n), false, v(n)});
-        },
-        [this](const nlohmann::json& o, bool unknown) {
-          push({"delete", objectKey(o), unknown, v(o)});
-        }};
+    return EventHandler{[this](const nlohmann::json& o, bool initial) {
+                          push({"add", objectKey(o), initial, v(o)});
+                        },
+                        [this](const nlohmann::json&, const nlohmann::json& n) {
+                          push({"update", objectKey(n), false, v(n)});
+                        },
+                        [this](const nlohmann::json& o, bool unknown) {
+                          push({"delete", objectKey(o), unknown, v(o)});
+                        }};
   }
   std::vector<Seen> seen() const {
     std::lock_guard lock(mu_);
@@ -150,8 +153,7 @@ TEST(InformerTest, RelistAfterGoneReportsMissedDeletesAsTombstones) {
   EXPECT_EQ(after["ns/gone"].what, "delete");
   EXPECT_TRUE(after["ns/gone"].flag) << "a tombstone: final state unknown";
   EXPECT_EQ(after.count("ns/same"), 0u) << "unchanged objects raise no event";
-  EXPECT_EQ(informer.indexer().keys(),
-            (std::vector<std::string>{"ns/keep", "ns/new", "ns/same"}));
+  EXPECT_EQ(informer.indexer().keys(), (std::vector<std::string>{"ns/keep", "ns/new", "ns/same"}));
 }
 
 TEST(InformerTest, HandlerAddedAfterSyncIsReplayedTheCache) {
@@ -218,7 +220,8 @@ TEST(InformerTest, IndexesByNamespaceAndCustomFunctions) {
   EXPECT_EQ(inB->size(), 1u);
   // The index follows changes: relabel one version.
   client.put(cms(), configMap("a", "v2", {{"mlops.dev/model", "fraud"}}));
-  ASSERT_TRUE(eventually([&] { return informer.indexer().byIndex("model", "a/churn")->size() == 1; }));
+  ASSERT_TRUE(
+      eventually([&] { return informer.indexer().byIndex("model", "a/churn")->size() == 1; }));
   EXPECT_EQ(informer.indexer().byIndex("model", "a/fraud")->size(), 2u);
   EXPECT_FALSE(informer.indexer().byIndex("nope", "x").ok());
 }

@@ -11,6 +11,10 @@ struct Case {
   bool matches;
 };
 
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << "'" << c.selector << "' on " << c.labels.dump();
+}
+
 class LabelSelectorMatchTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(LabelSelectorMatchTest, Matches) {
@@ -24,23 +28,18 @@ const nlohmann::json kLabels = {{"app", "web"}, {"tier", "front"}, {"mlops.dev/m
 
 INSTANTIATE_TEST_SUITE_P(
     Table, LabelSelectorMatchTest,
-    ::testing::Values(Case{"", kLabels, true}, Case{"app=web", kLabels, true},
-                      Case{"app==web", kLabels, true}, Case{"app=db", kLabels, false},
-                      Case{"app!=db", kLabels, true}, Case{"missing!=x", kLabels, true},
-                      Case{"app!=web", kLabels, false},
-                      Case{"app in (web, db)", kLabels, true},
-                      Case{"app in (db)", kLabels, false},
-                      Case{"app notin (db,cache)", kLabels, true},
-                      Case{"missing notin (db)", kLabels, true},
-                      Case{"app notin (web)", kLabels, false}, Case{"tier", kLabels, true},
-                      Case{"missing", kLabels, false}, Case{"!missing", kLabels, true},
-                      Case{"!app", kLabels, false},
-                      Case{"app=web,tier=front", kLabels, true},
-                      Case{"app=web, tier=back", kLabels, false},
-                      Case{"mlops.dev/model=churn", kLabels, true},
-                      Case{"app in (web),tier notin (x, y),!z", kLabels, true},
-                      Case{"app=web", nlohmann::json(), false},
-                      Case{"app=", {{"app", ""}}, true}));
+    ::testing::Values(
+        Case{"", kLabels, true}, Case{"app=web", kLabels, true}, Case{"app==web", kLabels, true},
+        Case{"app=db", kLabels, false}, Case{"app!=db", kLabels, true},
+        Case{"missing!=x", kLabels, true}, Case{"app!=web", kLabels, false},
+        Case{"app in (web, db)", kLabels, true}, Case{"app in (db)", kLabels, false},
+        Case{"app notin (db,cache)", kLabels, true}, Case{"missing notin (db)", kLabels, true},
+        Case{"app notin (web)", kLabels, false}, Case{"tier", kLabels, true},
+        Case{"missing", kLabels, false}, Case{"!missing", kLabels, true},
+        Case{"!app", kLabels, false}, Case{"app=web,tier=front", kLabels, true},
+        Case{"app=web, tier=back", kLabels, false}, Case{"mlops.dev/model=churn", kLabels, true},
+        Case{"app in (web),tier notin (x, y),!z", kLabels, true},
+        Case{"app=web", nlohmann::json(), false}, Case{"app=", {{"app", ""}}, true}));
 
 TEST(LabelSelectorTest, RejectsMalformedSelectors) {
   for (const char* bad : {"app in (web", "app in web)", "app in ()", "=web", "a b=c", "app=w b",

@@ -203,8 +203,8 @@ TEST_F(LeaderElectionTest, ReportsNewLeaders) {
 }
 
 TEST(LeaseJsonTest, RoundTripsTheLeaseSpec) {
-  LeaderElectionRecord r{"host_1", 15, "2024-01-01T00:00:00.000000Z",
-                         "2024-01-01T00:00:02.000000Z", 2};
+  LeaderElectionRecord r{"host_1", 15, "2024-01-01T00:00:00.000000Z", "2024-01-01T00:00:02.000000Z",
+                         2};
   nlohmann::json lease = {{"metadata", {{"name", "x"}, {"resourceVersion", "7"}}}};
   writeRecordToLease(r, lease);
   EXPECT_EQ(lease["spec"]["holderIdentity"], "host_1");

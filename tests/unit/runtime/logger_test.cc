@@ -21,7 +21,9 @@ class LoggerTest : public ::testing::Test {
 
 TEST_F(LoggerTest, JsonRecordsCarryLevelLoggerMessageAndFields) {
   Logger::configure(LogFormat::kJson, LogLevel::kInfo);
-  Logger("controller").withValues({{"controller", "rollout"}}).info("reconciled", {{"key", "ns/m"}, {"ms", 12}});
+  Logger("controller")
+      .withValues({{"controller", "rollout"}})
+      .info("reconciled", {{"key", "ns/m"}, {"ms", 12}});
   ASSERT_EQ(lines_.size(), 1u);
   auto rec = nlohmann::json::parse(lines_[0]);
   EXPECT_EQ(rec["level"], "info");
@@ -51,10 +53,13 @@ TEST_F(LoggerTest, LevelFiltersRecords) {
 }
 
 TEST_F(LoggerTest, RedactsCredentialFields) {
-  const std::string line = formatLogRecord(
-      LogFormat::kJson, LogLevel::kInfo, "T", "", "m",
-      {{"token", "abc"}, {"Authorization", "Bearer x"}, {"clientKeyPem", "k"},
-       {"bearerTokenSecretRef", "s"}, {"password", "p"}, {"user", "ok"}});
+  const std::string line = formatLogRecord(LogFormat::kJson, LogLevel::kInfo, "T", "", "m",
+                                           {{"token", "abc"},
+                                            {"Authorization", "Bearer x"},
+                                            {"clientKeyPem", "k"},
+                                            {"bearerTokenSecretRef", "s"},
+                                            {"password", "p"},
+                                            {"user", "ok"}});
   auto rec = nlohmann::json::parse(line);
   for (const char* k : {"token", "Authorization", "bearerTokenSecretRef", "password"}) {
     EXPECT_EQ(rec[k], "[redacted]") << k;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -20,7 +23,9 @@ using testing::eventually;
 using testing::FakeClient;
 using testing::httpGet;
 
-const kube::Resource& cms() { return kube::resources::kConfigMaps; }
+const kube::Resource& cms() {
+  return kube::resources::kConfigMaps;
+}
 
 class CountingReconciler final : public Reconciler {
  public:
@@ -81,8 +86,9 @@ TEST(ManagerTest, ReadyOnlyAfterCachesSyncThenReconcilesAndStopsCleanly) {
 
   auto [metricsStatus, metrics] = httpGet(mgr.metricsPort(), "/metrics");
   EXPECT_EQ(metricsStatus, 200);
-  EXPECT_NE(metrics.find("controller_runtime_reconcile_total{controller=\"cm\",result=\"success\"}"),
-            std::string::npos);
+  EXPECT_NE(
+      metrics.find("controller_runtime_reconcile_total{controller=\"cm\",result=\"success\"}"),
+      std::string::npos);
   EXPECT_NE(metrics.find("workqueue_adds_total{name=\"cm\"}"), std::string::npos);
 
   auto cached = mgr.cache().get(cms(), "ns", "b");
@@ -102,9 +108,11 @@ TEST(ManagerTest, RestClientObserverCountsRequests) {
   observe("PUT", 409);
   observe("GET", 0);
   const std::string text = mgr.metrics().serialize();
-  EXPECT_NE(text.find("rest_client_requests_total{code=\"200\",method=\"GET\"} 2"), std::string::npos)
+  EXPECT_NE(text.find("rest_client_requests_total{code=\"200\",method=\"GET\"} 2"),
+            std::string::npos)
       << text;
-  EXPECT_NE(text.find("rest_client_requests_total{code=\"409\",method=\"PUT\"} 1"), std::string::npos);
+  EXPECT_NE(text.find("rest_client_requests_total{code=\"409\",method=\"PUT\"} 1"),
+            std::string::npos);
   EXPECT_NE(text.find("rest_client_requests_total{code=\"<error>\",method=\"GET\"} 1"),
             std::string::npos);
 }
@@ -190,6 +198,20 @@ TEST(ManagerTest, LosingLeadershipExitsWithOne) {
   client.failNextWrites(1'000'000, makeError(ErrorCode::kUnavailable, "apiserver down"));
   t.join();
   EXPECT_EQ(exitCode.load(), 1);
+}
+
+TEST(ManagerTest, SigtermShutsDownGracefully) {
+  FakeClient client;
+  auto o = localOptions();
+  o.handleSignals = true;
+  Manager mgr(client, o);
+  std::atomic<int> exitCode{-1};
+  std::thread t([&] { exitCode = mgr.run(); });
+  // The signal watcher is installed before the servers start.
+  ASSERT_TRUE(eventually([&] { return mgr.healthPort() > 0; }));
+  ASSERT_EQ(kill(getpid(), SIGTERM), 0);
+  t.join();
+  EXPECT_EQ(exitCode.load(), 0);
 }
 
 }  // namespace

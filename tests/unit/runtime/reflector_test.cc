@@ -18,7 +18,9 @@ using testing::configMap;
 using testing::eventually;
 using testing::FakeClient;
 
-const kube::Resource& cms() { return kube::resources::kConfigMaps; }
+const kube::Resource& cms() {
+  return kube::resources::kConfigMaps;
+}
 
 // Records what the reflector delivers.
 class RecordingStore final : public ReflectorStore {
@@ -33,7 +35,9 @@ class RecordingStore final : public ReflectorStore {
     for (const auto& i : items) op.keys.push_back(objectKey(i));
     push(op);
   }
-  void added(nlohmann::json obj) override { push({"added", {objectKey(obj)}, resourceVersionOf(obj)}); }
+  void added(nlohmann::json obj) override {
+    push({"added", {objectKey(obj)}, resourceVersionOf(obj)});
+  }
   void modified(nlohmann::json obj) override {
     push({"modified", {objectKey(obj)}, resourceVersionOf(obj)});
   }

@@ -78,7 +78,12 @@ TEST(HealthServerTest, PortInUseIsAnError) {
 
 TEST(MetricsServerTest, ServesTheRegistry) {
   auto registry = std::make_shared<prometheus::Registry>();
-  prometheus::BuildCounter().Name("test_things_total").Help("things").Register(*registry).Add({}).Increment(3);
+  prometheus::BuildCounter()
+      .Name("test_things_total")
+      .Help("things")
+      .Register(*registry)
+      .Add({})
+      .Increment(3);
   auto server = MetricsServer::start("127.0.0.1:0", registry);
   ASSERT_TRUE(server.ok()) << server.error().toString();
   ASSERT_GT((*server)->port(), 0);

@@ -43,7 +43,7 @@ TEST(WorkQueueTest, KeyAddedWhileProcessingIsRerunAfterDone) {
   q.add("a");
   auto key = q.get();
   ASSERT_EQ(key, "a");
-  q.add("a");             // dirtied while processing
+  q.add("a");              // dirtied while processing
   EXPECT_EQ(q.len(), 0u);  // not handed out to a second worker
   EXPECT_FALSE(q.getFor(20ms).has_value());
   q.done("a");

@@ -56,10 +56,20 @@ TEST(EcmaScriptNumber, MatchesRfc8785AppendixB) {
 
 TEST(EcmaScriptNumber, FollowsTheExponentRules) {
   const std::pair<double, const char*> cases[] = {
-      {1.0, "1"},          {-1.5, "-1.5"},        {0.5, "0.5"},         {100.0, "100"},
-      {1e20, "100000000000000000000"},            {1e21, "1e+21"},      {1.5e21, "1.5e+21"},
-      {1e-6, "0.000001"},  {1.5e-6, "0.0000015"}, {1e-7, "1e-7"},       {1.25e-7, "1.25e-7"},
-      {123.456, "123.456"}, {0.1, "0.1"},         {0.3 - 0.2, "0.09999999999999998"},
+      {1.0, "1"},
+      {-1.5, "-1.5"},
+      {0.5, "0.5"},
+      {100.0, "100"},
+      {1e20, "100000000000000000000"},
+      {1e21, "1e+21"},
+      {1.5e21, "1.5e+21"},
+      {1e-6, "0.000001"},
+      {1.5e-6, "0.0000015"},
+      {1e-7, "1e-7"},
+      {1.25e-7, "1.25e-7"},
+      {123.456, "123.456"},
+      {0.1, "0.1"},
+      {0.3 - 0.2, "0.09999999999999998"},
   };
   for (const auto& [value, text] : cases) EXPECT_EQ(ecmaScriptNumber(value), text) << value;
   EXPECT_EQ(ecmaScriptNumber(std::numeric_limits<double>::quiet_NaN()), "NaN");
@@ -123,7 +133,8 @@ TEST(CanonicalJson, WritesStructureWithoutWhitespace) {
   const std::pair<Json, std::string> cases[] = {
       {Json::object(), "{}"},
       {Json::array(), "[]"},
-      {Json::parse(R"({"b": [1, {"d": 2, "c": 3}], "a": {}})"), R"({"a":{},"b":[1,{"c":3,"d":2}]})"},
+      {Json::parse(R"({"b": [1, {"d": 2, "c": 3}], "a": {}})"),
+       R"({"a":{},"b":[1,{"c":3,"d":2}]})"},
       {Json(nullptr), "null"},
       {Json(true), "true"},
   };
@@ -156,10 +167,10 @@ TEST(CanonicalJson, RejectsWhatJcsCannotRepresent) {
       {Json(std::numeric_limits<double>::quiet_NaN()), "NaN"},
       {Json(std::numeric_limits<double>::infinity()), "Infinity"},
       {Json::array({1, std::numeric_limits<double>::infinity()}), "Infinity"},
-      {Json(std::string("bad \xC3")), "UTF-8"},                   // truncated sequence
-      {Json(std::string("\xC0\xAF")), "UTF-8"},                   // overlong '/'
-      {Json(std::string("\xED\xA0\x80")), "UTF-8"},               // a surrogate
-      {Json{{std::string("k\xFF"), 1}}, "UTF-8"},                 // member name
+      {Json(std::string("bad \xC3")), "UTF-8"},      // truncated sequence
+      {Json(std::string("\xC0\xAF")), "UTF-8"},      // overlong '/'
+      {Json(std::string("\xED\xA0\x80")), "UTF-8"},  // a surrogate
+      {Json{{std::string("k\xFF"), 1}}, "UTF-8"},    // member name
   };
   for (const auto& [value, what] : cases) {
     auto canonical = canonicalJson(value);

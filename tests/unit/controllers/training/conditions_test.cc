@@ -20,8 +20,14 @@ TEST(SetCondition, KeepsTransitionTimeUnlessStatusChanges) {
     const char* expectedTransition;
   };
   const Step steps[] = {
-      {{"Ready", "False", "JobRunning", "running"}, 1, "2024-01-01T00:01:00Z", "2024-01-01T00:00:00Z"},
-      {{"Ready", "False", "Registering", "new reason"}, 2, "2024-01-01T00:02:00Z", "2024-01-01T00:00:00Z"},
+      {{"Ready", "False", "JobRunning", "running"},
+       1,
+       "2024-01-01T00:01:00Z",
+       "2024-01-01T00:00:00Z"},
+      {{"Ready", "False", "Registering", "new reason"},
+       2,
+       "2024-01-01T00:02:00Z",
+       "2024-01-01T00:00:00Z"},
       {{"Ready", "True", "Registered", "done"}, 2, "2024-01-01T00:03:00Z", "2024-01-01T00:03:00Z"},
       {{"Ready", "True", "Registered", "done"}, 2, "2024-01-01T00:04:00Z", "2024-01-01T00:03:00Z"},
   };

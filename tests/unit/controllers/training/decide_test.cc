@@ -108,7 +108,9 @@ TEST(DecideTrainingRun, DecidingAgainChangesNothing) {
     second.run = withStatus(first.run, d1);
     second.now = kNow + minutes{5};
     const auto d2 = decideTrainingRun(second);
-    EXPECT_FALSE(d2.statusChanged) << c.name << "\n" << d1.status.dump() << "\n" << d2.status.dump();
+    EXPECT_FALSE(d2.statusChanged) << c.name << "\n"
+                                   << d1.status.dump() << "\n"
+                                   << d2.status.dump();
     EXPECT_EQ(d2.status, d1.status) << c.name;
     EXPECT_TRUE(d2.events.empty()) << c.name;
   }
@@ -136,14 +138,16 @@ TEST(DecideTrainingRun, JobCreationErrors) {
     EXPECT_FALSE(d.jobToCreate.has_value()) << c.name;
     EXPECT_EQ(d.status["phase"], c.phase) << c.name;
     EXPECT_EQ(d.status["reason"], c.reason) << c.name;
-    EXPECT_NE(d.status["message"].get<std::string>().find("Required value"), std::string::npos) << c.name;
+    EXPECT_NE(d.status["message"].get<std::string>().find("Required value"), std::string::npos)
+        << c.name;
     EXPECT_EQ(d.requeueAfter, c.requeue) << c.name;
     ASSERT_EQ(d.events.size(), 1u) << c.name;
     EXPECT_EQ(d.events[0].type, "Warning");
     EXPECT_EQ(d.events[0].reason, c.reason);
   }
   auto exists = inputFor(pending);
-  exists.jobCreateError = makeError(ErrorCode::kAlreadyExists, "jobs.batch \"iris-run-1\" already exists");
+  exists.jobCreateError =
+      makeError(ErrorCode::kAlreadyExists, "jobs.batch \"iris-run-1\" already exists");
   const auto d = decideTrainingRun(exists);
   EXPECT_FALSE(d.statusChanged);
   EXPECT_FALSE(d.jobToCreate.has_value());
@@ -168,8 +172,8 @@ TEST(DecideTrainingRun, RecordsTheJobOnce) {
   // Both containers report digests: the fingerprint is known while running.
   EXPECT_EQ(d.status["imageDigests"], Json({{"trainer", kImageDigest}, {"sidecar", kImageDigest}}));
   auto inputs = resolveInputs(in.run, std::nullopt, "s3://mlops-artifacts");
-  EXPECT_EQ(d.status["fingerprint"],
-            *fingerprint(inputs->fingerprintInputs({{"trainer", kImageDigest}, {"sidecar", kImageDigest}})));
+  EXPECT_EQ(d.status["fingerprint"], *fingerprint(inputs->fingerprintInputs(
+                                         {{"trainer", kImageDigest}, {"sidecar", kImageDigest}})));
 }
 
 TEST(DecideTrainingRun, WhileRunning) {
@@ -180,7 +184,9 @@ TEST(DecideTrainingRun, WhileRunning) {
   };
   const Case cases[] = {
       {"pending pod: no digests yet",
-       [](TrainingRunInput& in) { in.pods = {podOf(*in.job, "p1", "Pending", "2024-05-01T12:00:06Z")}; },
+       [](TrainingRunInput& in) {
+         in.pods = {podOf(*in.job, "p1", "Pending", "2024-05-01T12:00:06Z")};
+       },
        [](const TrainingRunDecision& d) {
          EXPECT_FALSE(d.status.contains("imageDigests"));
          EXPECT_FALSE(d.status.contains("fingerprint"));
@@ -250,9 +256,11 @@ TEST(DecideTrainingRun, JobLostBeforeResults) {
   const Json run = startedRun();
   const Case cases[] = {
       {"deleted", std::nullopt,
-       "Job iris-run-1 (uid 0b5f0c2e-0000-4000-8000-00000000j0b1) was deleted before its results were read"},
+       "Job iris-run-1 (uid 0b5f0c2e-0000-4000-8000-00000000j0b1) was deleted before its results "
+       "were read"},
       {"recreated by someone", jobOf(run, "another-uid"),
-       "Job iris-run-1 (uid 0b5f0c2e-0000-4000-8000-00000000j0b1) was replaced by another Job of the same name "
+       "Job iris-run-1 (uid 0b5f0c2e-0000-4000-8000-00000000j0b1) was replaced by another Job of "
+       "the same name "
        "before its results were read"},
   };
   for (const auto& c : cases) {
@@ -278,12 +286,16 @@ TEST(DecideTrainingRun, JobFailures) {
   };
   const Case cases[] = {
       {"BackoffLimitExceeded", "Job has reached the specified backoff limit",
-       "Job iris-run-1 failed: Job has reached the specified backoff limit; last attempt: pod p2 container trainer "
+       "Job iris-run-1 failed: Job has reached the specified backoff limit; last attempt: pod p2 "
+       "container trainer "
        "exited with code 1 (Error): Traceback: boom"},
       {"DeadlineExceeded", "Job was active longer than specified deadline",
-       "Job iris-run-1 failed: Job was active longer than specified deadline; last attempt: pod p2 container trainer "
+       "Job iris-run-1 failed: Job was active longer than specified deadline; last attempt: pod p2 "
+       "container trainer "
        "exited with code 1 (Error): Traceback: boom"},
-      {"", "", "Job iris-run-1 failed; last attempt: pod p2 container trainer exited with code 1 (Error): Traceback: boom"},
+      {"", "",
+       "Job iris-run-1 failed; last attempt: pod p2 container trainer exited with code 1 (Error): "
+       "Traceback: boom"},
   };
   for (const auto& c : cases) {
     auto in = inputFor(startedRun());
@@ -306,14 +318,16 @@ TEST(DecideTrainingRun, JobFailures) {
 // ---- Results ----
 
 TEST(DecideTrainingRun, ValidResultsRegisterAModelVersion) {
-  auto in = completedInput(resultsJSON(0.95, R"(, "dataset": {"digest": ")" + kDatasetDigest + "\"}"));
+  auto in =
+      completedInput(resultsJSON(0.95, R"(, "dataset": {"digest": ")" + kDatasetDigest + "\"}"));
   const auto d = decideTrainingRun(in);
   const Json& s = d.status;
   EXPECT_EQ(s["phase"], "Running");  // Succeeded only with the ModelVersion
   EXPECT_EQ(s["reason"], "Registering");
   EXPECT_EQ(s["metrics"], Json({{"accuracy", 0.95}}));
-  EXPECT_EQ(s["artifact"], Json({{"uri", "s3://mlops-artifacts/team-a/iris/iris-run-1-d7a9c1e0/model.pkl"},
-                                 {"digest", kArtifactDigest}}));
+  EXPECT_EQ(s["artifact"],
+            Json({{"uri", "s3://mlops-artifacts/team-a/iris/iris-run-1-d7a9c1e0/model.pkl"},
+                  {"digest", kArtifactDigest}}));
   EXPECT_EQ(s["datasetDigest"], kDatasetDigest);  // reported, since the spec gave none
   EXPECT_FALSE(s.contains("completionTime"));
   EXPECT_FALSE(s.contains("modelVersion"));
@@ -325,9 +339,10 @@ TEST(DecideTrainingRun, ValidResultsRegisterAModelVersion) {
   EXPECT_TRUE(d.events.empty());
 
   ASSERT_TRUE(d.registerModelVersion.has_value());
-  EXPECT_EQ(d.registerModelVersion->labels, Json({{"mlops.dev/model", "iris"},
-                                                  {"mlops.dev/training-run", "iris-run-1"},
-                                                  {"app.kubernetes.io/managed-by", "mlops-operator"}}));
+  EXPECT_EQ(d.registerModelVersion->labels,
+            Json({{"mlops.dev/model", "iris"},
+                  {"mlops.dev/training-run", "iris-run-1"},
+                  {"app.kubernetes.io/managed-by", "mlops-operator"}}));
   const Json& spec = d.registerModelVersion->spec;
   EXPECT_FALSE(spec.contains("version"));
   EXPECT_EQ(spec["model"], "iris");
@@ -337,8 +352,10 @@ TEST(DecideTrainingRun, ValidResultsRegisterAModelVersion) {
   EXPECT_EQ(spec["serving"], in.run["spec"]["serving"]);
   EXPECT_EQ(spec["source"], Json({{"trainingRun", "iris-run-1"},
                                   {"fingerprint", s["fingerprint"]},
-                                  {"dataset", {{"uri", "s3://datasets/iris/2024-05"}, {"version", "2024-05"},
-                                               {"digest", kDatasetDigest}}},
+                                  {"dataset",
+                                   {{"uri", "s3://datasets/iris/2024-05"},
+                                    {"version", "2024-05"},
+                                    {"digest", kDatasetDigest}}},
                                   {"code", in.run["spec"]["code"]},
                                   {"imageDigests", s["imageDigests"]}}));
 }
@@ -350,8 +367,9 @@ TEST(DecideTrainingRun, SucceedsOnlyWithTheModelVersion) {
   // The controller created iris-v3 and decides again.
   auto again = in;
   again.run = withStatus(in.run, registering);
-  again.modelVersion = Json{{"metadata", {{"name", "iris-v3"}, {"labels", {{"mlops.dev/training-run", "iris-run-1"}}}}},
-                            {"spec", {{"model", "iris"}, {"version", 3}}}};
+  again.modelVersion = Json{
+      {"metadata", {{"name", "iris-v3"}, {"labels", {{"mlops.dev/training-run", "iris-run-1"}}}}},
+      {"spec", {{"model", "iris"}, {"version", 3}}}};
   const auto d = decideTrainingRun(again);
   EXPECT_FALSE(d.registerModelVersion.has_value());
   EXPECT_EQ(d.status["phase"], "Succeeded");
@@ -361,7 +379,8 @@ TEST(DecideTrainingRun, SucceedsOnlyWithTheModelVersion) {
   EXPECT_EQ(d.status["completionTime"], "2024-05-01T12:10:30Z");
   EXPECT_EQ(conditionField(d.status, "Registered", "status"), "True");
   EXPECT_EQ(conditionField(d.status, "Ready", "status"), "True");
-  EXPECT_EQ(d.events, (std::vector<Event>{{"Normal", "Registered", "registered ModelVersion iris-v3 (version 3)"}}));
+  EXPECT_EQ(d.events, (std::vector<Event>{{"Normal", "Registered",
+                                           "registered ModelVersion iris-v3 (version 3)"}}));
 
   // Once results are recorded the Job no longer matters (TTL may delete it).
   auto jobGone = again;
@@ -386,8 +405,9 @@ TEST(DecideTrainingRun, SucceedsOnlyWithTheModelVersion) {
 
 TEST(DecideTrainingRun, AdoptsAModelVersionCreatedBeforeACrash) {
   auto in = completedInput(resultsJSON(0.95));
-  in.modelVersion = Json{{"metadata", {{"name", "iris-v7"}, {"labels", {{"mlops.dev/training-run", "iris-run-1"}}}}},
-                         {"spec", {{"version", 7}}}};
+  in.modelVersion = Json{
+      {"metadata", {{"name", "iris-v7"}, {"labels", {{"mlops.dev/training-run", "iris-run-1"}}}}},
+      {"spec", {{"version", 7}}}};
   const auto d = decideTrainingRun(in);
   EXPECT_EQ(d.status["phase"], "Succeeded");
   EXPECT_EQ(d.status["version"], 7);
@@ -402,7 +422,8 @@ TEST(DecideTrainingRun, InvalidResultsFailTheRun) {
   const std::string where = " (pod iris-run-1-abcde, container trainer)";
   const Case cases[] = {
       {"", "no results: the results container wrote nothing to /dev/termination-log" + where},
-      {R"({"artifact": {"uri": "s3://a"}})", "results lack \"metrics\" (an object of metric name to number)" + where},
+      {R"({"artifact": {"uri": "s3://a"}})",
+       "results lack \"metrics\" (an object of metric name to number)" + where},
       {R"({"metrics": {"accuracy": "high"}, "artifact": {"uri": "s3://a"}})",
        "results metric \"accuracy\" must be a number, got a string" + where},
       {R"({"metrics": {"accuracy": 0.9}})",
@@ -430,7 +451,8 @@ TEST(DecideTrainingRun, InvalidResultsFailTheRun) {
   // The trainer read other data than the spec pinned.
   Json pinned = sampleRun();
   pinned["spec"]["dataset"]["digest"] = kDatasetDigest;
-  auto mismatch = completedInput(resultsJSON(0.95, R"(, "dataset": {"digest": ")" + kArtifactDigest + "\"}"));
+  auto mismatch =
+      completedInput(resultsJSON(0.95, R"(, "dataset": {"digest": ")" + kArtifactDigest + "\"}"));
   mismatch.run["spec"] = pinned["spec"];
   const auto d = decideTrainingRun(mismatch);
   EXPECT_EQ(d.status["reason"], "InvalidResults");
@@ -450,8 +472,9 @@ TEST(DecideTrainingRun, WaitsBrieflyForTheSucceededPod) {
   const auto lost = decideTrainingRun(in);
   EXPECT_EQ(lost.status["phase"], "Failed");
   EXPECT_EQ(lost.status["reason"], "InvalidResults");
-  EXPECT_EQ(lost.status["message"],
-            "Job iris-run-1 completed but its succeeded pod is gone, so its results cannot be read");
+  EXPECT_EQ(
+      lost.status["message"],
+      "Job iris-run-1 completed but its succeeded pod is gone, so its results cannot be read");
 }
 
 TEST(DecideTrainingRun, FailedGatesRecordResultsAndRegisterNothing) {
@@ -484,7 +507,8 @@ TEST(DecideTrainingRun, ComparesToProduction) {
   };
   for (const auto& c : cases) {
     auto in = completedInput(resultsJSON(0.955));
-    in.run["spec"]["validation"]["compareToProduction"] = {{"metric", "accuracy"}, {"minDelta", 0.005}};
+    in.run["spec"]["validation"]["compareToProduction"] = {{"metric", "accuracy"},
+                                                           {"minDelta", 0.005}};
     in.production = c.production;
     const auto d = decideTrainingRun(in);
     EXPECT_EQ(d.status["reason"], c.reason) << c.name << ": " << d.status["message"];
@@ -498,23 +522,30 @@ TEST(DecideTrainingRun, RegistrationOptions) {
     std::function<void(const TrainingRunDecision&)> check;
   };
   const Case cases[] = {
-      {"register false succeeds without a ModelVersion", [](Json& r) { r["spec"]["register"] = false; },
+      {"register false succeeds without a ModelVersion",
+       [](Json& r) { r["spec"]["register"] = false; },
        [](const TrainingRunDecision& d) {
          EXPECT_FALSE(d.registerModelVersion.has_value());
          EXPECT_EQ(d.status["phase"], "Succeeded");
          EXPECT_EQ(d.status["reason"], "Completed");
-         EXPECT_EQ(d.status["message"], "training succeeded; no ModelVersion registered (spec.register is false)");
+         EXPECT_EQ(d.status["message"],
+                   "training succeeded; no ModelVersion registered (spec.register is false)");
          EXPECT_FALSE(d.status.contains("modelVersion"));
          EXPECT_EQ(conditionField(d.status, "Registered", "status"), "False");
          EXPECT_EQ(conditionField(d.status, "Registered", "reason"), "NotRequested");
          EXPECT_EQ(d.events.size(), 1u);
        }},
-      {"automatic promotion creates it in Production", [](Json& r) { r["spec"]["promotion"] = "Automatic"; },
+      {"automatic promotion creates it in Production",
+       [](Json& r) { r["spec"]["promotion"] = "Automatic"; },
        [](const TrainingRunDecision& d) {
          ASSERT_TRUE(d.registerModelVersion.has_value());
          EXPECT_EQ(d.registerModelVersion->spec["stage"], "Production");
        }},
-      {"no serving, no code: omitted", [](Json& r) { r["spec"].erase("serving"); r["spec"].erase("code"); },
+      {"no serving, no code: omitted",
+       [](Json& r) {
+         r["spec"].erase("serving");
+         r["spec"].erase("code");
+       },
        [](const TrainingRunDecision& d) {
          ASSERT_TRUE(d.registerModelVersion.has_value());
          EXPECT_FALSE(d.registerModelVersion->spec.contains("serving"));
@@ -544,7 +575,8 @@ TEST(DecideTrainingRun, ReproductionWaitsForOrFailsOnItsOriginal) {
   const Case cases[] = {
       {"missing", std::nullopt, "Pending", "OriginalNotFound", false},
       {"running", running, "Pending", "WaitingForOriginal", false},
-      {"itself a reproduction", reproductionRun("older"), "Failed", "OriginalNotReproducible", false},
+      {"itself a reproduction", reproductionRun("older"), "Failed", "OriginalNotReproducible",
+       false},
       {"ready", succeededOriginal(), "Pending", "CreatingJob", true},
   };
   for (const auto& c : cases) {
@@ -567,8 +599,8 @@ TEST(DecideTrainingRun, ReproductionVerdicts) {
   original["status"]["imageDigests"] = {{"trainer", kImageDigest}, {"sidecar", kImageDigest}};
   auto originalInputs = resolveInputs(original, std::nullopt, "s3://mlops-artifacts");
   ASSERT_TRUE(originalInputs.ok());
-  original["status"]["fingerprint"] =
-      *fingerprint(originalInputs->fingerprintInputs({{"trainer", kImageDigest}, {"sidecar", kImageDigest}}));
+  original["status"]["fingerprint"] = *fingerprint(
+      originalInputs->fingerprintInputs({{"trainer", kImageDigest}, {"sidecar", kImageDigest}}));
 
   struct Case {
     const char* name;
@@ -577,12 +609,14 @@ TEST(DecideTrainingRun, ReproductionVerdicts) {
     const char* eventType;
   };
   const Case cases[] = {
-      {"within tolerance", R"({"metrics": {"accuracy": 0.96, "f1": 0.905}, "artifact": {"uri": "s3://x"}})",
+      {"within tolerance",
+       R"({"metrics": {"accuracy": 0.96, "f1": 0.905}, "artifact": {"uri": "s3://x"}})",
        "Reproduced", "Normal"},
-      {"out of tolerance", R"({"metrics": {"accuracy": 0.90, "f1": 0.9}, "artifact": {"uri": "s3://x"}})",
+      {"out of tolerance",
+       R"({"metrics": {"accuracy": 0.90, "f1": 0.9}, "artifact": {"uri": "s3://x"}})",
        "NotReproduced", "Warning"},
-      {"metric missing", R"({"metrics": {"accuracy": 0.95}, "artifact": {"uri": "s3://x"}})", "NotReproduced",
-       "Warning"},
+      {"metric missing", R"({"metrics": {"accuracy": 0.95}, "artifact": {"uri": "s3://x"}})",
+       "NotReproduced", "Warning"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -605,7 +639,8 @@ TEST(DecideTrainingRun, ReproductionVerdicts) {
     EXPECT_EQ(d.status["phase"], "Succeeded");  // reproductions do not register by default
     EXPECT_EQ(d.status["reason"], c.verdict);
     EXPECT_FALSE(d.registerModelVersion.has_value());
-    EXPECT_EQ(conditionField(d.status, "Reproduced", "status"), std::string(c.verdict) == "Reproduced" ? "True" : "False");
+    EXPECT_EQ(conditionField(d.status, "Reproduced", "status"),
+              std::string(c.verdict) == "Reproduced" ? "True" : "False");
     EXPECT_EQ(conditionField(d.status, "Registered", "reason"), "NotRequested");
     ASSERT_EQ(d.events.size(), 1u);  // the verdict, once
     EXPECT_EQ(d.events[0].type, c.eventType);

@@ -36,17 +36,24 @@ TEST(ResolveInputs, Defaults) {
     std::function<void(const EffectiveInputs&)> check;
   };
   const Case cases[] = {
-      {"results container defaults to the first", [](Json& r) { r["spec"].erase("resultsContainer"); },
+      {"results container defaults to the first",
+       [](Json& r) { r["spec"].erase("resultsContainer"); },
        [](const EffectiveInputs& in) { EXPECT_EQ(in.resultsContainer, "trainer"); }},
       {"explicit second container", [](Json& r) { r["spec"]["resultsContainer"] = "sidecar"; },
        [](const EffectiveInputs& in) { EXPECT_EQ(in.resultsContainer, "sidecar"); }},
       {"seed derived from the UID", [](Json& r) { r["spec"].erase("seed"); },
        [](const EffectiveInputs& in) { EXPECT_EQ(in.seed, 3214496923303763183); }},
-      {"recorded artifact URI is kept", [](Json& r) { r["status"]["artifactURI"] = "s3://old/place"; },
+      {"recorded artifact URI is kept",
+       [](Json& r) { r["status"]["artifactURI"] = "s3://old/place"; },
        [](const EffectiveInputs& in) { EXPECT_EQ(in.artifactURI, "s3://old/place"); }},
       {"dataset digest passed on", [](Json& r) { r["spec"]["dataset"]["digest"] = kDatasetDigest; },
        [](const EffectiveInputs& in) { EXPECT_EQ(in.datasetDigest, kDatasetDigest); }},
-      {"optional inputs absent", [](Json& r) { r["spec"].erase("dataset"); r["spec"].erase("code"); r["spec"].erase("hyperparameters"); },
+      {"optional inputs absent",
+       [](Json& r) {
+         r["spec"].erase("dataset");
+         r["spec"].erase("code");
+         r["spec"].erase("hyperparameters");
+       },
        [](const EffectiveInputs& in) {
          EXPECT_TRUE(in.dataset.is_null());
          EXPECT_TRUE(in.code.is_null());
@@ -75,32 +82,63 @@ TEST(ResolveInputs, FailuresCarryTheStatusReason) {
   const auto none = [] { return std::optional<Json>(); };
   const auto repro = [] { return reproductionRun("iris-run-1"); };
   const FailureCase cases[] = {
-      {"no containers", [] { Json r = sampleRun(); r["spec"]["template"]["spec"]["containers"] = Json::array(); return r; },
+      {"no containers",
+       [] {
+         Json r = sampleRun();
+         r["spec"]["template"]["spec"]["containers"] = Json::array();
+         return r;
+       },
        none, "InvalidSpec", false, "spec has no template.spec.containers"},
-      {"no template", [] { Json r = sampleRun(); r["spec"].erase("template"); return r; }, none, "InvalidSpec", false,
-       "no template.spec.containers"},
-      {"unknown results container", [] { Json r = sampleRun(); r["spec"]["resultsContainer"] = "nope"; return r; },
-       none, "InvalidSpec", false, "names resultsContainer \"nope\", which is not one of template.spec.containers"},
+      {"no template",
+       [] {
+         Json r = sampleRun();
+         r["spec"].erase("template");
+         return r;
+       },
+       none, "InvalidSpec", false, "no template.spec.containers"},
+      {"unknown results container",
+       [] {
+         Json r = sampleRun();
+         r["spec"]["resultsContainer"] = "nope";
+         return r;
+       },
+       none, "InvalidSpec", false,
+       "names resultsContainer \"nope\", which is not one of template.spec.containers"},
       {"original missing", repro, none, "OriginalNotFound", true,
        "the TrainingRun iris-run-1 to reproduce does not exist"},
-      {"original running", repro, [] { Json o = sampleRun(); o["status"] = {{"phase", "Running"}}; return std::optional<Json>(o); },
+      {"original running", repro,
+       [] {
+         Json o = sampleRun();
+         o["status"] = {{"phase", "Running"}};
+         return std::optional<Json>(o);
+       },
        "WaitingForOriginal", true, "waiting for iris-run-1 to finish (phase Running)"},
-      {"original without status", repro, [] { return std::optional<Json>(sampleRun()); }, "WaitingForOriginal", true,
-       "(phase unknown)"},
-      {"original is a reproduction", repro, [] { return std::optional<Json>(reproductionRun("iris-run-0")); },
-       "OriginalNotReproducible", false, "is itself a reproduction (of iris-run-0); reproduce iris-run-0 instead"},
+      {"original without status", repro, [] { return std::optional<Json>(sampleRun()); },
+       "WaitingForOriginal", true, "(phase unknown)"},
+      {"original is a reproduction", repro,
+       [] { return std::optional<Json>(reproductionRun("iris-run-0")); }, "OriginalNotReproducible",
+       false, "is itself a reproduction (of iris-run-0); reproduce iris-run-0 instead"},
       {"original of another model", repro,
-       [] { Json o = succeededOriginal(); o["spec"]["model"] = "wine"; return std::optional<Json>(o); }, "InvalidSpec",
-       false, "a run of model \"wine\", but this run is for model \"iris\""},
+       [] {
+         Json o = succeededOriginal();
+         o["spec"]["model"] = "wine";
+         return std::optional<Json>(o);
+       },
+       "InvalidSpec", false, "a run of model \"wine\", but this run is for model \"iris\""},
       {"original failed without results", repro,
        [] {
          Json o = succeededOriginal();
          o["status"] = {{"phase", "Failed"}, {"reason", "JobLost"}};
          return std::optional<Json>(o);
        },
-       "OriginalNotReproducible", false, "iris-run-1 finished without results (Failed, reason JobLost)"},
+       "OriginalNotReproducible", false,
+       "iris-run-1 finished without results (Failed, reason JobLost)"},
       {"original lacks a digest", repro,
-       [] { Json o = succeededOriginal(); o["status"]["imageDigests"].erase("sidecar"); return std::optional<Json>(o); },
+       [] {
+         Json o = succeededOriginal();
+         o["status"]["imageDigests"].erase("sidecar");
+         return std::optional<Json>(o);
+       },
        "OriginalNotReproducible", false, "recorded no image digest for container(s) sidecar"},
   };
   for (const auto& c : cases) {
@@ -108,7 +146,8 @@ TEST(ResolveInputs, FailuresCarryTheStatusReason) {
     ASSERT_FALSE(in.ok()) << c.name;
     EXPECT_EQ(in.error().reason, c.reason) << c.name;
     EXPECT_EQ(in.error().transient(), c.transient) << c.name;
-    EXPECT_NE(in.error().message.find(c.messagePart), std::string::npos) << c.name << ": " << in.error().message;
+    EXPECT_NE(in.error().message.find(c.messagePart), std::string::npos)
+        << c.name << ": " << in.error().message;
   }
 }
 
@@ -159,18 +198,22 @@ TEST(ResolveInputs, NamesAndMetadataDoNotChangeTheFingerprint) {
   auto ia = resolveInputs(a, std::nullopt, "s3://root");
   auto ib = resolveInputs(b, std::nullopt, "s3://other-root");
   ASSERT_TRUE(ia.ok() && ib.ok());
-  const std::map<std::string, std::string> digests{{"trainer", kImageDigest}, {"sidecar", kImageDigest}};
-  EXPECT_EQ(*fingerprint(ia->fingerprintInputs(digests)), *fingerprint(ib->fingerprintInputs(digests)));
+  const std::map<std::string, std::string> digests{{"trainer", kImageDigest},
+                                                   {"sidecar", kImageDigest}};
+  EXPECT_EQ(*fingerprint(ia->fingerprintInputs(digests)),
+            *fingerprint(ib->fingerprintInputs(digests)));
 
   Json c = sampleRun();
   c["spec"]["hyperparameters"]["max_depth"] = "6";
   auto ic = resolveInputs(c, std::nullopt, "s3://root");
   ASSERT_TRUE(ic.ok());
-  EXPECT_NE(*fingerprint(ia->fingerprintInputs(digests)), *fingerprint(ic->fingerprintInputs(digests)));
+  EXPECT_NE(*fingerprint(ia->fingerprintInputs(digests)),
+            *fingerprint(ic->fingerprintInputs(digests)));
 }
 
 TEST(ContainerNames, ListsInitContainersFirst) {
-  const Json spec = Json::parse(R"({"initContainers":[{"name":"fetch"}],"containers":[{"name":"a"},{"name":"b"}]})");
+  const Json spec = Json::parse(
+      R"({"initContainers":[{"name":"fetch"}],"containers":[{"name":"a"},{"name":"b"}]})");
   EXPECT_EQ(containerNames(spec), (std::vector<std::string>{"fetch", "a", "b"}));
   EXPECT_TRUE(containerNames(Json()).empty());
 }

@@ -25,13 +25,15 @@ FingerprintInputs sample() {
 
 TEST(Fingerprint, HashesTheDocumentedDocument) {
   FingerprintInputs in = sample();
-  in.imageDigests = {{"trainer", "sha256:abababababababababababababababababababababababababababababababab"}};
+  in.imageDigests = {
+      {"trainer", "sha256:abababababababababababababababababababababababababababababababab"}};
   // Golden value from Python: json.dumps(doc, sort_keys=True, separators=(",", ":")).
-  EXPECT_EQ(fingerprintDocument(in).dump(),
-            R"({"code":{},"dataset":{"uri":"s3://d"},"hyperparameters":{"lr":"0.1"},)"
-            R"("imageDigests":{"trainer":"sha256:abababababababababababababababababababababababababababababababab"},)"
-            R"("model":"iris","resultsContainer":"trainer","seed":42,)"
-            R"("templateSpec":{"containers":[{"image":"t:1","name":"trainer"}]}})");
+  EXPECT_EQ(
+      fingerprintDocument(in).dump(),
+      R"({"code":{},"dataset":{"uri":"s3://d"},"hyperparameters":{"lr":"0.1"},)"
+      R"("imageDigests":{"trainer":"sha256:abababababababababababababababababababababababababababababababab"},)"
+      R"("model":"iris","resultsContainer":"trainer","seed":42,)"
+      R"("templateSpec":{"containers":[{"image":"t:1","name":"trainer"}]}})");
   auto fp = fingerprint(in);
   ASSERT_TRUE(fp.ok());
   EXPECT_EQ(*fp, "v1:97d12a08a6fc3e142b8b892cdf4d53c8f30d4178fb7feb59886f0a8efd0ed615");
@@ -43,8 +45,10 @@ TEST(Fingerprint, AbsentAndNullAreTheSame) {
   const std::vector<std::pair<const char*, std::function<void(FingerprintInputs&)>>> sameCases = {
       {"code null vs {}", [](FingerprintInputs& in) { in.code = Json::object(); }},
       {"null member in dataset", [](FingerprintInputs& in) { in.dataset["version"] = nullptr; }},
-      {"null member in template spec", [](FingerprintInputs& in) { in.templateSpec["nodeSelector"] = nullptr; }},
-      {"member order", [](FingerprintInputs& in) {
+      {"null member in template spec",
+       [](FingerprintInputs& in) { in.templateSpec["nodeSelector"] = nullptr; }},
+      {"member order",
+       [](FingerprintInputs& in) {
          in.templateSpec = Json::parse(R"({"containers":[{"image":"t:1","name":"trainer"}]})");
        }},
   };
@@ -66,11 +70,18 @@ TEST(Fingerprint, EveryInputCounts) {
   ASSERT_TRUE(base.ok());
   const std::vector<std::pair<const char*, std::function<void(FingerprintInputs&)>>> cases = {
       {"model", [](FingerprintInputs& in) { in.model = "iris2"; }},
-      {"template spec", [](FingerprintInputs& in) { in.templateSpec["containers"][0]["image"] = "t:2"; }},
-      {"template spec field", [](FingerprintInputs& in) { in.templateSpec["nodeSelector"] = {{"gpu", "a100"}}; }},
+      {"template spec",
+       [](FingerprintInputs& in) { in.templateSpec["containers"][0]["image"] = "t:2"; }},
+      {"template spec field",
+       [](FingerprintInputs& in) {
+         in.templateSpec["nodeSelector"] = {{"gpu", "a100"}};
+       }},
       {"results container", [](FingerprintInputs& in) { in.resultsContainer = "other"; }},
       {"dataset", [](FingerprintInputs& in) { in.dataset["digest"] = kDigest; }},
-      {"code", [](FingerprintInputs& in) { in.code = {{"revision", "abc"}}; }},
+      {"code",
+       [](FingerprintInputs& in) {
+         in.code = {{"revision", "abc"}};
+       }},
       {"hyperparameters", [](FingerprintInputs& in) { in.hyperparameters["lr"] = "0.2"; }},
       {"seed", [](FingerprintInputs& in) { in.seed = 43; }},
       {"seed beyond 2^53", [](FingerprintInputs& in) { in.seed = 9007199254740993; }},

@@ -29,7 +29,8 @@ TEST(DigestFromImageID, ParsesTheThreeForms) {
       {"python@sha512:" + kHex + kHex, std::nullopt},
       {"sha256:" + std::string(64, 'A'), std::nullopt},
   };
-  for (const auto& [imageID, digest] : cases) EXPECT_EQ(digestFromImageID(imageID), digest) << imageID;
+  for (const auto& [imageID, digest] : cases)
+    EXPECT_EQ(digestFromImageID(imageID), digest) << imageID;
 }
 
 TEST(PinImage, ReplacesTagAndDigest) {

@@ -20,18 +20,48 @@ struct Case {
 TEST(CompareReproduction, Verdicts) {
   const Case cases[] = {
       {"identical", {{"accuracy", 0.94}}, {{"accuracy", 0.94}}, Json(), true, {}, {}},
-      {"within default 0.01 despite rounding", {{"accuracy", 0.95}}, {{"accuracy", 0.96}}, Json(), true, {}, {}},
-      {"beyond default", {{"accuracy", 0.95}}, {{"accuracy", 0.9601}}, Json(), false, {}, {"accuracy"}},
-      {"custom tolerance", {{"accuracy", 0.95}}, {{"accuracy", 0.99}}, Json{{"accuracy", 0.05}}, true, {}, {}},
-      {"zero tolerance", {{"loss", 0.3}}, {{"loss", 0.30000001}}, Json{{"loss", 0}}, false, {}, {"loss"}},
-      {"tolerance for one metric only", {{"a", 1.0}, {"b", 1.0}}, {{"a", 1.5}, {"b", 1.5}}, Json{{"a", 1}}, false, {},
+      {"within default 0.01 despite rounding",
+       {{"accuracy", 0.95}},
+       {{"accuracy", 0.96}},
+       Json(),
+       true,
+       {},
+       {}},
+      {"beyond default",
+       {{"accuracy", 0.95}},
+       {{"accuracy", 0.9601}},
+       Json(),
+       false,
+       {},
+       {"accuracy"}},
+      {"custom tolerance",
+       {{"accuracy", 0.95}},
+       {{"accuracy", 0.99}},
+       Json{{"accuracy", 0.05}},
+       true,
+       {},
+       {}},
+      {"zero tolerance",
+       {{"loss", 0.3}},
+       {{"loss", 0.30000001}},
+       Json{{"loss", 0}},
+       false,
+       {},
+       {"loss"}},
+      {"tolerance for one metric only",
+       {{"a", 1.0}, {"b", 1.0}},
+       {{"a", 1.5}, {"b", 1.5}},
+       Json{{"a", 1}},
+       false,
+       {},
        {"b"}},
       {"missing metric", {{"a", 1.0}, {"b", 2.0}}, {{"a", 1.0}}, Json(), false, {"b"}, {}},
       {"extra metric ignored", {{"a", 1.0}}, {{"a", 1.0}, {"z", 100.0}}, Json(), true, {}, {}},
       {"original reported nothing", {}, {{"a", 1.0}}, Json(), true, {}, {}},
   };
   for (const auto& c : cases) {
-    const auto r = compareReproduction("orig", c.original, c.reproduced, c.tolerance, "v1:x", "v1:x");
+    const auto r =
+        compareReproduction("orig", c.original, c.reproduced, c.tolerance, "v1:x", "v1:x");
     EXPECT_EQ(r.reproduced, c.reproduced_verdict) << c.name;
     EXPECT_EQ(r.missingMetrics, c.missing) << c.name;
     EXPECT_EQ(r.exceeded, c.exceeded) << c.name;

@@ -26,14 +26,18 @@ TEST(EffectiveSeed, PrefersSpecSeedElseDerivesFromUID) {
       {Json{{"metadata", {{"uid", uid}}}, {"spec", {{"seed", 42}}}}, 42},
       {Json{{"metadata", {{"uid", uid}}}, {"spec", {{"seed", 0}}}}, 0},
       {Json{{"metadata", {{"uid", uid}}}, {"spec", {{"seed", -7}}}}, -7},
-      {Json{{"metadata", {{"uid", uid}}}, {"spec", {{"seed", std::numeric_limits<int64_t>::max()}}}},
+      {Json{{"metadata", {{"uid", uid}}},
+            {"spec", {{"seed", std::numeric_limits<int64_t>::max()}}}},
        std::numeric_limits<int64_t>::max()},
-      {Json::parse(R"({"metadata":{"uid":"d7a9c1e0-5a4b-4c61-9f2e-0b8f3a6e1c42"},"spec":{"seed":9223372036854775807}})"),
+      {Json::parse(
+           R"({"metadata":{"uid":"d7a9c1e0-5a4b-4c61-9f2e-0b8f3a6e1c42"},"spec":{"seed":9223372036854775807}})"),
        std::numeric_limits<int64_t>::max()},  // parsed as unsigned
       {Json{{"metadata", {{"uid", uid}}}, {"spec", {{"model", "m"}}}}, 3214496923303763183},
-      {Json{{"metadata", {{"uid", uid}}}, {"spec", {{"seed", "42"}}}}, 3214496923303763183},  // mistyped
+      {Json{{"metadata", {{"uid", uid}}}, {"spec", {{"seed", "42"}}}},
+       3214496923303763183},  // mistyped
       {Json{{"metadata", {{"uid", uid}}}, {"spec", {{"seed", 1.5}}}}, 3214496923303763183},
-      {Json::parse(R"({"metadata":{"uid":"d7a9c1e0-5a4b-4c61-9f2e-0b8f3a6e1c42"},"spec":{"seed":18446744073709551615}})"),
+      {Json::parse(
+           R"({"metadata":{"uid":"d7a9c1e0-5a4b-4c61-9f2e-0b8f3a6e1c42"},"spec":{"seed":18446744073709551615}})"),
        3214496923303763183},  // beyond int64
   };
   for (const auto& [run, seed] : cases) EXPECT_EQ(effectiveSeed(run), seed) << run.dump();

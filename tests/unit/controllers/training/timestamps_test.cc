@@ -8,7 +8,8 @@ namespace {
 using namespace std::chrono;
 
 TEST(Timestamps, FormatsUtcWholeSeconds) {
-  const auto t = sys_days{year{2024} / 5 / 1} + hours{12} + minutes{3} + seconds{4} + milliseconds{999};
+  const auto t =
+      sys_days{year{2024} / 5 / 1} + hours{12} + minutes{3} + seconds{4} + milliseconds{999};
   EXPECT_EQ(formatTimestamp(t), "2024-05-01T12:03:04Z");
   EXPECT_EQ(formatTimestamp(system_clock::time_point{}), "1970-01-01T00:00:00Z");
 }

@@ -11,7 +11,8 @@ using Json = nlohmann::json;
 
 inline const std::string kRunUID = "d7a9c1e0-5a4b-4c61-9f2e-0b8f3a6e1c42";
 inline const std::string kJobUID = "0b5f0c2e-0000-4000-8000-00000000j0b1";
-inline const std::string kImageHex = "1111111111111111111111111111111111111111111111111111111111111111";
+inline const std::string kImageHex =
+    "1111111111111111111111111111111111111111111111111111111111111111";
 inline const std::string kImageDigest = "sha256:" + kImageHex;
 inline const std::string kArtifactDigest = "sha256:" + std::string(64, 'a');
 inline const std::string kDatasetDigest = "sha256:" + std::string(64, 'd');
@@ -107,12 +108,14 @@ inline Json withJobCondition(Json job, const std::string& type, const std::strin
 
 // A pod of `job`. `results` becomes the trainer's termination message when
 // the pod has finished.
-inline Json podOf(const Json& job, const std::string& name, const std::string& phase, const std::string& created,
-                  const std::string& results = "", int exitCode = 0) {
+inline Json podOf(const Json& job, const std::string& name, const std::string& phase,
+                  const std::string& created, const std::string& results = "", int exitCode = 0) {
   Json trainer{{"name", "trainer"},
                {"image", "registry.example.com/ml/iris-trainer:1.4.0"},
                {"imageID", "registry.example.com/ml/iris-trainer:1.4.0@" + kImageDigest}};
-  Json sidecar{{"name", "sidecar"}, {"image", "busybox:1.36"}, {"imageID", "docker.io/library/busybox@" + kImageDigest}};
+  Json sidecar{{"name", "sidecar"},
+               {"image", "busybox:1.36"},
+               {"imageID", "docker.io/library/busybox@" + kImageDigest}};
   if (phase == "Running" || phase == "Pending") {
     trainer["state"] = {{"running", {{"startedAt", created}}}};
   } else {
@@ -130,8 +133,11 @@ inline Json podOf(const Json& job, const std::string& name, const std::string& p
                 {"namespace", job["metadata"]["namespace"]},
                 {"creationTimestamp", created},
                 {"ownerReferences",
-                 {{{"apiVersion", "batch/v1"}, {"kind", "Job"}, {"name", job["metadata"]["name"]},
-                   {"uid", job["metadata"]["uid"]}, {"controller", true}}}}}},
+                 {{{"apiVersion", "batch/v1"},
+                   {"kind", "Job"},
+                   {"name", job["metadata"]["name"]},
+                   {"uid", job["metadata"]["uid"]},
+                   {"controller", true}}}}}},
               {"status", {{"phase", phase}, {"containerStatuses", {trainer, sidecar}}}}};
 }
 

@@ -31,8 +31,9 @@ TEST(RenderJob, JobMetadataHasOnlyOperatorLabelsAndTheOwner) {
   EXPECT_EQ(job["metadata"]["namespace"], "team-a");
   EXPECT_EQ(job["metadata"]["labels"], kOperatorLabels);
   EXPECT_FALSE(job["metadata"].contains("annotations"));
-  EXPECT_EQ(job["metadata"]["ownerReferences"],
-            Json::parse(R"([{"apiVersion":"mlops.dev/v1alpha1","kind":"TrainingRun","name":"iris-run-1",
+  EXPECT_EQ(
+      job["metadata"]["ownerReferences"],
+      Json::parse(R"([{"apiVersion":"mlops.dev/v1alpha1","kind":"TrainingRun","name":"iris-run-1",
                              "uid":"d7a9c1e0-5a4b-4c61-9f2e-0b8f3a6e1c42","controller":true,"blockOwnerDeletion":true}])"));
 }
 
@@ -43,12 +44,27 @@ TEST(RenderJob, JobSettingsComeFromTheSpec) {
     Json expected;  // spec minus template
   };
   const Case cases[] = {
-      {"sample", [](Json&) {},
-       {{"completions", 1}, {"parallelism", 1}, {"backoffLimit", 2}, {"activeDeadlineSeconds", 3600}}},
-      {"defaults", [](Json& r) { r["spec"].erase("backoffLimit"); r["spec"].erase("activeDeadlineSeconds"); },
+      {"sample",
+       [](Json&) {},
+       {{"completions", 1},
+        {"parallelism", 1},
+        {"backoffLimit", 2},
+        {"activeDeadlineSeconds", 3600}}},
+      {"defaults",
+       [](Json& r) {
+         r["spec"].erase("backoffLimit");
+         r["spec"].erase("activeDeadlineSeconds");
+       },
        {{"completions", 1}, {"parallelism", 1}, {"backoffLimit", 1}}},
-      {"ttl", [](Json& r) { r["spec"]["ttlSecondsAfterFinished"] = 86400; r["spec"]["backoffLimit"] = 0; },
-       {{"completions", 1}, {"parallelism", 1}, {"backoffLimit", 0}, {"activeDeadlineSeconds", 3600},
+      {"ttl",
+       [](Json& r) {
+         r["spec"]["ttlSecondsAfterFinished"] = 86400;
+         r["spec"]["backoffLimit"] = 0;
+       },
+       {{"completions", 1},
+        {"parallelism", 1},
+        {"backoffLimit", 0},
+        {"activeDeadlineSeconds", 3600},
         {"ttlSecondsAfterFinished", 86400}}},
   };
   for (const auto& c : cases) {
@@ -69,7 +85,8 @@ TEST(RenderJob, PodTemplateCarriesUserMetadataAndOperatorLabels) {
   EXPECT_EQ(tmpl["spec"]["restartPolicy"], "Never");
   EXPECT_EQ(tmpl["spec"]["containers"][0]["terminationMessagePolicy"], "File");
   EXPECT_FALSE(tmpl["spec"]["containers"][1].contains("terminationMessagePolicy"));
-  EXPECT_EQ(tmpl["spec"]["containers"][0]["args"], Json::array({"--model-dir", "$(MLOPS_ARTIFACT_URI)"}));
+  EXPECT_EQ(tmpl["spec"]["containers"][0]["args"],
+            Json::array({"--model-dir", "$(MLOPS_ARTIFACT_URI)"}));
   EXPECT_EQ(tmpl["spec"]["containers"][0]["image"], "registry.example.com/ml/iris-trainer:1.4.0");
 
   Json noMeta = sampleRun();
@@ -133,14 +150,17 @@ TEST(RenderJob, ReproductionPinsImagesAndTakesOnlyMetadataFromItself) {
   EXPECT_FALSE(tmpl["metadata"]["labels"].contains("team"));
   EXPECT_FALSE(tmpl["metadata"].contains("annotations"));
   EXPECT_EQ(tmpl["spec"]["containers"][0]["image"],
-            "registry.example.com/ml/iris-trainer@sha256:2222222222222222222222222222222222222222222222222222222222222222");
+            "registry.example.com/ml/"
+            "iris-trainer@sha256:2222222222222222222222222222222222222222222222222222222222222222");
   EXPECT_EQ(tmpl["spec"]["containers"][1]["image"],
             "busybox@sha256:3333333333333333333333333333333333333333333333333333333333333333");
-  EXPECT_EQ(tmpl["spec"]["containers"][0]["args"], original["spec"]["template"]["spec"]["containers"][0]["args"]);
+  EXPECT_EQ(tmpl["spec"]["containers"][0]["args"],
+            original["spec"]["template"]["spec"]["containers"][0]["args"]);
   const Json& env = tmpl["spec"]["containers"][0]["env"];
   EXPECT_EQ(env[1], Json({{"name", "MLOPS_RUN"}, {"value", "iris-repro-1"}}));
   EXPECT_EQ(env[3], Json({{"name", "MLOPS_SEED"}, {"value", "42"}}));
-  EXPECT_EQ(env[4], Json({{"name", "MLOPS_ARTIFACT_URI"}, {"value", "s3://mlops-artifacts/team-a/iris/iris-repro-1-5e3c0a9b"}}));
+  EXPECT_EQ(env[4], Json({{"name", "MLOPS_ARTIFACT_URI"},
+                          {"value", "s3://mlops-artifacts/team-a/iris/iris-repro-1-5e3c0a9b"}}));
   EXPECT_EQ(env[6], Json({{"name", "MLOPS_DATASET_DIGEST"}, {"value", kDatasetDigest}}));
   // Job settings are the reproduction's own (its spec has none: defaults).
   EXPECT_EQ(job["spec"]["backoffLimit"], 1);
