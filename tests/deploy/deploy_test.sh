@@ -60,18 +60,18 @@ check "operator container is non-root, read-only, drops all capabilities" \
 check "install.yaml passes a server-side dry run" \
   "$KUBECTL" apply --dry-run=server -f deploy/install.yaml
 check "helm lint" "$helm" lint helm/mlops-operator
-check "helm template renders" bash -c "\"$helm\" template mlops-operator helm/mlops-operator \
+check "helm template renders" bash -c "\"$helm\" template mlops-operator helm/mlops-operator --kube-version 1.35.4 \
   -n mlops-system --include-crds > '$work/helm.yaml'"
 check "helm output carries the CRDs and hardened pod" render_contains "$work/helm.yaml" \
   'name: trainingruns.mlops.dev' 'name: modelversions.mlops.dev' 'name: driftpolicies.mlops.dev' \
   'readOnlyRootFilesystem: true' 'runAsNonRoot: true' 'kind: ValidatingAdmissionPolicy'
 check "helm RBAC has no wildcards" no_wildcards "$work/helm.yaml"
-check "helm optional monitoring objects render when enabled" bash -c "\"$helm\" template x \
+check "helm optional monitoring objects render when enabled" bash -c "\"$helm\" template x --kube-version 1.35.4 \
   helm/mlops-operator --set serviceMonitor.enabled=true,prometheusRule.enabled=true \
   | grep -q 'kind: PrometheusRule'"
 check "helm output passes a server-side dry run" bash -c "\"$KUBECTL\" create namespace \
   mlops-system --dry-run=client -o yaml | \"$KUBECTL\" apply -f - >/dev/null && \
-  \"$helm\" template mlops-operator helm/mlops-operator -n mlops-system \
+  \"$helm\" template mlops-operator helm/mlops-operator --kube-version 1.35.4 -n mlops-system \
   | \"$KUBECTL\" apply --dry-run=server -f -"
 
 echo "$passed passed, $failed failed"
