@@ -8,41 +8,75 @@ namespace {
 constexpr size_t kMaxQuotedBody = 300;
 
 ErrorCode codeForReason(std::string_view reason) {
-  if (reason == "NotFound") return ErrorCode::kNotFound;
-  if (reason == "AlreadyExists") return ErrorCode::kAlreadyExists;
-  if (reason == "Conflict") return ErrorCode::kConflict;
-  if (reason == "Gone" || reason == "Expired") return ErrorCode::kGone;
-  if (reason == "Unauthorized") return ErrorCode::kUnauthorized;
-  if (reason == "Forbidden") return ErrorCode::kForbidden;
-  if (reason == "Invalid") return ErrorCode::kInvalid;
-  if (reason == "BadRequest") return ErrorCode::kBadRequest;
-  if (reason == "TooManyRequests") return ErrorCode::kTooManyRequests;
-  if (reason == "Timeout" || reason == "ServerTimeout") return ErrorCode::kTimeout;
-  if (reason == "ServiceUnavailable" || reason == "InternalError") return ErrorCode::kUnavailable;
+  if (reason == "NotFound") {
+    return ErrorCode::kNotFound;
+  }
+  if (reason == "AlreadyExists") {
+    return ErrorCode::kAlreadyExists;
+  }
+  if (reason == "Conflict") {
+    return ErrorCode::kConflict;
+  }
+  if (reason == "Gone" || reason == "Expired") {
+    return ErrorCode::kGone;
+  }
+  if (reason == "Unauthorized") {
+    return ErrorCode::kUnauthorized;
+  }
+  if (reason == "Forbidden") {
+    return ErrorCode::kForbidden;
+  }
+  if (reason == "Invalid") {
+    return ErrorCode::kInvalid;
+  }
+  if (reason == "BadRequest") {
+    return ErrorCode::kBadRequest;
+  }
+  if (reason == "TooManyRequests") {
+    return ErrorCode::kTooManyRequests;
+  }
+  if (reason == "Timeout" || reason == "ServerTimeout") {
+    return ErrorCode::kTimeout;
+  }
+  if (reason == "ServiceUnavailable" || reason == "InternalError") {
+    return ErrorCode::kUnavailable;
+  }
   return ErrorCode::kInternal;
 }
 
 std::string trimmedSnippet(std::string_view body) {
   size_t b = 0;
   size_t e = body.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(body[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(body[e - 1]))) --e;
+  while (b < e && std::isspace(static_cast<unsigned char>(body[b]))) {
+    ++b;
+  }
+  while (e > b && std::isspace(static_cast<unsigned char>(body[e - 1]))) {
+    --e;
+  }
   std::string out(body.substr(b, e - b));
   for (char& c : out) {
-    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    if (c == '\n' || c == '\r' || c == '\t') {
+      c = ' ';
+    }
   }
-  if (out.size() > kMaxQuotedBody) out = out.substr(0, kMaxQuotedBody) + "...";
+  if (out.size() > kMaxQuotedBody) {
+    out = out.substr(0, kMaxQuotedBody) + "...";
+  }
   return out;
 }
 
 std::string withContext(std::string_view context, const std::string& message) {
-  if (context.empty()) return message;
+  if (context.empty()) {
+    return message;
+  }
   return std::string(context) + ": " + message;
 }
 
 std::string stringField(const nlohmann::json& obj, const char* key) {
   auto it = obj.find(key);
-  if (it == obj.end() || !it->is_string()) return "";
+  if (it == obj.end() || !it->is_string()) {
+    return "";
+  }
   return it->get<std::string>();
 }
 
@@ -50,25 +84,39 @@ std::string stringField(const nlohmann::json& obj, const char* key) {
 
 ErrorCode errorCodeFor(int httpStatus, std::string_view reason) {
   switch (httpStatus) {
-    case 400: return ErrorCode::kBadRequest;
-    case 401: return ErrorCode::kUnauthorized;
-    case 403: return ErrorCode::kForbidden;
-    case 404: return ErrorCode::kNotFound;
-    case 408: return ErrorCode::kTimeout;
+    case 400:
+      return ErrorCode::kBadRequest;
+    case 401:
+      return ErrorCode::kUnauthorized;
+    case 403:
+      return ErrorCode::kForbidden;
+    case 404:
+      return ErrorCode::kNotFound;
+    case 408:
+      return ErrorCode::kTimeout;
     case 409:
       return reason == "AlreadyExists" ? ErrorCode::kAlreadyExists : ErrorCode::kConflict;
-    case 410: return ErrorCode::kGone;
-    case 422: return ErrorCode::kInvalid;
-    case 429: return ErrorCode::kTooManyRequests;
-    case 504: return ErrorCode::kTimeout;
-    default: break;
+    case 410:
+      return ErrorCode::kGone;
+    case 422:
+      return ErrorCode::kInvalid;
+    case 429:
+      return ErrorCode::kTooManyRequests;
+    case 504:
+      return ErrorCode::kTimeout;
+    default:
+      break;
   }
   if (httpStatus >= 500 && httpStatus <= 599) {
     // The server signals its own request timeouts as 500 with this reason.
-    if (reason == "ServerTimeout" || reason == "Timeout") return ErrorCode::kTimeout;
+    if (reason == "ServerTimeout" || reason == "Timeout") {
+      return ErrorCode::kTimeout;
+    }
     return ErrorCode::kUnavailable;
   }
-  if (httpStatus >= 400 && httpStatus <= 499) return ErrorCode::kBadRequest;
+  if (httpStatus >= 400 && httpStatus <= 499) {
+    return ErrorCode::kBadRequest;
+  }
   // No usable status (0, or a success code inside a Failure Status).
   return codeForReason(reason);
 }
@@ -78,7 +126,9 @@ Error errorFromStatus(const nlohmann::json& status, std::string_view context) {
   int code = 0;
   if (status.is_object()) {
     auto it = status.find("code");
-    if (it != status.end() && it->is_number_integer()) code = it->get<int>();
+    if (it != status.end() && it->is_number_integer()) {
+      code = it->get<int>();
+    }
     e.reason = stringField(status, "reason");
     e.message = stringField(status, "message");
   }
@@ -108,7 +158,9 @@ Error errorFromResponse(int httpStatus, std::string_view body, std::string_view 
   e.code = errorCodeFor(httpStatus, "");
   std::string snippet = trimmedSnippet(body);
   std::string message = "HTTP " + std::to_string(httpStatus);
-  if (!snippet.empty()) message += ": " + snippet;
+  if (!snippet.empty()) {
+    message += ": " + snippet;
+  }
   e.message = withContext(context, message);
   return e;
 }

@@ -4,8 +4,8 @@
 
 namespace mlops::kube {
 
-Result<ListPage> listAll(Reader& reader, const Resource& r, const std::string& ns,
-                         ListOptions opts, int64_t pageSize) {
+Result<ListPage> listAll(Reader& reader, const Resource& r, const std::string& ns, ListOptions opts,
+                         int64_t pageSize) {
   opts.limit = pageSize;
   opts.continueToken.clear();
   ListPage all;
@@ -15,13 +15,19 @@ Result<ListPage> listAll(Reader& reader, const Resource& r, const std::string& n
   bool first = true;
   while (true) {
     Result<ListPage> page = reader.list(r, ns, opts);
-    if (!page.ok()) return page.error();
+    if (!page.ok()) {
+      return page.error();
+    }
     if (first) {
       all.resourceVersion = page->resourceVersion;
       first = false;
     }
-    for (auto& item : page->items) all.items.push_back(std::move(item));
-    if (page->continueToken.empty()) break;
+    for (auto& item : page->items) {
+      all.items.push_back(std::move(item));
+    }
+    if (page->continueToken.empty()) {
+      break;
+    }
     if (!seenTokens.insert(page->continueToken).second) {
       return makeError(ErrorCode::kInternal,
                        "list " + r.groupResource() + ": the server repeated a continue token");

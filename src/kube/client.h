@@ -28,9 +28,9 @@ using Json = nlohmann::json;
 struct ListOptions {
   std::string labelSelector;
   std::string fieldSelector;
-  int64_t limit = 0;              // 0: no limit (one page)
+  int64_t limit = 0;  // 0: no limit (one page)
   std::string continueToken;
-  std::string resourceVersion;    // "" (most recent, quorum read) or "0" (any)
+  std::string resourceVersion;  // "" (most recent, quorum read) or "0" (any)
 };
 
 struct ListPage {
@@ -61,9 +61,9 @@ struct DeleteOptions {
 struct WatchOptions {
   std::string labelSelector;
   std::string fieldSelector;
-  std::string resourceVersion;   // resume point; "" means "from now"
+  std::string resourceVersion;  // resume point; "" means "from now"
   bool allowBookmarks = true;
-  int timeoutSeconds = 300;      // server closes the stream after this
+  int timeoutSeconds = 300;  // server closes the stream after this
 };
 
 enum class WatchEventType { kAdded, kModified, kDeleted, kBookmark, kError };
@@ -103,9 +103,8 @@ class Writer {
   virtual Result<Json> update(const Resource& r, const std::string& ns, const Json& obj,
                               const WriteOptions& opts = {}) = 0;
   // application/merge-patch+json; subresource "" or e.g. "status".
-  virtual Result<Json> mergePatch(const Resource& r, const std::string& ns,
-                                  const std::string& name, const Json& patch,
-                                  const std::string& subresource = "",
+  virtual Result<Json> mergePatch(const Resource& r, const std::string& ns, const std::string& name,
+                                  const Json& patch, const std::string& subresource = "",
                                   const WriteOptions& opts = {}) = 0;
   // Server-side apply (application/apply-patch+yaml with a JSON body).
   virtual Result<Json> apply(const Resource& r, const std::string& ns, const Json& obj,
@@ -136,7 +135,7 @@ class Client : public Reader, public Writer, public StatusWriter, public Watcher
 // Lists every page (limit `pageSize`) and concatenates the items; the returned
 // resourceVersion is the one of the first page, which is consistent across
 // pages.
-Result<ListPage> listAll(Reader& reader, const Resource& r, const std::string& ns,
-                         ListOptions opts, int64_t pageSize = 500);
+Result<ListPage> listAll(Reader& reader, const Resource& r, const std::string& ns, ListOptions opts,
+                         int64_t pageSize = 500);
 
 }  // namespace mlops::kube

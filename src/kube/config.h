@@ -84,12 +84,12 @@ Result<std::string> readTokenFile(const std::string& path);
 std::string defaultUserAgent();
 
 struct ClientConfig {
-  std::string server;                 // "https://127.0.0.1:6443"
-  std::string caPem;                  // CA bundle; "" trusts the system store
-  std::string clientCertPem;          // client certificate (chain), or ""
-  std::string clientKeyPem;           // its private key, or ""; sensitive
-  bool insecureSkipTlsVerify = false; // only when the kubeconfig says so
-  std::shared_ptr<TokenSource> token; // bearer token, or null for none
+  std::string server;                  // "https://127.0.0.1:6443"
+  std::string caPem;                   // CA bundle; "" trusts the system store
+  std::string clientCertPem;           // client certificate (chain), or ""
+  std::string clientKeyPem;            // its private key, or ""; sensitive
+  bool insecureSkipTlsVerify = false;  // only when the kubeconfig says so
+  std::shared_ptr<TokenSource> token;  // bearer token, or null for none
 
   std::string defaultNamespace = "default";  // the context's, or in-cluster's
   std::chrono::milliseconds requestTimeout{std::chrono::seconds(30)};
@@ -126,8 +126,8 @@ std::vector<std::string> splitKubeconfigList(const std::string& value);
 inline constexpr const char* kServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 struct InClusterEnvironment {
-  std::string serviceHost;  // $KUBERNETES_SERVICE_HOST
-  std::string servicePort;  // $KUBERNETES_SERVICE_PORT
+  std::string serviceHost;                             // $KUBERNETES_SERVICE_HOST
+  std::string servicePort;                             // $KUBERNETES_SERVICE_PORT
   std::string serviceAccountDir = kServiceAccountDir;  // token, ca.crt, namespace
 };
 
@@ -143,7 +143,7 @@ struct ConfigEnvironment {
   std::string kubeconfigFlag;  // --kubeconfig
   std::string kubeconfigEnv;   // $KUBECONFIG
   InClusterEnvironment inCluster;
-  std::string home;            // $HOME
+  std::string home;  // $HOME
 
   // Reads the process environment; `kubeconfigFlag` comes from the caller.
   static ConfigEnvironment fromProcess(std::string kubeconfigFlag = "");

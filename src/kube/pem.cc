@@ -32,15 +32,21 @@ BioPtr memBio(std::string_view data) {
 std::string lastOpensslError() {
   unsigned long code = 0;
   unsigned long last = 0;
-  while ((code = ERR_get_error()) != 0) last = code;
-  if (last == 0) return "";
+  while ((code = ERR_get_error()) != 0) {
+    last = code;
+  }
+  if (last == 0) {
+    return "";
+  }
   const char* reason = ERR_reason_error_string(last);
   return reason ? reason : "";
 }
 
 // A passphrase callback that refuses: encrypted keys are not supported, and
 // OpenSSL must never prompt on a terminal.
-int noPassphrase(char*, int, int, void*) { return -1; }
+int noPassphrase(char*, int, int, void*) {
+  return -1;
+}
 
 }  // namespace
 
@@ -54,7 +60,9 @@ Result<int> countCertificates(std::string_view pem, const std::string& what) {
   int count = 0;
   while (true) {
     X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, noPassphrase, nullptr));
-    if (!cert) break;
+    if (!cert) {
+      break;
+    }
     ++count;
   }
   // Reading stops with "no start line" at the end of the data; anything else
@@ -78,8 +86,8 @@ Status checkPrivateKey(std::string_view pem, const std::string& what) {
   PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassphrase, nullptr));
   if (!key) {
     std::string reason = lastOpensslError();
-    return makeError(ErrorCode::kInvalidArgument,
-                     what + ": no usable PEM private key" + (reason.empty() ? "" : " (" + reason + ")"));
+    return makeError(ErrorCode::kInvalidArgument, what + ": no usable PEM private key" +
+                                                      (reason.empty() ? "" : " (" + reason + ")"));
   }
   return okStatus();
 }

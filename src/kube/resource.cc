@@ -8,11 +8,15 @@ std::string Resource::apiVersion() const {
 
 std::string Resource::path(const std::string& ns, const std::string& name) const {
   std::string out = group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
-  if (namespaced && !ns.empty()) out += "/namespaces/" + urlEncode(ns);
+  if (namespaced && !ns.empty()) {
+    out += "/namespaces/" + urlEncode(ns);
+  }
   out += "/" + resource;
   // Names are validated by the API server; encoding them keeps a stray '/'
   // or '?' from changing which URL we ask for.
-  if (!name.empty()) out += "/" + urlEncode(name);
+  if (!name.empty()) {
+    out += "/" + urlEncode(name);
+  }
   return out;
 }
 
@@ -58,8 +62,7 @@ std::string urlEncode(const std::string& value) {
   out.reserve(value.size());
   for (unsigned char c : value) {
     const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-                            c == '~';
+                            (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' || c == '~';
     if (unreserved) {
       out += static_cast<char>(c);
     } else {

@@ -30,7 +30,7 @@ extern const Resource kServices;
 extern const Resource kConfigMaps;
 extern const Resource kSecrets;
 extern const Resource kServiceAccounts;
-extern const Resource kEvents;           // core/v1 events
+extern const Resource kEvents;  // core/v1 events
 extern const Resource kJobs;
 extern const Resource kDeployments;
 extern const Resource kLeases;

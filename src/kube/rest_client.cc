@@ -46,7 +46,9 @@ bool isIpLiteral(const std::string& host) {
 Result<ServerAddress> parseServer(const std::string& server) {
   ServerAddress out;
   out.url = server;
-  while (out.url.size() > 1 && out.url.back() == '/') out.url.pop_back();
+  while (out.url.size() > 1 && out.url.back() == '/') {
+    out.url.pop_back();
+  }
   try {
     web::uri uri(out.url);
     if (uri.scheme() != "https" && uri.scheme() != "http") {
@@ -73,7 +75,9 @@ Result<ServerAddress> parseServer(const std::string& server) {
 class Query {
  public:
   Query& add(const std::string& key, const std::string& value) {
-    if (value.empty()) return *this;
+    if (value.empty()) {
+      return *this;
+    }
     out_ += (out_.empty() ? "?" : "&") + key + "=" + urlEncode(value);
     return *this;
   }
@@ -84,17 +88,25 @@ class Query {
 };
 
 std::string nameOf(const Json& obj) {
-  if (!obj.is_object()) return "";
+  if (!obj.is_object()) {
+    return "";
+  }
   auto md = obj.find("metadata");
-  if (md == obj.end() || !md->is_object()) return "";
+  if (md == obj.end() || !md->is_object()) {
+    return "";
+  }
   auto name = md->find("name");
   return name != md->end() && name->is_string() ? name->get<std::string>() : "";
 }
 
 std::string namespaceOf(const Json& obj) {
-  if (!obj.is_object()) return "";
+  if (!obj.is_object()) {
+    return "";
+  }
   auto md = obj.find("metadata");
-  if (md == obj.end() || !md->is_object()) return "";
+  if (md == obj.end() || !md->is_object()) {
+    return "";
+  }
   auto ns = md->find("namespace");
   return ns != md->end() && ns->is_string() ? ns->get<std::string>() : "";
 }
@@ -112,10 +124,14 @@ std::string describe(const std::string& verb, const Resource& r, const std::stri
 
 const char* propagationName(PropagationPolicy p) {
   switch (p) {
-    case PropagationPolicy::kForeground: return "Foreground";
-    case PropagationPolicy::kBackground: return "Background";
-    case PropagationPolicy::kOrphan: return "Orphan";
-    case PropagationPolicy::kDefault: break;
+    case PropagationPolicy::kForeground:
+      return "Foreground";
+    case PropagationPolicy::kBackground:
+      return "Background";
+    case PropagationPolicy::kOrphan:
+      return "Orphan";
+    case PropagationPolicy::kDefault:
+      break;
   }
   return "";
 }
@@ -124,7 +140,8 @@ const char* propagationName(PropagationPolicy p) {
 // to a completion event; an exception nobody looks at makes pplx raise
 // SIGTRAP. Watching the completion here marks it observed.
 void observeCompletion(http::http_response& response) {
-  response.content_ready().then([](pplx::task<http::http_response> t) {
+  // pplx hands continuations their antecedent by value.
+  response.content_ready().then([](pplx::task<http::http_response> t) {  // NOLINT
     try {
       t.wait();
     } catch (...) {
@@ -152,9 +169,8 @@ class Transport {
       // SNI carries DNS names only (RFC 6066).
       c.set_tlsext_sni_enabled(!isIpLiteral(address_.host));
       std::shared_ptr<const TlsMaterial> tls = tls_;
-      c.set_ssl_context_callback([tls](boost::asio::ssl::context& ctx) {
-        tls->applyTo(ctx.native_handle());
-      });
+      c.set_ssl_context_callback(
+          [tls](boost::asio::ssl::context& ctx) { tls->applyTo(ctx.native_handle()); });
     }
     return c;
   }
@@ -180,12 +196,19 @@ class Transport {
       }
       req.headers().add("Authorization", "Bearer " + *token);
     }
-    if (body != nullptr) req.set_body(std::string(*body), std::string(contentType));
+    if (body != nullptr) {
+      // Bytes, not a string: cpprestsdk's string bodies go through a char
+      // buffer read as bytes, which UBSan rightly flags.
+      req.headers().set_content_type(contentType);
+      req.set_body(std::vector<unsigned char>(body->begin(), body->end()));
+    }
     return req;
   }
 
   void observe(const std::string& method, int code) const {
-    if (!config_.onResponse) return;
+    if (!config_.onResponse) {
+      return;
+    }
     try {
       config_.onResponse(method, code);
     } catch (...) {
@@ -194,7 +217,7 @@ class Transport {
   }
 
   // Turns whatever cpprestsdk or boost threw into an Error.
-  Error transportError(const std::string& what, std::exception_ptr ep) const {
+  Error transportError(const std::string& what, const std::exception_ptr& ep) const {
     const std::string server = address_.url;
     try {
       std::rethrow_exception(ep);
@@ -202,9 +225,9 @@ class Transport {
       const std::error_code ec = e.error_code();
       const std::string msg = e.what();
       if (ec == std::errc::timed_out) {
-        return makeError(ErrorCode::kTimeout,
-                         what + ": " + server + " did not answer within " +
-                             std::to_string(config_.requestTimeout.count()) + "ms");
+        return makeError(ErrorCode::kTimeout, what + ": " + server + " did not answer within " +
+                                                  std::to_string(config_.requestTimeout.count()) +
+                                                  "ms");
       }
       if (ec == std::errc::operation_canceled) {
         return makeError(ErrorCode::kCancelled, what + ": cancelled");
@@ -215,16 +238,17 @@ class Transport {
       }
       if (ec == std::errc::host_unreachable || ec == std::errc::connection_refused ||
           msg.find("Failed to connect") != std::string::npos) {
-        return makeError(ErrorCode::kUnavailable,
-                         what + ": cannot connect to " + server +
-                             ": connection refused or host unreachable");
+        return makeError(ErrorCode::kUnavailable, what + ": cannot connect to " + server +
+                                                      ": connection refused or host unreachable");
       }
       if (msg.find("resolv") != std::string::npos) {
         return makeError(ErrorCode::kUnavailable,
                          what + ": cannot resolve the host of " + server + ": " + msg);
       }
       std::string detail = msg;
-      if (ec && detail.find(ec.message()) == std::string::npos) detail += " (" + ec.message() + ")";
+      if (ec && detail.find(ec.message()) == std::string::npos) {
+        detail += " (" + ec.message() + ")";
+      }
       return makeError(ErrorCode::kUnavailable, what + ": " + server + ": " + detail);
     } catch (const pplx::task_canceled&) {
       return makeError(ErrorCode::kCancelled, what + ": cancelled");
@@ -245,13 +269,15 @@ class Transport {
     if (tls_ && !config_.insecureSkipTlsVerify) {
       why = diagnoseTlsFailure(address_.host, address_.port, *tls_);
     }
-    if (why.empty()) why = "the handshake failed";
+    if (why.empty()) {
+      why = "the handshake failed";
+    }
     std::string hint;
     if (why.find("unknown authority") != std::string::npos) {
       hint = " (check the certificate-authority of " + config_.source + ")";
     }
-    return makeError(ErrorCode::kUnavailable, what + ": TLS with " + address_.url +
-                                                  " failed: " + why + hint);
+    return makeError(ErrorCode::kUnavailable,
+                     what + ": TLS with " + address_.url + " failed: " + why + hint);
   }
 
   const ClientConfig config_;
@@ -301,15 +327,26 @@ class RestWatchStream final : public WatchStream {
   Result<std::optional<WatchEvent>> next() override {
     std::unique_lock<std::mutex> lock(state_->mu);
     while (true) {
-      if (state_->cancelled) return makeError(ErrorCode::kCancelled, what_ + ": cancelled");
+      if (state_->cancelled) {
+        return makeError(ErrorCode::kCancelled, what_ + ": cancelled");
+      }
       if (std::optional<Result<WatchEvent>> item = state_->decoder.next()) {
-        if (!item->ok()) return item->error();
+        if (!item->ok()) {
+          return item->error();
+        }
         return std::optional<WatchEvent>(std::move(item->value()));
       }
-      if (state_->failure) return *state_->failure;
-      if (state_->ended) return std::optional<WatchEvent>();
+      if (state_->failure) {
+        return *state_->failure;
+      }
+      if (state_->ended) {
+        return std::optional<WatchEvent>();
+      }
       if (!state_->readInFlight) {
         state_->readInFlight = true;
+        // Idle time counts while we wait for bytes, not while the caller
+        // was busy elsewhere (the data may be sitting in the buffer).
+        state_->lastActivity = SteadyClock::now();
         lock.unlock();  // the continuation takes the lock; never run it under ours
         startRead();
         lock.lock();
@@ -349,7 +386,7 @@ class RestWatchStream final : public WatchStream {
     // Wait for one byte, then take whatever else has arrived without
     // waiting: the buffer would otherwise hold a read until a whole block
     // is there, and watch events are small and far apart.
-    st->body.getn(&st->firstByte, 1).then([st, transport, what](pplx::task<size_t> t) {
+    st->body.getn(&st->firstByte, 1).then([st, transport, what](pplx::task<size_t> t) {  // NOLINT
       std::string data;
       bool end = false;
       std::optional<Error> error;
@@ -364,7 +401,9 @@ class RestWatchStream final : public WatchStream {
             const size_t got =
                 st->body.getn(reinterpret_cast<uint8_t*>(data.data() + old), avail).get();
             data.resize(old + got);
-            if (got == 0) break;
+            if (got == 0) {
+              break;
+            }
           }
         }
       } catch (...) {
@@ -372,12 +411,16 @@ class RestWatchStream final : public WatchStream {
       }
       {
         std::lock_guard<std::mutex> lock(st->mu);
-        if (!data.empty()) st->decoder.feed(data);
+        if (!data.empty()) {
+          st->decoder.feed(data);
+        }
         if (end) {
           st->ended = true;
           st->decoder.finish();
         }
-        if (error && !st->failure && !st->cancelled) st->failure = std::move(error);
+        if (error && !st->failure && !st->cancelled) {
+          st->failure = std::move(error);
+        }
         st->readInFlight = false;
         st->lastActivity = SteadyClock::now();
       }
@@ -407,11 +450,14 @@ class RestClient final : public Client {
   explicit RestClient(std::shared_ptr<const Transport> transport)
       : transport_(std::move(transport)),
         http_(std::make_unique<http_client>(
-            transport_->address().url, transport_->httpConfig(transport_->config().requestTimeout))) {}
+            transport_->address().url,
+            transport_->httpConfig(transport_->config().requestTimeout))) {}
 
   Result<Json> get(const Resource& r, const std::string& ns, const std::string& name) override {
     const std::string what = describe("get", r, ns, name);
-    if (Status st = checkTarget(r, ns, name, what); !st.ok()) return st.error();
+    if (Status st = checkTarget(r, ns, name, what); !st.ok()) {
+      return st.error();
+    }
     return call("GET", r.path(ns, name), nullptr, nullptr, what);
   }
 
@@ -425,17 +471,27 @@ class RestClient final : public Client {
         .add("continue", opts.continueToken)
         .add("resourceVersion", opts.resourceVersion);
     Result<Json> body = call("GET", r.path(ns) + q.str(), nullptr, nullptr, what);
-    if (!body.ok()) return body.error();
+    if (!body.ok()) {
+      return body.error();
+    }
     ListPage page;
     if (!body->is_object()) {
       return makeError(ErrorCode::kInternal, what + ": the response is not a list object");
     }
     auto items = body->find("items");
-    if (items != body->end() && items->is_array()) page.items = std::move(*items);
+    if (items != body->end() && items->is_array()) {
+      page.items = std::move(*items);
+    }
     for (Json& item : page.items) {
-      if (!item.is_object()) continue;
-      if (!item.contains("apiVersion")) item["apiVersion"] = r.apiVersion();
-      if (!item.contains("kind")) item["kind"] = r.kind;
+      if (!item.is_object()) {
+        continue;
+      }
+      if (!item.contains("apiVersion")) {
+        item["apiVersion"] = r.apiVersion();
+      }
+      if (!item.contains("kind")) {
+        item["kind"] = r.kind;
+      }
     }
     auto md = body->find("metadata");
     if (md != body->end() && md->is_object()) {
@@ -472,7 +528,9 @@ class RestClient final : public Client {
                           const Json& patch, const std::string& subresource,
                           const WriteOptions& opts) override {
     const std::string what = describe("patch", r, ns, name) + suffix(subresource);
-    if (Status st = checkTarget(r, ns, name, what); !st.ok()) return st.error();
+    if (Status st = checkTarget(r, ns, name, what); !st.ok()) {
+      return st.error();
+    }
     Query q;
     q.add("dryRun", opts.dryRun ? "All" : "").add("fieldManager", opts.fieldManager);
     const std::string body = patch.dump();
@@ -485,13 +543,20 @@ class RestClient final : public Client {
     const std::string effectiveNs = targetNamespace(r, ns, obj);
     const std::string name = nameOf(obj);
     const std::string what = describe("apply", r, effectiveNs, name) + suffix(subresource);
-    if (Status st = checkTarget(r, effectiveNs, name, what); !st.ok()) return st.error();
+    if (Status st = checkTarget(r, effectiveNs, name, what); !st.ok()) {
+      return st.error();
+    }
     if (opts.fieldManager.empty()) {
-      return makeError(ErrorCode::kInvalidArgument, what + ": server-side apply needs a field manager");
+      return makeError(ErrorCode::kInvalidArgument,
+                       what + ": server-side apply needs a field manager");
     }
     Json body = obj;
-    if (!body.contains("apiVersion")) body["apiVersion"] = r.apiVersion();
-    if (!body.contains("kind")) body["kind"] = r.kind;
+    if (!body.contains("apiVersion")) {
+      body["apiVersion"] = r.apiVersion();
+    }
+    if (!body.contains("kind")) {
+      body["kind"] = r.kind;
+    }
     Query q;
     q.add("fieldManager", opts.fieldManager)
         .add("force", opts.force ? "true" : "")
@@ -505,17 +570,27 @@ class RestClient final : public Client {
   Result<Json> remove(const Resource& r, const std::string& ns, const std::string& name,
                       const DeleteOptions& opts) override {
     const std::string what = describe("delete", r, ns, name);
-    if (Status st = checkTarget(r, ns, name, what); !st.ok()) return st.error();
+    if (Status st = checkTarget(r, ns, name, what); !st.ok()) {
+      return st.error();
+    }
     Json options = {{"kind", "DeleteOptions"}, {"apiVersion", "v1"}};
     if (opts.propagation != PropagationPolicy::kDefault) {
       options["propagationPolicy"] = propagationName(opts.propagation);
     }
-    if (!opts.preconditionUID.empty()) options["preconditions"] = {{"uid", opts.preconditionUID}};
-    if (opts.gracePeriodSeconds) options["gracePeriodSeconds"] = *opts.gracePeriodSeconds;
+    if (!opts.preconditionUID.empty()) {
+      options["preconditions"] = {{"uid", opts.preconditionUID}};
+    }
+    if (opts.gracePeriodSeconds) {
+      options["gracePeriodSeconds"] = *opts.gracePeriodSeconds;
+    }
     const std::string body = options.dump();
     Result<Json> out = call("DELETE", r.path(ns, name), &body, kJson, what);
-    if (!out.ok()) return out;
-    if (out->is_object() && out->value("kind", "") == "Status") return Json::object();
+    if (!out.ok()) {
+      return out;
+    }
+    if (out->is_object() && out->value("kind", "") == "Status") {
+      return Json::object();
+    }
     return out;
   }
 
@@ -530,27 +605,29 @@ class RestClient final : public Client {
         .add("labelSelector", opts.labelSelector)
         .add("fieldSelector", opts.fieldSelector);
     // Without timeoutSeconds the server picks 30-60 minutes.
-    const std::chrono::milliseconds serverTimeout =
-        opts.timeoutSeconds > 0 ? std::chrono::seconds(opts.timeoutSeconds)
-                                : std::chrono::seconds(3600);
+    const std::chrono::milliseconds serverTimeout = opts.timeoutSeconds > 0
+                                                        ? std::chrono::seconds(opts.timeoutSeconds)
+                                                        : std::chrono::seconds(3600);
     const std::chrono::milliseconds idle = serverTimeout + transport_->config().watchIdleGrace;
 
-    Result<http::http_request> req = transport_->request("GET", r.path(ns) + q.str(), nullptr,
-                                                         nullptr, what);
-    if (!req.ok()) return req.error();
+    Result<http::http_request> req =
+        transport_->request("GET", r.path(ns) + q.str(), nullptr, nullptr, what);
+    if (!req.ok()) {
+      return req.error();
+    }
     auto cts = std::make_shared<pplx::cancellation_token_source>();
     std::unique_ptr<http_client> client;
     http::http_response response;
     int status = 0;
     try {
-      client = std::make_unique<http_client>(transport_->address().url,
-                                             transport_->httpConfig(idle));
+      client =
+          std::make_unique<http_client>(transport_->address().url, transport_->httpConfig(idle));
       // The connection's own timeout is the (long) idle timeout of the
       // stream; the response headers must come within the request timeout.
       pplx::task<http::http_response> pending = client->request(*req, cts->get_token());
       auto headers = std::make_shared<std::promise<void>>();
       std::future<void> headersArrived = headers->get_future();
-      pending.then([headers](pplx::task<http::http_response> t) {
+      pending.then([headers](pplx::task<http::http_response> t) {  // NOLINT
         try {
           t.wait();
         } catch (...) {
@@ -593,14 +670,18 @@ class RestClient final : public Client {
   // without them the URL would name a collection instead.
   static Status checkTarget(const Resource& r, const std::string& ns, const std::string& name,
                             const std::string& what) {
-    if (name.empty()) return makeError(ErrorCode::kInvalidArgument, what + ": no object name given");
+    if (name.empty()) {
+      return makeError(ErrorCode::kInvalidArgument, what + ": no object name given");
+    }
     if (r.namespaced && ns.empty()) {
       return makeError(ErrorCode::kInvalidArgument, what + ": no namespace given");
     }
     return okStatus();
   }
   static std::string targetNamespace(const Resource& r, const std::string& ns, const Json& obj) {
-    if (!r.namespaced) return "";
+    if (!r.namespaced) {
+      return "";
+    }
     return ns.empty() ? namespaceOf(obj) : ns;
   }
 
@@ -609,7 +690,9 @@ class RestClient final : public Client {
     const std::string effectiveNs = targetNamespace(r, ns, obj);
     const std::string name = nameOf(obj);
     const std::string what = describe("update", r, effectiveNs, name) + suffix(subresource);
-    if (Status st = checkTarget(r, effectiveNs, name, what); !st.ok()) return st.error();
+    if (Status st = checkTarget(r, effectiveNs, name, what); !st.ok()) {
+      return st.error();
+    }
     Query q;
     q.add("dryRun", opts.dryRun ? "All" : "").add("fieldManager", opts.fieldManager);
     const std::string body = obj.dump();
@@ -621,7 +704,9 @@ class RestClient final : public Client {
                         const std::string* body, const char* contentType, const std::string& what) {
     Result<http::http_request> req =
         transport_->request(method, pathAndQuery, body, contentType, what);
-    if (!req.ok()) return req.error();
+    if (!req.ok()) {
+      return req.error();
+    }
     int status = 0;
     try {
       http::http_response response = http_->request(*req).get();
@@ -639,16 +724,19 @@ class RestClient final : public Client {
   Result<Json> call(const std::string& method, const std::string& pathAndQuery,
                     const std::string* body, const char* contentType, const std::string& what) {
     Result<Response> response = send(method, pathAndQuery, body, contentType, what);
-    if (!response.ok()) return response.error();
+    if (!response.ok()) {
+      return response.error();
+    }
     if (response->status < 200 || response->status > 299) {
       return errorFromResponse(response->status, response->body, what);
     }
-    if (response->body.empty()) return Json::object();
+    if (response->body.empty()) {
+      return Json::object();
+    }
     Json parsed = Json::parse(response->body, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) {
-      return makeError(ErrorCode::kInternal,
-                       what + ": the server's answer is not JSON (HTTP " +
-                           std::to_string(response->status) + ")");
+      return makeError(ErrorCode::kInternal, what + ": the server's answer is not JSON (HTTP " +
+                                                 std::to_string(response->status) + ")");
     }
     return parsed;
   }
@@ -664,9 +752,13 @@ Result<std::unique_ptr<Client>> makeRestClient(const ClientConfig& config) {
     return makeError(ErrorCode::kInvalidArgument, "client config has no server URL");
   }
   Result<ServerAddress> address = parseServer(config.server);
-  if (!address.ok()) return address.error();
+  if (!address.ok()) {
+    return address.error();
+  }
   Result<std::shared_ptr<const TlsMaterial>> tls = TlsMaterial::fromConfig(config);
-  if (!tls.ok()) return tls.error();
+  if (!tls.ok()) {
+    return tls.error();
+  }
   try {
     auto transport =
         std::make_shared<const Transport>(config, std::move(*address), std::move(*tls));

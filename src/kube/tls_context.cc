@@ -26,7 +26,9 @@ struct BioFree {
 };
 using BioPtr = std::unique_ptr<BIO, BioFree>;
 
-int refusePassphrase(char*, int, int, void*) { return -1; }
+int refusePassphrase(char*, int, int, void*) {
+  return -1;
+}
 
 std::vector<X509*> readCertificates(const std::string& pem) {
   std::vector<X509*> out;
@@ -57,7 +59,9 @@ int connectWithTimeout(const std::string& host, int port, int timeoutMs, std::st
   int fd = -1;
   for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
     fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      continue;
+    }
     int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
     if (rc != 0 && errno == EINPROGRESS) {
       pollfd p{fd, POLLOUT, 0};
@@ -71,7 +75,9 @@ int connectWithTimeout(const std::string& host, int port, int timeoutMs, std::st
         errno = ETIMEDOUT;
       }
     }
-    if (rc == 0) break;
+    if (rc == 0) {
+      break;
+    }
     err = std::strerror(errno);
     close(fd);
     fd = -1;
@@ -80,7 +86,7 @@ int connectWithTimeout(const std::string& host, int port, int timeoutMs, std::st
   if (fd >= 0) {
     // Back to blocking, with timeouts, for the handshake.
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-    timeval tv{timeoutMs / 1000, (timeoutMs % 1000) * 1000};
+    timeval tv{timeoutMs / 1000, static_cast<suseconds_t>(timeoutMs % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   }
@@ -95,8 +101,12 @@ struct TlsMaterial::Impl {
   EVP_PKEY* key = nullptr;
 
   ~Impl() {
-    for (X509* c : cas) X509_free(c);
-    for (X509* c : clientChain) X509_free(c);
+    for (X509* c : cas) {
+      X509_free(c);
+    }
+    for (X509* c : clientChain) {
+      X509_free(c);
+    }
     EVP_PKEY_free(key);
   }
 };
@@ -104,8 +114,12 @@ struct TlsMaterial::Impl {
 TlsMaterial::TlsMaterial() : impl_(std::make_unique<Impl>()) {}
 TlsMaterial::~TlsMaterial() = default;
 
-bool TlsMaterial::hasCa() const { return !impl_->cas.empty(); }
-bool TlsMaterial::hasClientCertificate() const { return !impl_->clientChain.empty(); }
+bool TlsMaterial::hasCa() const {
+  return !impl_->cas.empty();
+}
+bool TlsMaterial::hasClientCertificate() const {
+  return !impl_->clientChain.empty();
+}
 
 Result<std::shared_ptr<const TlsMaterial>> TlsMaterial::fromConfig(const ClientConfig& config) {
   std::shared_ptr<TlsMaterial> m(new TlsMaterial());
@@ -126,8 +140,8 @@ Result<std::shared_ptr<const TlsMaterial>> TlsMaterial::fromConfig(const ClientC
       return makeError(ErrorCode::kInvalidArgument,
                        config.source + ": the client certificate does not parse");
     }
-    BioPtr bio(BIO_new_mem_buf(config.clientKeyPem.data(),
-                               static_cast<int>(config.clientKeyPem.size())));
+    BioPtr bio(
+        BIO_new_mem_buf(config.clientKeyPem.data(), static_cast<int>(config.clientKeyPem.size())));
     m->impl_->key = PEM_read_bio_PrivateKey(bio.get(), nullptr, refusePassphrase, nullptr);
     ERR_clear_error();
     if (m->impl_->key == nullptr) {
@@ -147,8 +161,10 @@ void TlsMaterial::applyTo(SSL_CTX* ctx) const {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   if (!impl_->cas.empty()) {
     X509_STORE* store = X509_STORE_new();
-    for (X509* ca : impl_->cas) X509_STORE_add_cert(store, ca);  // takes its own reference
-    SSL_CTX_set_cert_store(ctx, store);                          // frees the default store
+    for (X509* ca : impl_->cas) {
+      X509_STORE_add_cert(store, ca);  // takes its own reference
+    }
+    SSL_CTX_set_cert_store(ctx, store);  // frees the default store
   }
   if (!impl_->clientChain.empty()) {
     SSL_CTX_use_certificate(ctx, impl_->clientChain.front());
@@ -164,7 +180,9 @@ std::string diagnoseTlsFailure(const std::string& host, int port, const TlsMater
                                int timeoutMs) {
   std::string err;
   int fd = connectWithTimeout(host, port, timeoutMs, err);
-  if (fd < 0) return "cannot connect: " + err;
+  if (fd < 0) {
+    return "cannot connect: " + err;
+  }
 
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
                                                         &SSL_CTX_free);
@@ -203,7 +221,8 @@ std::string diagnoseTlsFailure(const std::string& host, int port, const TlsMater
     } else {
       unsigned long e = ERR_peek_last_error();
       const char* reason = e != 0 ? ERR_reason_error_string(e) : nullptr;
-      out = std::string("handshake failed: ") + (reason ? reason : "connection closed by the server");
+      out =
+          std::string("handshake failed: ") + (reason ? reason : "connection closed by the server");
     }
   } else {
     SSL_shutdown(ssl.get());

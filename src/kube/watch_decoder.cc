@@ -12,25 +12,41 @@ constexpr size_t kMaxQuotedLine = 120;
 std::string quoted(std::string_view line) {
   std::string out(line.substr(0, kMaxQuotedLine));
   for (char& c : out) {
-    if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
+    if (!std::isprint(static_cast<unsigned char>(c))) {
+      c = '?';
+    }
   }
-  if (line.size() > kMaxQuotedLine) out += "...";
+  if (line.size() > kMaxQuotedLine) {
+    out += "...";
+  }
   return "\"" + out + "\"";
 }
 
 bool isBlank(std::string_view line) {
   for (char c : line) {
-    if (!std::isspace(static_cast<unsigned char>(c))) return false;
+    if (!std::isspace(static_cast<unsigned char>(c))) {
+      return false;
+    }
   }
   return true;
 }
 
 std::optional<WatchEventType> parseType(const std::string& type) {
-  if (type == "ADDED") return WatchEventType::kAdded;
-  if (type == "MODIFIED") return WatchEventType::kModified;
-  if (type == "DELETED") return WatchEventType::kDeleted;
-  if (type == "BOOKMARK") return WatchEventType::kBookmark;
-  if (type == "ERROR") return WatchEventType::kError;
+  if (type == "ADDED") {
+    return WatchEventType::kAdded;
+  }
+  if (type == "MODIFIED") {
+    return WatchEventType::kModified;
+  }
+  if (type == "DELETED") {
+    return WatchEventType::kDeleted;
+  }
+  if (type == "BOOKMARK") {
+    return WatchEventType::kBookmark;
+  }
+  if (type == "ERROR") {
+    return WatchEventType::kError;
+  }
   return std::nullopt;
 }
 
@@ -42,25 +58,36 @@ Error decodeError(const std::string& what, std::string_view line) {
 
 const char* watchEventTypeName(WatchEventType type) {
   switch (type) {
-    case WatchEventType::kAdded: return "ADDED";
-    case WatchEventType::kModified: return "MODIFIED";
-    case WatchEventType::kDeleted: return "DELETED";
-    case WatchEventType::kBookmark: return "BOOKMARK";
-    case WatchEventType::kError: return "ERROR";
+    case WatchEventType::kAdded:
+      return "ADDED";
+    case WatchEventType::kModified:
+      return "MODIFIED";
+    case WatchEventType::kDeleted:
+      return "DELETED";
+    case WatchEventType::kBookmark:
+      return "BOOKMARK";
+    case WatchEventType::kError:
+      return "ERROR";
   }
   return "UNKNOWN";
 }
 
 Result<WatchEvent> decodeWatchLine(std::string_view line) {
   Json parsed = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return decodeError("line is not JSON", line);
-  if (!parsed.is_object()) return decodeError("line is not a JSON object", line);
+  if (parsed.is_discarded()) {
+    return decodeError("line is not JSON", line);
+  }
+  if (!parsed.is_object()) {
+    return decodeError("line is not a JSON object", line);
+  }
   auto type = parsed.find("type");
   if (type == parsed.end() || !type->is_string()) {
     return decodeError("event has no \"type\"", line);
   }
   std::optional<WatchEventType> kind = parseType(type->get<std::string>());
-  if (!kind) return decodeError("unknown event type " + type->dump(), line);
+  if (!kind) {
+    return decodeError("unknown event type " + type->dump(), line);
+  }
   auto object = parsed.find("object");
   if (object == parsed.end() || !object->is_object()) {
     return decodeError("event has no \"object\"", line);
@@ -83,11 +110,13 @@ void WatchDecoder::feed(std::string_view bytes) {
   while (!bytes.empty()) {
     size_t nl = bytes.find('\n');
     if (nl == std::string_view::npos) {
-      if (skippingLongLine_) return;
+      if (skippingLongLine_) {
+        return;
+      }
       if (partial_.size() + bytes.size() > maxLineBytes_) {
-        ready_.push_back(makeError(ErrorCode::kInternal,
-                                   "watch: event longer than " + std::to_string(maxLineBytes_) +
-                                       " bytes skipped"));
+        ready_.push_back(makeError(
+            ErrorCode::kInternal,
+            "watch: event longer than " + std::to_string(maxLineBytes_) + " bytes skipped"));
         partial_.clear();
         skippingLongLine_ = true;
         return;
@@ -113,12 +142,16 @@ void WatchDecoder::feed(std::string_view bytes) {
 }
 
 void WatchDecoder::takeLine(std::string_view line) {
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (isBlank(line)) return;
+  if (!line.empty() && line.back() == '\r') {
+    line.remove_suffix(1);
+  }
+  if (isBlank(line)) {
+    return;
+  }
   if (line.size() > maxLineBytes_) {
-    ready_.push_back(makeError(ErrorCode::kInternal, "watch: event longer than " +
-                                                         std::to_string(maxLineBytes_) +
-                                                         " bytes skipped"));
+    ready_.push_back(
+        makeError(ErrorCode::kInternal,
+                  "watch: event longer than " + std::to_string(maxLineBytes_) + " bytes skipped"));
     return;
   }
   ready_.push_back(decodeWatchLine(line));
@@ -126,14 +159,18 @@ void WatchDecoder::takeLine(std::string_view line) {
 
 void WatchDecoder::finish() {
   skippingLongLine_ = false;
-  if (partial_.empty()) return;
+  if (partial_.empty()) {
+    return;
+  }
   std::string line = std::move(partial_);
   partial_.clear();
   takeLine(line);
 }
 
 std::optional<Result<WatchEvent>> WatchDecoder::next() {
-  if (ready_.empty()) return std::nullopt;
+  if (ready_.empty()) {
+    return std::nullopt;
+  }
   Result<WatchEvent> item = std::move(ready_.front());
   ready_.pop_front();
   return item;

@@ -40,7 +40,7 @@ class WatchDecoder {
  public:
   // A line longer than this is reported as an error and skipped, so a
   // misbehaving server cannot make us buffer without bound.
-  static constexpr size_t kDefaultMaxLineBytes = 64 * 1024 * 1024;
+  static constexpr size_t kDefaultMaxLineBytes = size_t{64} * 1024 * 1024;
 
   explicit WatchDecoder(size_t maxLineBytes = kDefaultMaxLineBytes);
 

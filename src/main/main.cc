@@ -3,9 +3,11 @@
 
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "controllers/training/trainingrun_controller.h"
 #include "kube/config.h"
 #include "kube/rest_client.h"
 #include "main/options.h"
@@ -82,6 +84,9 @@ int main(int argc, char** argv) {
                                       : opts.leaderElectionNamespace;
   mopts.leaderElectionId = opts.leaderElectionId;
   mopts.metrics = metrics;
+  // Reconcilers must outlive the manager that runs them: declared first,
+  // destroyed last.
+  std::unique_ptr<training::TrainingRunReconciler> trainingRuns;
   runtime::Manager manager(**client, mopts);
 
   // The project's kinds are cached from the start, so readiness means the
@@ -89,6 +94,13 @@ int main(int argc, char** argv) {
   manager.informer(kube::resources::kTrainingRuns);
   manager.informer(kube::resources::kModelVersions);
   manager.informer(kube::resources::kDriftPolicies);
+
+  training::TrainingRunControllerOptions trainingOptions;
+  trainingOptions.decide.artifactRoot = opts.artifactRoot;
+  trainingOptions.workers = opts.workers;
+  auto trainingController = training::setupTrainingRunController(manager, trainingOptions);
+  if (!trainingController.ok()) return fatal(trainingController.error().message);
+  trainingRuns = std::move(*trainingController);
 
   return manager.run();
 }

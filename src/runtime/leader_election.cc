@@ -248,6 +248,19 @@ Status LeaderElector::release() {
   return okStatus();
 }
 
+std::optional<std::chrono::milliseconds> LeaderElector::timeUntilObservedExpiry() const {
+  std::lock_guard lock(mu_);
+  if (!observed_ || observed_->holderIdentity.empty()) {
+    return std::nullopt;
+  }
+  const auto duration = observed_->leaseDurationSeconds > 0
+                            ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::seconds(observed_->leaseDurationSeconds))
+                            : config_.leaseDuration;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(observedTime_ + duration -
+                                                               clock_.now());
+}
+
 bool LeaderElector::sleepFor(std::chrono::milliseconds d) {
   std::unique_lock lock(mu_);
   wake_.wait_for(lock, d, [&] { return stopped_.load(); });
@@ -267,10 +280,15 @@ bool LeaderElector::acquire() {
       log_.info("acquired the lease");
       return true;
     }
-    const auto wait =
-        config_.retryPeriod +
-        std::chrono::milliseconds(static_cast<int64_t>(
-            uniform01() * kAcquireJitter * static_cast<double>(config_.retryPeriod.count())));
+    auto wait = config_.retryPeriod +
+                std::chrono::milliseconds(static_cast<int64_t>(
+                    uniform01() * kAcquireJitter * static_cast<double>(config_.retryPeriod.count())));
+    // Try again just after the lease we observed expires rather than up to a
+    // whole jittered retry period later: a dead leader is replaced within
+    // leaseDuration of our last observation of its renewal, not that plus 4 s.
+    if (auto untilExpiry = timeUntilObservedExpiry(); untilExpiry && *untilExpiry < wait) {
+      wait = std::max(*untilExpiry + std::chrono::milliseconds(50), std::chrono::milliseconds(50));
+    }
     if (!sleepFor(wait)) {
       return false;
     }

@@ -121,6 +121,9 @@ class LeaderElector {
   bool acquire();    // false if stopped first
   bool renewLoop();  // returns when leadership is lost (false) or stopped (true)
   bool sleepFor(std::chrono::milliseconds d);  // false if stopped
+  // How long until the lease we last observed held by someone expires, by
+  // our clock; nullopt when nobody holds it.
+  std::optional<std::chrono::milliseconds> timeUntilObservedExpiry() const;
   void recordSuccess(const LeaderElectionRecord& record, Clock::TimePoint now);
   std::string nowMicroTime() const;
 

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "operator_fixture.h"
 #include "operator_process.h"
 #include "support/plane.h"
 
@@ -20,8 +21,6 @@ using namespace std::chrono_literals;
 using testing::kubectl;
 using testing::PlaneTest;
 
-constexpr const char* kOperatorNamespace = "mlops-system";
-
 std::vector<std::string> nonEmptyLines(const std::string& text) {
   std::vector<std::string> lines;
   std::stringstream in(text);
@@ -30,20 +29,6 @@ std::vector<std::string> nonEmptyLines(const std::string& text) {
     if (!line.empty()) lines.push_back(line);
   }
   return lines;
-}
-
-std::string writeFile(const std::string& path, const std::string& content) {
-  std::ofstream(path) << content;
-  return path;
-}
-
-std::string kubeconfigYaml(const std::string& server, const std::string& caFile,
-                           const std::string& token) {
-  return "apiVersion: v1\nkind: Config\ncurrent-context: op\n"
-         "clusters:\n- name: c\n  cluster:\n    server: " + server +
-         "\n    certificate-authority: " + caFile +
-         "\ncontexts:\n- name: op\n  context:\n    cluster: c\n    user: u\n"
-         "users:\n- name: u\n  user:\n    token: " + token + "\n";
 }
 
 // The value of `leader_election_master_status` scraped from /metrics, or -1.
@@ -56,58 +41,13 @@ int leaderStatus(int metricsPort) {
   return std::stoi(m[1]);
 }
 
-class OperatorE2E : public PlaneTest {
+class OperatorE2E : public OperatorFixture {
  protected:
-  std::string namespacePrefix() const override { return "e2e"; }
-
-  void SetUp() override {
-    PlaneTest::SetUp();
-    if (HasFatalFailure()) return;
-    // What a user installs: CRDs, then the operator's namespace and RBAC.
-    for (const char* path : {"crds/", "deploy/namespace.yaml", "deploy/rbac.yaml"}) {
-      auto r = kubectl(env(), {"apply", "-f", testing::repoRoot() + "/" + path});
-      ASSERT_EQ(r.exitCode, 0) << r.describe();
-    }
-    auto token = kubectl(env(), {"create", "token", "mlops-operator", "-n", kOperatorNamespace,
-                                 "--duration=1h"});
-    ASSERT_EQ(token.exitCode, 0) << token.describe();
-    std::string tokenValue = token.out.substr(0, token.out.find_last_not_of("\n") + 1);
-    dir_ = testing::repoRoot() + "/.cluster/e2e-" + ns();
-    std::filesystem::create_directories(dir_);
-    operatorKubeconfig_ = writeFile(dir_ + "/operator.kubeconfig",
-                                    kubeconfigYaml(env().get("APISERVER_URL"),
-                                                   env().get("CLUSTER_CA_FILE"), tokenValue));
-  }
-
-  void TearDown() override {
-    std::filesystem::remove_all(dir_);
-    PlaneTest::TearDown();
-  }
-
-  // Flags of an operator that serves on free loopback ports.
-  std::vector<std::string> operatorArgs(int metricsPort, int healthPort,
-                                        const std::string& leaseId = "") {
-    std::vector<std::string> args = {
-        "--kubeconfig=" + operatorKubeconfig_,
-        "--metrics-bind-address=127.0.0.1:" + std::to_string(metricsPort),
-        "--health-probe-bind-address=127.0.0.1:" + std::to_string(healthPort),
-        "--log-format=text"};
-    if (!leaseId.empty()) {
-      args.push_back("--leader-elect");
-      args.push_back(std::string("--leader-election-namespace=") + kOperatorNamespace);
-      args.push_back("--leader-election-id=" + leaseId);
-    }
-    return args;
-  }
-
   std::string leaseHolder(const std::string& leaseId) {
     auto r = kubectl(env(), {"get", "lease", leaseId, "-n", kOperatorNamespace, "-o",
                              "jsonpath={.spec.holderIdentity}"});
     return r.exitCode == 0 ? r.out : "<error: " + r.err + ">";
   }
-
-  std::string dir_;
-  std::string operatorKubeconfig_;
 };
 
 TEST_F(OperatorE2E, ServesProbesAndMetricsWithLeastPrivilegeRbac) {

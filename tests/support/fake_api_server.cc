@@ -45,20 +45,34 @@ std::string percentDecode(const std::string& s) {
 
 const char* reasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "Status";
   }
 }
 
@@ -204,9 +218,13 @@ bool ResponseWriter::chunk(const std::string& data) {
   return conn_.writeAll(out.str());
 }
 
-bool ResponseWriter::endChunked() { return conn_.writeAll("0\r\n\r\n"); }
+bool ResponseWriter::endChunked() {
+  return conn_.writeAll("0\r\n\r\n");
+}
 
-bool ResponseWriter::wait(std::chrono::milliseconds d) { return conn_.wait(d); }
+bool ResponseWriter::wait(std::chrono::milliseconds d) {
+  return conn_.wait(d);
+}
 
 void ResponseWriter::abort() {
   aborted_ = true;
@@ -261,7 +279,9 @@ FakeApiServer::FakeApiServer(Handler handler, std::optional<TlsServerOptions> tl
   acceptThread_ = std::thread([this] { acceptLoop(); });
 }
 
-FakeApiServer::~FakeApiServer() { stop(); }
+FakeApiServer::~FakeApiServer() {
+  stop();
+}
 
 std::string FakeApiServer::url() const {
   return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
@@ -289,6 +309,9 @@ void FakeApiServer::stop() {
     threads.swap(impl_->threads);
   }
   for (auto& t : threads) t.join();
+  // Connections point back at impl_; drop them to break the cycle.
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->connections.clear();
 }
 
 void FakeApiServer::acceptLoop() {

@@ -23,7 +23,9 @@
 
 namespace mlops::testing {
 
-std::string repoRoot() { return MLOPS_REPO_ROOT; }
+std::string repoRoot() {
+  return MLOPS_REPO_ROOT;
+}
 
 std::string PlaneEnv::get(const std::string& key) const {
   auto it = vars.find(key);
@@ -186,13 +188,17 @@ CommandResult runCommand(const std::vector<std::string>& argv, const std::string
     }
     if (outIdx >= 0 && fds[outIdx].revents) {
       ssize_t r = read(outPipe[0], buf, sizeof buf);
-      if (r > 0) result.out.append(buf, static_cast<size_t>(r));
-      else outOpen = false;
+      if (r > 0)
+        result.out.append(buf, static_cast<size_t>(r));
+      else
+        outOpen = false;
     }
     if (errIdx >= 0 && fds[errIdx].revents) {
       ssize_t r = read(errPipe[0], buf, sizeof buf);
-      if (r > 0) result.err.append(buf, static_cast<size_t>(r));
-      else errOpen = false;
+      if (r > 0)
+        result.err.append(buf, static_cast<size_t>(r));
+      else
+        errOpen = false;
     }
     if (inIdx >= 0 && fds[inIdx].revents) {
       ssize_t w = write(inFd, input.data() + written, input.size() - written);
@@ -222,8 +228,7 @@ CommandResult kubectl(const PlaneEnv& env, const std::vector<std::string>& args,
 
 std::string randomSuffix(size_t n) {
   static const char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  thread_local std::mt19937_64 rng(std::random_device{}() ^
-                                   static_cast<uint64_t>(getpid()) << 32);
+  thread_local std::mt19937_64 rng(std::random_device{}() ^ static_cast<uint64_t>(getpid()) << 32);
   std::uniform_int_distribution<size_t> pick(0, sizeof kChars - 2);
   std::string out;
   for (size_t i = 0; i < n; ++i) out += kChars[pick(rng)];
@@ -238,10 +243,10 @@ Result<std::unique_ptr<TestNamespace>> TestNamespace::create(kube::Client& clien
   for (int attempt = 0; attempt < 200; ++attempt) {
     std::string name = prefix + "-" + randomSuffix(8);
     if (name.size() > 63) name = name.substr(name.size() - 63);
-    kube::Json ns = {{"apiVersion", "v1"},
-                     {"kind", "Namespace"},
-                     {"metadata",
-                      {{"name", name}, {"labels", {{"mlops.dev/test-namespace", "true"}}}}}};
+    kube::Json ns = {
+        {"apiVersion", "v1"},
+        {"kind", "Namespace"},
+        {"metadata", {{"name", name}, {"labels", {{"mlops.dev/test-namespace", "true"}}}}}};
     Result<kube::Json> created = client.create(kube::resources::kNamespaces, "", ns);
     if (created.ok()) return std::unique_ptr<TestNamespace>(new TestNamespace(client, name));
     if (created.error().code == ErrorCode::kAlreadyExists) continue;

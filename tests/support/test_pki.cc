@@ -115,13 +115,15 @@ KeyPair makeLeaf(const KeyPair& ca, const LeafOptions& options) {
   X509Ptr cert = newCert(key.get(), options.commonName, options.organizations);
   X509_set_issuer_name(cert.get(), X509_get_subject_name(caCert.get()));
   addExtension(cert.get(), caCert.get(), NID_basic_constraints, "critical,CA:FALSE");
-  addExtension(cert.get(), caCert.get(), NID_key_usage, "critical,digitalSignature,keyEncipherment");
+  addExtension(cert.get(), caCert.get(), NID_key_usage,
+               "critical,digitalSignature,keyEncipherment");
   addExtension(cert.get(), caCert.get(), NID_ext_key_usage,
                options.server ? "serverAuth" : "clientAuth");
   addExtension(cert.get(), caCert.get(), NID_authority_key_identifier, "keyid:always");
   std::string san;
   for (const auto& d : options.dnsNames) san += (san.empty() ? "" : ",") + std::string("DNS:") + d;
-  for (const auto& ip : options.ipAddresses) san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
+  for (const auto& ip : options.ipAddresses)
+    san += (san.empty() ? "" : ",") + std::string("IP:") + ip;
   if (!san.empty()) addExtension(cert.get(), caCert.get(), NID_subject_alt_name, san);
   check(X509_sign(cert.get(), caKey.get(), EVP_sha256()) > 0, "sign leaf");
   return {toPem(cert.get()), toPem(key.get())};

@@ -18,10 +18,10 @@ KeyPair makeCa(const std::string& commonName);
 
 struct LeafOptions {
   std::string commonName = "test";
-  std::vector<std::string> dnsNames = {};     // subjectAltName DNS entries
-  std::vector<std::string> ipAddresses = {};  // subjectAltName IP entries
+  std::vector<std::string> dnsNames = {};       // subjectAltName DNS entries
+  std::vector<std::string> ipAddresses = {};    // subjectAltName IP entries
   std::vector<std::string> organizations = {};  // O=: Kubernetes groups of a client
-  bool server = true;                    // serverAuth, else clientAuth
+  bool server = true;                           // serverAuth, else clientAuth
 };
 
 // A certificate signed by `ca`.

@@ -120,11 +120,11 @@ TEST_F(KubeCrudTest, DryRunDeleteKeepsTheObject) {
 const Resource kWidgets{"kubetest.mlops.dev", "v1", "widgets", "Widget", true};
 
 Json widgetCrd() {
-  Json schema = {{"type", "object"},
-                 {"properties",
-                  {{"spec", {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}}},
-                   {"status",
-                    {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}}}}}};
+  Json schema = {
+      {"type", "object"},
+      {"properties",
+       {{"spec", {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}}},
+        {"status", {{"type", "object"}, {"x-kubernetes-preserve-unknown-fields", true}}}}}};
   return {{"apiVersion", "apiextensions.k8s.io/v1"},
           {"kind", "CustomResourceDefinition"},
           {"metadata", {{"name", "widgets.kubetest.mlops.dev"}}},
@@ -132,14 +132,15 @@ Json widgetCrd() {
            {{"group", "kubetest.mlops.dev"},
             {"scope", "Namespaced"},
             {"names",
-             {{"plural", "widgets"}, {"singular", "widget"}, {"kind", "Widget"},
+             {{"plural", "widgets"},
+              {"singular", "widget"},
+              {"kind", "Widget"},
               {"listKind", "WidgetList"}}},
-            {"versions",
-             Json::array({{{"name", "v1"},
-                           {"served", true},
-                           {"storage", true},
-                           {"subresources", {{"status", Json::object()}}},
-                           {"schema", {{"openAPIV3Schema", schema}}}}})}}}};
+            {"versions", Json::array({{{"name", "v1"},
+                                       {"served", true},
+                                       {"storage", true},
+                                       {"subresources", {{"status", Json::object()}}},
+                                       {"schema", {{"openAPIV3Schema", schema}}}}})}}}};
 }
 
 bool established(const Json& crd) {

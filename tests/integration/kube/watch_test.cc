@@ -26,7 +26,8 @@ Json configMap(const std::string& name) {
 
 std::string describe(const Collected& c) {
   std::string out = std::to_string(c.events.size()) + " events:";
-  for (const auto& e : c.events) out += std::string(" ") + watchEventTypeName(e.type) + " " + nameOf(e);
+  for (const auto& e : c.events)
+    out += std::string(" ") + watchEventTypeName(e.type) + " " + nameOf(e);
   if (c.error) out += "; error " + c.error->toString();
   if (c.ended) out += "; ended";
   if (c.timedOut) out += "; timed out";
@@ -73,7 +74,8 @@ TEST_F(KubeWatchTest, ServerEndsTheWatchAtTimeoutSeconds) {
   auto stream = client().watch(resources::kConfigMaps, ns(), opts);
   ASSERT_TRUE(stream.ok()) << stream.error().toString();
   auto start = std::chrono::steady_clock::now();
-  Collected got = collect(**stream, [](const WatchEvent&) { return false; }, 20s);
+  Collected got = collect(
+      **stream, [](const WatchEvent&) { return false; }, 20s);
   EXPECT_TRUE(got.ended) << describe(got);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
 }
@@ -111,7 +113,8 @@ TEST_F(KubeCompactionTest, WatchFromCompactedRevisionIsGone) {
   if (!stream.ok()) {
     gone = stream.error();  // HTTP 410
   } else {
-    Collected got = collect(**stream, [](const WatchEvent&) { return true; }, 20s);
+    Collected got = collect(
+        **stream, [](const WatchEvent&) { return true; }, 20s);
     ASSERT_TRUE(got.error.has_value()) << describe(got);
     gone = *got.error;  // an ERROR event with code 410
   }
@@ -134,7 +137,8 @@ TEST_F(KubeWatchRestartTest, ResumesAfterApiServerRestart) {
   auto before = client().watch(resources::kConfigMaps, ns(), opts);
   ASSERT_TRUE(before.ok()) << before.error().toString();
   ASSERT_TRUE(client().create(resources::kConfigMaps, ns(), configMap("before-1")).ok());
-  Collected first = collect(**before, [](const WatchEvent& e) { return nameOf(e) == "before-1"; }, 30s);
+  Collected first = collect(
+      **before, [](const WatchEvent& e) { return nameOf(e) == "before-1"; }, 30s);
   ASSERT_FALSE(first.events.empty()) << describe(first);
   const std::string lastVersion = resourceVersionOf(first.events.back().object);
 
@@ -147,7 +151,8 @@ TEST_F(KubeWatchRestartTest, ResumesAfterApiServerRestart) {
 
   // The old stream must stop promptly: ended by the server's shutdown or cut.
   auto t0 = std::chrono::steady_clock::now();
-  Collected old = collect(**before, [](const WatchEvent&) { return false; }, 60s);
+  Collected old = collect(
+      **before, [](const WatchEvent&) { return false; }, 60s);
   EXPECT_FALSE(old.timedOut) << "the old watch did not notice the restart: " << describe(old);
   EXPECT_TRUE(old.ended || (old.error && old.error->code == ErrorCode::kUnavailable))
       << describe(old);
@@ -207,7 +212,8 @@ TEST_F(KubeWatchRestartTest, ResumesAfterApiServerRestart) {
     auto fresh = client().watch(resources::kConfigMaps, ns(), opts);
     ASSERT_TRUE(fresh.ok()) << fresh.error().toString();
     ASSERT_TRUE(client().create(resources::kConfigMaps, ns(), configMap("after-3")).ok());
-    Collected got = collect(**fresh, [](const WatchEvent& e) { return nameOf(e) == "after-3"; }, 30s);
+    Collected got = collect(
+        **fresh, [](const WatchEvent& e) { return nameOf(e) == "after-3"; }, 30s);
     ASSERT_EQ(got.events.size(), 1u) << describe(got);
     EXPECT_EQ(nameOf(got.events[0]), "after-3");
   }

@@ -42,9 +42,8 @@ std::string base64(const std::string& in) {
 // Certificates shared by all tests (generating them takes a moment).
 struct Pki {
   KeyPair ca = testing::makeCa("test-ca");
-  KeyPair client = testing::makeLeaf(ca, {.commonName = "admin",
-                                          .organizations = {"system:masters"},
-                                          .server = false});
+  KeyPair client = testing::makeLeaf(
+      ca, {.commonName = "admin", .organizations = {"system:masters"}, .server = false});
   KeyPair other = testing::makeLeaf(ca, {.commonName = "other", .server = false});
 };
 const Pki& pki() {
@@ -76,8 +75,7 @@ class ConfigTest : public ::testing::Test {
                      const std::string& extraContext = "") {
     return "apiVersion: v1\nkind: Config\ncurrent-context: main\n"
            "clusters:\n- name: c1\n  cluster:\n" +
-           clusterBody +
-           "users:\n- name: u1\n  user:\n" + userBody +
+           clusterBody + "users:\n- name: u1\n  user:\n" + userBody +
            "contexts:\n- name: main\n  context:\n    cluster: c1\n    user: u1\n" + extraContext;
   }
 
@@ -120,12 +118,12 @@ TEST_F(ConfigTest, FileFormsResolvedAgainstTheKubeconfigDirectory) {
   write("certs/ca.crt", pki().ca.certPem);
   write("certs/client.crt", pki().client.certPem);
   write("certs/client.key", pki().client.keyPem);
-  std::string file = write(
-      "kube/config",
-      simple("    server: https://10.0.0.1\n    certificate-authority: ../certs/ca.crt\n",
-             "    client-certificate: ../certs/client.crt\n    client-key: " +
-                 path("certs/client.key") + "\n",
-             "    namespace: team-a\n"));
+  std::string file =
+      write("kube/config",
+            simple("    server: https://10.0.0.1\n    certificate-authority: ../certs/ca.crt\n",
+                   "    client-certificate: ../certs/client.crt\n    client-key: " +
+                       path("certs/client.key") + "\n",
+                   "    namespace: team-a\n"));
   // The namespace line above lands in the context body.
   Result<ClientConfig> cfg = loadKubeconfig(file, "", clock_);
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
@@ -158,8 +156,7 @@ TEST_F(ConfigTest, StaticToken) {
 
 TEST_F(ConfigTest, TokenFileIsReadAndReReadAfterAMinute) {
   write("token", "first\n");
-  std::string file =
-      write("config", simple("    server: https://h\n", "    tokenFile: token\n"));
+  std::string file = write("config", simple("    server: https://h\n", "    tokenFile: token\n"));
   Result<ClientConfig> cfg = loadKubeconfig(file, "", clock_);
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
   ASSERT_NE(cfg->token, nullptr);
@@ -173,51 +170,51 @@ TEST_F(ConfigTest, TokenFileIsReadAndReReadAfterAMinute) {
 
 TEST_F(ConfigTest, TokenFileWinsOverTokenWhichIsTheFallback) {
   write("token", "from-file");
-  std::string file = write("config", simple("    server: https://h\n",
-                                            "    token: inline\n    tokenFile: token\n"));
+  std::string file = write(
+      "config", simple("    server: https://h\n", "    token: inline\n    tokenFile: token\n"));
   Result<ClientConfig> cfg = loadKubeconfig(file, "", clock_);
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
   EXPECT_EQ(*cfg->token->token(), "from-file");
 }
 
 TEST_F(ConfigTest, MissingTokenFileIsAnError) {
-  std::string file = write(
-      "config", simple("    server: https://h\n", std::string("    token: ") + kSecretToken +
-                                                        "\n    tokenFile: nope/token\n"));
+  std::string file =
+      write("config", simple("    server: https://h\n", std::string("    token: ") + kSecretToken +
+                                                            "\n    tokenFile: nope/token\n"));
   expectError(loadKubeconfig(file, "", clock_), {file, "tokenFile", path("nope/token")});
 }
 
 TEST_F(ConfigTest, InsecureSkipTlsVerifyOnlyWhenSet) {
-  std::string file = write("config",
-               "current-context: main\nclusters:\n- name: c1\n  cluster:\n    server: "
-               "https://h\n    insecure-skip-tls-verify: true\nusers:\n- name: u1\n  user: "
-               "{}\ncontexts:\n- name: main\n  context: {cluster: c1, user: u1}\n");
+  std::string file =
+      write("config",
+            "current-context: main\nclusters:\n- name: c1\n  cluster:\n    server: "
+            "https://h\n    insecure-skip-tls-verify: true\nusers:\n- name: u1\n  user: "
+            "{}\ncontexts:\n- name: main\n  context: {cluster: c1, user: u1}\n");
   Result<ClientConfig> cfg = loadKubeconfig(file, "", clock_);
   ASSERT_TRUE(cfg.ok()) << cfg.error().message;
   EXPECT_TRUE(cfg->insecureSkipTlsVerify);
 
-  std::string withCa = write(
-      "config2", simple("    server: https://h\n    insecure-skip-tls-verify: true\n"
-                        "    certificate-authority-data: " +
-                            base64(pki().ca.certPem) + "\n",
-                        "    token: t\n"));
+  std::string withCa =
+      write("config2", simple("    server: https://h\n    insecure-skip-tls-verify: true\n"
+                              "    certificate-authority-data: " +
+                                  base64(pki().ca.certPem) + "\n",
+                              "    token: t\n"));
   expectError(loadKubeconfig(withCa, "", clock_), {withCa, "insecure-skip-tls-verify"});
 
   std::string notBool = write(
-      "config3", simple("    server: https://h\n    insecure-skip-tls-verify: maybe\n",
-                        "    token: t\n"));
+      "config3",
+      simple("    server: https://h\n    insecure-skip-tls-verify: maybe\n", "    token: t\n"));
   expectError(loadKubeconfig(notBool, "", clock_), {notBool, "true or false"});
 }
 
 TEST_F(ConfigTest, ContextOverride) {
-  std::string file = write(
-      "config",
-      "current-context: a\n"
-      "clusters:\n- name: ca\n  cluster: {server: 'https://a'}\n"
-      "- name: cb\n  cluster: {server: 'https://b'}\n"
-      "users:\n- name: u\n  user: {token: t}\n"
-      "contexts:\n- name: a\n  context: {cluster: ca, user: u}\n"
-      "- name: b\n  context: {cluster: cb, user: u, namespace: nb}\n");
+  std::string file = write("config",
+                           "current-context: a\n"
+                           "clusters:\n- name: ca\n  cluster: {server: 'https://a'}\n"
+                           "- name: cb\n  cluster: {server: 'https://b'}\n"
+                           "users:\n- name: u\n  user: {token: t}\n"
+                           "contexts:\n- name: a\n  context: {cluster: ca, user: u}\n"
+                           "- name: b\n  context: {cluster: cb, user: u, namespace: nb}\n");
   Result<ClientConfig> a = loadKubeconfig(file, "", clock_);
   ASSERT_TRUE(a.ok()) << a.error().message;
   EXPECT_EQ(a->server, "https://a");
@@ -229,18 +226,18 @@ TEST_F(ConfigTest, ContextOverride) {
 }
 
 TEST_F(ConfigTest, KubeconfigListMergesFirstDefinitionWins) {
-  std::string first = write(
-      "one", "current-context: ctx-one\n"
-             "clusters:\n- name: shared\n  cluster: {server: 'https://first'}\n"
-             "users:\n- name: u\n  user: {token: from-one}\n"
-             "contexts:\n- name: ctx-one\n  context: {cluster: shared, user: u}\n");
-  std::string second = write(
-      "two", "current-context: ctx-two\n"
-             "clusters:\n- name: shared\n  cluster: {server: 'https://second'}\n"
-             "- name: only-two\n  cluster: {server: 'https://only-two'}\n"
-             "users:\n- name: u\n  user: {token: from-two}\n"
-             "contexts:\n- name: ctx-two\n  context: {cluster: only-two, user: u}\n"
-             "- name: ctx-one\n  context: {cluster: only-two, user: u}\n");
+  std::string first = write("one",
+                            "current-context: ctx-one\n"
+                            "clusters:\n- name: shared\n  cluster: {server: 'https://first'}\n"
+                            "users:\n- name: u\n  user: {token: from-one}\n"
+                            "contexts:\n- name: ctx-one\n  context: {cluster: shared, user: u}\n");
+  std::string second = write("two",
+                             "current-context: ctx-two\n"
+                             "clusters:\n- name: shared\n  cluster: {server: 'https://second'}\n"
+                             "- name: only-two\n  cluster: {server: 'https://only-two'}\n"
+                             "users:\n- name: u\n  user: {token: from-two}\n"
+                             "contexts:\n- name: ctx-two\n  context: {cluster: only-two, user: u}\n"
+                             "- name: ctx-one\n  context: {cluster: only-two, user: u}\n");
   std::vector<std::string> list =
       splitKubeconfigList(first + "::" + path("missing") + ":" + second);
   ASSERT_EQ(list.size(), 3u);
@@ -297,9 +294,9 @@ TEST_F(ConfigTest, NotAMap) {
   std::string file = write("config", "- just\n- a list\n");
   expectError(loadKubeconfig(file, "", clock_), {file, "not a map"});
   std::string badClusters = write("config2", "clusters: {c1: x}\ncurrent-context: x\n");
-  expectError(loadKubeconfig(badClusters, "", clock_), {badClusters, "\"clusters\" must be a list"});
-  std::string badServer =
-      write("config3", "clusters:\n- name: c\n  cluster: {server: [a, b]}\n");
+  expectError(loadKubeconfig(badClusters, "", clock_),
+              {badClusters, "\"clusters\" must be a list"});
+  std::string badServer = write("config3", "clusters:\n- name: c\n  cluster: {server: [a, b]}\n");
   expectError(loadKubeconfig(badServer, "", clock_), {badServer, "\"server\" must be a string"});
   std::string noName = write("config4", "users:\n- user: {token: x}\n");
   expectError(loadKubeconfig(noName, "", clock_), {noName, "users[0] has no name"});
@@ -312,7 +309,7 @@ TEST_F(ConfigTest, EmptyFileHasNoCurrentContext) {
 
 TEST_F(ConfigTest, NoCurrentContext) {
   std::string file = write("config", "clusters: []\nusers:\n- name: u1\n  user: {token: " +
-                             std::string(kSecretToken) + "}\n");
+                                         std::string(kSecretToken) + "}\n");
   expectError(loadKubeconfig(file, "", clock_), {file, "no current-context"});
 }
 
@@ -322,48 +319,49 @@ TEST_F(ConfigTest, CurrentContextNotDefined) {
 }
 
 TEST_F(ConfigTest, ContextNamesMissingCluster) {
-  std::string file =
-      write("config", "current-context: main\nusers:\n- name: u1\n  user: {token: " +
-                          std::string(kSecretToken) +
-                          "}\ncontexts:\n- name: main\n  context: {cluster: gone, user: u1}\n");
+  std::string file = write(
+      "config",
+      "current-context: main\nusers:\n- name: u1\n  user: {token: " + std::string(kSecretToken) +
+          "}\ncontexts:\n- name: main\n  context: {cluster: gone, user: u1}\n");
   expectError(loadKubeconfig(file, "", clock_), {file, "cluster \"gone\"", "not defined"});
 }
 
 TEST_F(ConfigTest, ContextNamesMissingUser) {
-  std::string file = write(
-      "config", "current-context: main\nclusters:\n- name: c1\n  cluster: {server: "
-                "'https://h'}\ncontexts:\n- name: main\n  context: {cluster: c1, user: nobody}\n");
+  std::string file =
+      write("config",
+            "current-context: main\nclusters:\n- name: c1\n  cluster: {server: "
+            "'https://h'}\ncontexts:\n- name: main\n  context: {cluster: c1, user: nobody}\n");
   expectError(loadKubeconfig(file, "", clock_), {file, "user \"nobody\"", "not defined"});
 }
 
 TEST_F(ConfigTest, ClusterWithoutServer) {
-  std::string file = write("config", simple("    certificate-authority-data: " +
-                                                base64(pki().ca.certPem) + "\n",
-                                            "    token: t\n"));
+  std::string file =
+      write("config", simple("    certificate-authority-data: " + base64(pki().ca.certPem) + "\n",
+                             "    token: t\n"));
   expectError(loadKubeconfig(file, "", clock_), {file, "cluster \"c1\"", "no server"});
   std::string badScheme = write("config2", simple("    server: ftp://h\n", "    token: t\n"));
   expectError(loadKubeconfig(badScheme, "", clock_), {badScheme, "https://"});
 }
 
 TEST_F(ConfigTest, BadBase64) {
-  std::string file = write(
-      "config", simple("    server: https://h\n    certificate-authority-data: not*base64!\n",
-                       std::string("    token: ") + kSecretToken + "\n"));
+  std::string file =
+      write("config", simple("    server: https://h\n    certificate-authority-data: not*base64!\n",
+                             std::string("    token: ") + kSecretToken + "\n"));
   expectError(loadKubeconfig(file, "", clock_),
               {file, "cluster \"c1\"", "certificate-authority-data is not valid base64"});
-  std::string key = write(
-      "config2", simple("    server: https://h\n",
-                        "    client-certificate-data: " + base64(pki().client.certPem) +
-                            "\n    client-key-data: Zm9v=YmFy\n"));
+  std::string key =
+      write("config2", simple("    server: https://h\n",
+                              "    client-certificate-data: " + base64(pki().client.certPem) +
+                                  "\n    client-key-data: Zm9v=YmFy\n"));
   expectError(loadKubeconfig(key, "", clock_),
               {key, "user \"u1\"", "client-key-data is not valid base64"});
 }
 
 TEST_F(ConfigTest, ValidBase64ButNotPem) {
-  std::string file = write(
-      "config", simple("    server: https://h\n    certificate-authority-data: " +
-                           base64("hello, not a certificate") + "\n",
-                       "    token: t\n"));
+  std::string file =
+      write("config", simple("    server: https://h\n    certificate-authority-data: " +
+                                 base64("hello, not a certificate") + "\n",
+                             "    token: t\n"));
   expectError(loadKubeconfig(file, "", clock_),
               {file, "certificate-authority-data", "no PEM certificate"});
 }
@@ -372,16 +370,16 @@ TEST_F(ConfigTest, CorruptPemCertificate) {
   std::string corrupt = pki().ca.certPem;
   corrupt[corrupt.size() / 2] = '#';
   write("ca.crt", corrupt);
-  std::string file = write(
-      "config", simple("    server: https://h\n    certificate-authority: ca.crt\n",
-                       "    token: t\n"));
+  std::string file =
+      write("config",
+            simple("    server: https://h\n    certificate-authority: ca.crt\n", "    token: t\n"));
   expectError(loadKubeconfig(file, "", clock_), {file, path("ca.crt"), "malformed"});
 }
 
 TEST_F(ConfigTest, UnreadableCertificateFile) {
-  std::string file = write(
-      "config", simple("    server: https://h\n    certificate-authority: missing/ca.crt\n",
-                       std::string("    token: ") + kSecretToken + "\n"));
+  std::string file =
+      write("config", simple("    server: https://h\n    certificate-authority: missing/ca.crt\n",
+                             std::string("    token: ") + kSecretToken + "\n"));
   expectError(loadKubeconfig(file, "", clock_),
               {file, "certificate-authority", path("missing/ca.crt"), "No such file"});
 
@@ -389,8 +387,8 @@ TEST_F(ConfigTest, UnreadableCertificateFile) {
     std::string locked = write("locked.crt", pki().ca.certPem);
     chmod(locked.c_str(), 0);
     std::string file2 = write(
-        "config2", simple("    server: https://h\n    certificate-authority: locked.crt\n",
-                          "    token: t\n"));
+        "config2",
+        simple("    server: https://h\n    certificate-authority: locked.crt\n", "    token: t\n"));
     expectError(loadKubeconfig(file2, "", clock_), {file2, locked, "Permission denied"});
   }
 
@@ -407,27 +405,27 @@ TEST_F(ConfigTest, ClientCertificateWithoutKeyOrWrongKey) {
                        "    client-certificate-data: " + base64(pki().client.certPem) + "\n"));
   expectError(loadKubeconfig(noKey, "", clock_), {noKey, "without client-key"});
 
-  std::string wrong = write(
-      "config2", simple("    server: https://h\n",
-                        "    client-certificate-data: " + base64(pki().client.certPem) +
-                            "\n    client-key-data: " + base64(pki().other.keyPem) + "\n"));
+  std::string wrong =
+      write("config2", simple("    server: https://h\n",
+                              "    client-certificate-data: " + base64(pki().client.certPem) +
+                                  "\n    client-key-data: " + base64(pki().other.keyPem) + "\n"));
   Result<ClientConfig> r = loadKubeconfig(wrong, "", clock_);
   expectError(r, {wrong, "does not match"});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().message.find("PRIVATE KEY"), std::string::npos);
 
-  std::string badKey = write(
-      "config3", simple("    server: https://h\n",
-                        "    client-certificate-data: " + base64(pki().client.certPem) +
-                            "\n    client-key-data: " + base64("garbage key") + "\n"));
+  std::string badKey =
+      write("config3", simple("    server: https://h\n",
+                              "    client-certificate-data: " + base64(pki().client.certPem) +
+                                  "\n    client-key-data: " + base64("garbage key") + "\n"));
   expectError(loadKubeconfig(badKey, "", clock_), {badKey, "client-key-data", "private key"});
 }
 
 TEST_F(ConfigTest, UnsupportedAuthIsRejectedClearly) {
-  std::string exec = write(
-      "config", simple("    server: https://h\n",
-                       "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
-                       "      command: aws\n"));
+  std::string exec =
+      write("config", simple("    server: https://h\n",
+                             "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+                             "      command: aws\n"));
   expectError(loadKubeconfig(exec, "", clock_), {exec, "user \"u1\"", "exec credential plugins"});
   std::string basic =
       write("config2", simple("    server: https://h\n", "    username: a\n    password: b\n"));

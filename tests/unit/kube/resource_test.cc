@@ -35,7 +35,8 @@ TEST(ResourceTest, ProjectKinds) {
 }
 
 TEST(ResourceTest, NamesAreEncodedInPaths) {
-  EXPECT_EQ(resources::kConfigMaps.path("ns", "a/b?c"), "/api/v1/namespaces/ns/configmaps/a%2Fb%3Fc");
+  EXPECT_EQ(resources::kConfigMaps.path("ns", "a/b?c"),
+            "/api/v1/namespaces/ns/configmaps/a%2Fb%3Fc");
 }
 
 TEST(UrlEncodeTest, KeepsUnreservedEncodesTheRest) {

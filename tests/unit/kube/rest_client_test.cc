@@ -107,8 +107,9 @@ TEST(RestClientTest, HttpErrorsKeepServerReasonAndMessage) {
 
 TEST(RestClientTest, ListBuildsQueryAndFillsKinds) {
   FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
-    w.send(200, R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"77",)"
-                R"("continue":"tok=="},"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]})");
+    w.send(200,
+           R"({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"77",)"
+           R"("continue":"tok=="},"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]})");
   });
   auto client = clientFor(server.url());
   ListOptions opts;
@@ -162,9 +163,9 @@ TEST(RestClientTest, WritesHaveTheRightShape) {
   ASSERT_TRUE(client->create(resources::kConfigMaps, "", cm, dry).ok());
   ASSERT_TRUE(client->update(resources::kConfigMaps, "ns", cm).ok());
   ASSERT_TRUE(client->updateStatus(resources::kTrainingRuns, "ns", cm).ok());
-  ASSERT_TRUE(client->mergePatch(resources::kModelVersions, "ns", "mv", {{"status", {{"a", 1}}}},
-                                 "status")
-                  .ok());
+  ASSERT_TRUE(
+      client->mergePatch(resources::kModelVersions, "ns", "mv", {{"status", {{"a", 1}}}}, "status")
+          .ok());
   ApplyOptions apply;
   apply.fieldManager = "mlops-operator";
   apply.force = true;
@@ -228,9 +229,7 @@ TEST(RestClientTest, BadArgumentsAreRejectedLocally) {
   EXPECT_EQ(client->remove(resources::kPods, "", "p").error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(client->create(resources::kPods, "", Json::object()).error().code,
             ErrorCode::kInvalidArgument);  // no namespace anywhere
-  EXPECT_EQ(client->apply(resources::kPods, "ns", {{"metadata", {{"name", "p"}}}}, {})
-                .error()
-                .code,
+  EXPECT_EQ(client->apply(resources::kPods, "ns", {{"metadata", {{"name", "p"}}}}, {}).error().code,
             ErrorCode::kInvalidArgument);  // no field manager
   EXPECT_EQ(client->update(resources::kPods, "ns", Json::object()).error().code,
             ErrorCode::kInvalidArgument);
@@ -252,8 +251,10 @@ TEST(RestClientTest, NonJsonSuccessIsAnError) {
 
 TEST(RestClientTest, MetricsHookSeesEveryResponse) {
   FakeApiServer server([](const HttpRequest& req, ResponseWriter& w) {
-    if (req.method == "GET") w.send(200, "{}");
-    else w.send(409, R"({"kind":"Status","reason":"AlreadyExists","code":409})");
+    if (req.method == "GET")
+      w.send(200, "{}");
+    else
+      w.send(409, R"({"kind":"Status","reason":"AlreadyExists","code":409})");
   });
   std::mutex mu;
   std::vector<std::pair<std::string, int>> seen;
@@ -263,8 +264,7 @@ TEST(RestClientTest, MetricsHookSeesEveryResponse) {
   };
   auto client = clientFor(server.url(), [&](ClientConfig& c) { c.onResponse = hook; });
   (void)client->get(resources::kPods, "a", "b");
-  Result<Json> created =
-      client->create(resources::kPods, "a", {{"metadata", {{"name", "b"}}}});
+  Result<Json> created = client->create(resources::kPods, "a", {{"metadata", {{"name", "b"}}}});
   EXPECT_EQ(created.error().code, ErrorCode::kAlreadyExists);
   auto dead = clientFor("http://127.0.0.1:" + std::to_string(closedPort()),
                         [&](ClientConfig& c) { c.onResponse = hook; });
@@ -318,7 +318,8 @@ TEST(RestClientTest, TokenSourceErrorStopsTheRequest) {
     }
   };
   FakeApiServer server([](const HttpRequest&, ResponseWriter& w) { w.send(200, "{}"); });
-  auto client = clientFor(server.url(), [](ClientConfig& c) { c.token = std::make_shared<Broken>(); });
+  auto client =
+      clientFor(server.url(), [](ClientConfig& c) { c.token = std::make_shared<Broken>(); });
   Result<Json> r = client->get(resources::kPods, "a", "b");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("bearer token file /x"), std::string::npos);
@@ -469,9 +470,13 @@ TEST(RestWatchTest, ExpiredErrorEventIsGone) {
 TEST(RestWatchTest, HttpErrorsOnWatchStart) {
   FakeApiServer server([](const HttpRequest& req, ResponseWriter& w) {
     if (req.param("resourceVersion") == "1") {
-      w.send(410, R"({"kind":"Status","status":"Failure","message":"too old","reason":"Expired","code":410})");
+      w.send(
+          410,
+          R"({"kind":"Status","status":"Failure","message":"too old","reason":"Expired","code":410})");
     } else {
-      w.send(403, R"({"kind":"Status","status":"Failure","message":"configmaps is forbidden","reason":"Forbidden","code":403})");
+      w.send(
+          403,
+          R"({"kind":"Status","status":"Failure","message":"configmaps is forbidden","reason":"Forbidden","code":403})");
     }
   });
   auto client = clientFor(server.url());
@@ -549,6 +554,30 @@ TEST(RestWatchTest, IdleStreamTimesOut) {
   server.stop();
 }
 
+TEST(RestWatchTest, SlowConsumerIsNotMistakenForAnIdleServer) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
+    w.startChunked(200);
+    w.chunk(event("ADDED", "a", 1));
+    w.chunk(event("ADDED", "b", 2));
+    w.wait(30s);
+  });
+  auto client = clientFor(server.url(), [](ClientConfig& c) { c.watchIdleGrace = 300ms; });
+  WatchOptions opts;
+  opts.timeoutSeconds = 1;
+  auto stream = client->watch(resources::kConfigMaps, "ns", opts);
+  ASSERT_TRUE(stream.ok());
+  ASSERT_TRUE((*stream)->next().ok());
+  std::this_thread::sleep_for(1800ms);  // longer than the idle timeout
+  auto second = (*stream)->next();
+  ASSERT_TRUE(second.ok()) << second.error().toString();
+  ASSERT_TRUE(second->has_value());
+  EXPECT_EQ((*second)->object["metadata"]["name"], "b");
+  auto third = (*stream)->next();
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error().code, ErrorCode::kTimeout);
+  server.stop();
+}
+
 TEST(RestWatchTest, NoResponseHeadersTimesOutAtTheRequestTimeout) {
   FakeApiServer server([](const HttpRequest&, ResponseWriter& w) { w.wait(30s); });
   auto client = clientFor(server.url(), [](ClientConfig& c) { c.requestTimeout = 300ms; });
@@ -621,7 +650,8 @@ struct TlsFixture {
   testing::KeyPair ca = testing::makeCa("kube-ca");
   testing::KeyPair otherCa = testing::makeCa("other-ca");
   testing::KeyPair serverForIp = testing::makeLeaf(
-      ca, {.commonName = "kube-apiserver", .dnsNames = {"kubernetes"}, .ipAddresses = {"127.0.0.1"}});
+      ca,
+      {.commonName = "kube-apiserver", .dnsNames = {"kubernetes"}, .ipAddresses = {"127.0.0.1"}});
   testing::KeyPair serverForName =
       testing::makeLeaf(ca, {.commonName = "elsewhere", .dnsNames = {"example.com"}});
   testing::KeyPair client = testing::makeLeaf(
@@ -696,9 +726,9 @@ TEST(RestTlsTest, InsecureSkipVerifyOnlyWhenAsked) {
 }
 
 TEST(RestTlsTest, ClientCertificateFromMemory) {
-  FakeApiServer server(okHandler,
-                       testing::TlsServerOptions{tls().serverForIp.certPem,
-                                                 tls().serverForIp.keyPem, tls().ca.certPem});
+  FakeApiServer server(
+      okHandler, testing::TlsServerOptions{tls().serverForIp.certPem, tls().serverForIp.keyPem,
+                                           tls().ca.certPem});
   auto client = clientFor(server.url(), [](ClientConfig& c) {
     c.caPem = tls().ca.certPem;
     c.clientCertPem = tls().client.certPem;
@@ -711,9 +741,9 @@ TEST(RestTlsTest, ClientCertificateFromMemory) {
 }
 
 TEST(RestTlsTest, ServerDemandingAClientCertificate) {
-  FakeApiServer server(okHandler,
-                       testing::TlsServerOptions{tls().serverForIp.certPem,
-                                                 tls().serverForIp.keyPem, tls().ca.certPem});
+  FakeApiServer server(
+      okHandler, testing::TlsServerOptions{tls().serverForIp.certPem, tls().serverForIp.keyPem,
+                                           tls().ca.certPem});
   // Our fake asks for a certificate but does not insist; with none we get
   // in, anonymously.
   auto client = clientFor(server.url(), [](ClientConfig& c) { c.caPem = tls().ca.certPem; });

@@ -1,0 +1,349 @@
+#include "controllers/training/trainingrun_controller.h"
+
+#include <utility>
+#include <vector>
+
+#include "controllers/training/names.h"
+#include "runtime/indexer.h"
+#include "runtime/object.h"
+
+namespace mlops::training {
+namespace {
+
+using Json = nlohmann::json;
+using runtime::ReconcileResult;
+using runtime::Request;
+
+const Json& member(const Json& obj, const char* key) {
+  static const Json kNull;
+  if (!obj.is_object()) {
+    return kNull;
+  }
+  const auto it = obj.find(key);
+  return it == obj.end() ? kNull : *it;
+}
+
+std::string stringMember(const Json& obj, const char* key) {
+  const Json& v = member(obj, key);
+  return v.is_string() ? v.get<std::string>() : "";
+}
+
+bool isFinished(const Json& run) {
+  const std::string phase = stringMember(member(run, "status"), "phase");
+  return phase == "Succeeded" || phase == "Failed";
+}
+
+runtime::EventType eventTypeOf(const std::string& type) {
+  return type == "Warning" ? runtime::EventType::kWarning : runtime::EventType::kNormal;
+}
+
+kube::WriteOptions writeOptions() {
+  kube::WriteOptions opts;
+  opts.fieldManager = std::string(kFieldManager);
+  return opts;
+}
+
+// A cache read that treats NotFound as "absent".
+Result<std::optional<Json>> optionalGet(kube::Reader& reader, const kube::Resource& r,
+                                        const std::string& ns, const std::string& name) {
+  auto obj = reader.get(r, ns, name);
+  if (obj) {
+    return std::optional<Json>(std::move(*obj));
+  }
+  if (obj.error().code == ErrorCode::kNotFound) {
+    return std::optional<Json>();
+  }
+  return obj.error();
+}
+
+}  // namespace
+
+Status addTrainingRunIndexes(TrainingRunInformers& informers) {
+  const std::pair<runtime::Informer*, std::pair<const char*, runtime::IndexFunc>> indexes[] = {
+      {&informers.pods,
+       {kPodsByTrainingRun, runtime::indexByLabel(std::string(kLabelTrainingRun))}},
+      {&informers.modelVersions, {kModelVersionsByModel, runtime::indexByField("/spec/model")}},
+      {&informers.runs, {kRunsByReproductionOf, runtime::indexByField("/spec/reproduction/of")}},
+  };
+  for (const auto& [informer, index] : indexes) {
+    if (informer->indexer().hasIndex(index.first)) {
+      continue;
+    }
+    if (auto st = informer->addIndex(index.first, index.second); !st) {
+      return st;
+    }
+  }
+  return okStatus();
+}
+
+void watchTrainingRunSources(runtime::Controller& controller, TrainingRunInformers& informers) {
+  runtime::Informer* runs = &informers.runs;
+  // The run itself, and the reproductions waiting for it to finish.
+  controller.watch(informers.runs, [runs](const Json& obj) {
+    const std::string ns = runtime::namespaceOf(obj);
+    const std::string name = runtime::nameOf(obj);
+    std::vector<Request> requests{Request{ns, name}};
+    auto dependents = runs->indexer().byIndex(kRunsByReproductionOf, runtime::makeKey(ns, name));
+    if (dependents) {
+      for (const auto& dependent : *dependents) {
+        requests.push_back(Request{ns, runtime::nameOf(*dependent)});
+      }
+    }
+    return requests;
+  });
+  controller.watch(informers.jobs,
+                   runtime::requestForOwner("mlops.dev", std::string(kTrainingRunKind)));
+  controller.watch(informers.pods, [](const Json& obj) -> std::vector<Request> {
+    const std::string run =
+        stringMember(runtime::labelsOf(obj), std::string(kLabelTrainingRun).c_str());
+    if (run.empty()) {
+      return {};
+    }
+    return {Request{runtime::namespaceOf(obj), run}};
+  });
+}
+
+TrainingRunReconciler::TrainingRunReconciler(runtime::CacheReader& cache, kube::Client& api,
+                                             runtime::EventRecorder& events,
+                                             TrainingRunOptions options, const Clock& clock,
+                                             runtime::Logger logger)
+    : cache_(cache),
+      api_(api),
+      events_(events),
+      options_(std::move(options)),
+      clock_(clock),
+      log_(std::move(logger)),
+      registry_(api, log_.withName("registry")) {}
+
+Result<std::optional<Json>> TrainingRunReconciler::liveJob(const std::string& ns,
+                                                           const std::string& name) {
+  return optionalGet(api_, kube::resources::kJobs, ns, name);
+}
+
+Result<std::optional<Json>> TrainingRunReconciler::gatherJob(const Json& run) {
+  const std::string ns = runtime::namespaceOf(run);
+  const std::string name = runtime::nameOf(run);
+  auto job = optionalGet(cache_, kube::resources::kJobs, ns, name);
+  if (!job) {
+    return job.error();
+  }
+  const std::string recordedUID = stringMember(member(run, "status"), "jobUID");
+  if (recordedUID.empty() || (*job && runtime::uidOf(**job) == recordedUID)) {
+    return job;
+  }
+  // The Job the run recorded is not in the cache: the cache may lag (the UID
+  // was recorded from a create response), so only the API server can say it
+  // is gone.
+  return liveJob(ns, name);
+}
+
+std::optional<ProductionMetrics> TrainingRunReconciler::productionMetrics(
+    const std::string& ns, const std::string& model) {
+  auto versions = cache_.byIndex(kube::resources::kModelVersions, kModelVersionsByModel,
+                                 runtime::makeKey(ns, model));
+  if (!versions) {
+    log_.warn("cannot read ModelVersions from the cache", {{"error", versions.error().toString()}});
+    return std::nullopt;
+  }
+  const Json* production = nullptr;
+  int64_t productionVersion = 0;
+  for (const auto& mv : *versions) {
+    if (stringMember(member(mv, "status"), "phase") != "Production") {
+      continue;
+    }
+    const Json& v = member(member(mv, "spec"), "version");
+    const int64_t version = v.is_number_integer() ? v.get<int64_t>() : 0;
+    if (production == nullptr || version > productionVersion) {
+      production = &mv;
+      productionVersion = version;
+    }
+  }
+  if (production == nullptr) {
+    return std::nullopt;
+  }
+  ProductionMetrics out;
+  out.modelVersion = runtime::nameOf(*production);
+  const Json& metrics = member(member(*production, "spec"), "metrics");
+  if (metrics.is_object()) {
+    for (auto it = metrics.begin(); it != metrics.end(); ++it) {
+      if (it.value().is_number()) {
+        out.metrics[it.key()] = it.value().get<double>();
+      }
+    }
+  }
+  return out;
+}
+
+Result<TrainingRunInput> TrainingRunReconciler::gather(const Json& run) {
+  const std::string ns = runtime::namespaceOf(run);
+  const std::string name = runtime::nameOf(run);
+  const Json& spec = member(run, "spec");
+
+  TrainingRunInput in;
+  in.run = run;
+  in.now = clock_.wallNow();
+  in.options = options_;
+
+  auto job = gatherJob(run);
+  if (!job) {
+    return job.error();
+  }
+  in.job = std::move(*job);
+
+  auto pods =
+      cache_.byIndex(kube::resources::kPods, kPodsByTrainingRun, runtime::makeKey(ns, name));
+  if (!pods) {
+    return pods.error();
+  }
+  in.pods = std::move(*pods);
+
+  if (const std::string of = stringMember(member(spec, "reproduction"), "of"); !of.empty()) {
+    auto original = optionalGet(cache_, kube::resources::kTrainingRuns, ns, of);
+    if (!original) {
+      return original.error();
+    }
+    in.original = std::move(*original);
+  }
+  if (member(member(spec, "validation"), "compareToProduction").is_object()) {
+    in.production = productionMetrics(ns, stringMember(spec, "model"));
+  }
+  return in;
+}
+
+Status TrainingRunReconciler::createJob(TrainingRunInput& in, const Json& job) {
+  const std::string ns = runtime::namespaceOf(in.run);
+  const std::string name = runtime::nameOf(job);
+  auto created = api_.create(kube::resources::kJobs, ns, job, writeOptions());
+  if (created) {
+    log_.info("created Job", {{"namespace", ns}, {"job", name}});
+    in.job = std::move(*created);
+    return okStatus();
+  }
+  if (created.error().code == ErrorCode::kAlreadyExists) {
+    // Ours, created by an earlier reconcile the cache has not caught up with,
+    // or somebody else's (the Job informer only sees labelled Jobs): the
+    // decision tells them apart by the controlling ownerReference.
+    auto existing = liveJob(ns, name);
+    if (!existing) {
+      return existing.error();
+    }
+    if (*existing) {
+      in.job = std::move(**existing);
+      return okStatus();
+    }
+  }
+  in.jobCreateError = created.error();
+  return okStatus();
+}
+
+Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request) {
+  auto cached = optionalGet(cache_, kube::resources::kTrainingRuns, request.ns, request.name);
+  if (!cached) {
+    return cached.error();
+  }
+  if (!*cached || isFinished(**cached)) {
+    // Deleted (its Job goes with it, by ownerReference), or terminal: a
+    // finished run is a record and is never decided again.
+    return ReconcileResult{};
+  }
+  const Json& run = **cached;
+  auto gathered = gather(run);
+  if (!gathered) {
+    return gathered.error();
+  }
+  TrainingRunInput in = std::move(*gathered);
+
+  // Decide, act, and decide again with what the action produced, so that the
+  // one status write records it (the Job's UID; Succeeded with the version).
+  TrainingRunDecision decision = decideTrainingRun(in);
+  bool jobTried = false;
+  bool registrationTried = false;
+  std::optional<Error> registrationError;
+  while (true) {
+    if (decision.jobToCreate && !jobTried) {
+      jobTried = true;
+      if (auto st = createJob(in, *decision.jobToCreate); !st) {
+        return st.error();
+      }
+      decision = decideTrainingRun(in);
+      continue;
+    }
+    if (decision.registerModelVersion && !registrationTried) {
+      registrationTried = true;
+      auto mv = registry_.registerVersion(request.ns, request.name, *decision.registerModelVersion);
+      if (!mv) {
+        registrationError = mv.error();
+        break;
+      }
+      in.modelVersion = std::move(*mv);
+      decision = decideTrainingRun(in);
+      continue;
+    }
+    break;
+  }
+
+  if (decision.statusChanged) {
+    Json updated = run;  // carries metadata.resourceVersion
+    updated["status"] = decision.status;
+    auto written =
+        api_.updateStatus(kube::resources::kTrainingRuns, request.ns, updated, writeOptions());
+    if (!written) {
+      if (written.error().code == ErrorCode::kConflict) {
+        // The cache was behind; read it again (level-based: redoing the
+        // decision is safe, and nothing above is done twice).
+        log_.debug("status write conflicted; requeueing", {{"key", request.key()}});
+        return ReconcileResult{.requeue = true};
+      }
+      if (written.error().code == ErrorCode::kNotFound) {
+        return ReconcileResult{};
+      }
+      return written.error();
+    }
+    const std::string before = stringMember(member(run, "status"), "phase") + "/" +
+                               stringMember(member(run, "status"), "reason");
+    const std::string after =
+        stringMember(decision.status, "phase") + "/" + stringMember(decision.status, "reason");
+    if (before != after) {
+      log_.info("status", {{"key", request.key()}, {"from", before}, {"to", after}});
+    }
+    for (const auto& e : decision.events) {
+      events_.event(*written, eventTypeOf(e.type), e.reason, e.message);
+    }
+  }
+
+  if (registrationError) {
+    events_.event(run, runtime::EventType::kWarning, "RegistrationFailed",
+                  "registering a ModelVersion failed, will retry: " + registrationError->message);
+    return *registrationError;
+  }
+  ReconcileResult result;
+  if (decision.requeueAfter) {
+    result.requeueAfter = *decision.requeueAfter;
+  }
+  return result;
+}
+
+Result<std::unique_ptr<TrainingRunReconciler>> setupTrainingRunController(
+    runtime::Manager& manager, const TrainingRunControllerOptions& options) {
+  runtime::InformerOptions jobOptions;
+  jobOptions.labelSelector = kTrainingJobSelector;
+  runtime::InformerOptions podOptions;
+  podOptions.labelSelector = kTrainingPodSelector;
+  TrainingRunInformers informers{
+      manager.informer(kube::resources::kTrainingRuns),
+      manager.informer(kube::resources::kJobs, jobOptions),
+      manager.informer(kube::resources::kPods, podOptions),
+      manager.informer(kube::resources::kModelVersions),
+  };
+  if (auto st = addTrainingRunIndexes(informers); !st) {
+    return st.error();
+  }
+  auto reconciler = std::make_unique<TrainingRunReconciler>(
+      manager.cache(), manager.client(), manager.eventRecorder(), options.decide);
+  runtime::Controller& controller =
+      manager.addController("trainingrun", *reconciler, options.workers);
+  watchTrainingRunSources(controller, informers);
+  return reconciler;
+}
+
+}  // namespace mlops::training

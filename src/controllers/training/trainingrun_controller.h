@@ -1,0 +1,128 @@
+// The TrainingRun controller: gather from the cache, decideTrainingRun(),
+// act on the API server. The decision and its state diagram are in
+// decide.h; this file is the I/O around it.
+//
+// Reconcile key: namespace/name of a TrainingRun. It is enqueued by
+//   - the TrainingRun itself, and every reproduction whose
+//     spec.reproduction.of names it (so they start when it finishes);
+//   - its Job (informer on Jobs labelled app.kubernetes.io/managed-by=
+//     mlops-operator; mapped through the controlling ownerReference);
+//   - its pods (informer on Pods labelled app.kubernetes.io/component=
+//     training; mapped through the mlops.dev/training-run label).
+//
+// One reconcile:
+//   gather   from the cache: the run, its Job, its pods (index by label),
+//            the original run of a reproduction, and the metrics of the
+//            model's version with status.phase Production (ModelVersion
+//            informer, index by spec.model) when compareToProduction is set.
+//            A recorded Job missing from the cache (or with another UID) is
+//            confirmed with a GET on the API server before it counts as lost.
+//   decide   decideTrainingRun(); then act, and decide again with the result
+//            in the input:
+//              jobToCreate          → create (never apply); AlreadyExists →
+//                                     GET the Job (ours: record it; another
+//                                     one: JobNameTaken); other errors go
+//                                     back as jobCreateError.
+//              registerModelVersion → VersionRegistry::registerVersion() (live
+//                                     lookup, high-water mark, create, status
+//                                     Registered); the result goes back as
+//                                     modelVersion, so Succeeded is written
+//                                     together with modelVersion/version.
+//   write    status with the status subresource (PUT with resourceVersion)
+//            only when it changed; Conflict → requeue (with backoff); the
+//            decision's events are recorded only after the write succeeded.
+//            A registration that failed still writes the status decided so far
+//            (metrics, artifact) and then returns the error (backoff).
+//
+// Thread safety: reconcile() may run concurrently for different runs.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "controllers/training/decide.h"
+#include "controllers/training/version_registry.h"
+#include "core/clock.h"
+#include "kube/client.h"
+#include "runtime/cache_reader.h"
+#include "runtime/controller.h"
+#include "runtime/event_recorder.h"
+#include "runtime/informer.h"
+#include "runtime/logger.h"
+#include "runtime/manager.h"
+#include "runtime/reconciler.h"
+
+namespace mlops::training {
+
+// Selections of the controller's label-filtered informers.
+inline constexpr const char* kTrainingJobSelector = "app.kubernetes.io/managed-by=mlops-operator";
+inline constexpr const char* kTrainingPodSelector = "app.kubernetes.io/component=training";
+
+// Indexes the controller reads through CacheReader::byIndex (values are
+// "namespace/value").
+inline constexpr const char* kPodsByTrainingRun = "trainingRun";  // label mlops.dev/training-run
+inline constexpr const char* kModelVersionsByModel = "model";     // spec.model
+inline constexpr const char* kRunsByReproductionOf = "reproductionOf";  // spec.reproduction.of
+
+// The informers the controller reads; all must be registered with the
+// CacheReader given to the reconciler.
+struct TrainingRunInformers {
+  runtime::Informer& runs;
+  runtime::Informer& jobs;  // with kTrainingJobSelector
+  runtime::Informer& pods;  // with kTrainingPodSelector
+  runtime::Informer& modelVersions;
+};
+
+// Adds the indexes above (idempotent: an index that exists is kept).
+Status addTrainingRunIndexes(TrainingRunInformers& informers);
+// Routes the informers' events to `controller` (see the top comment).
+void watchTrainingRunSources(runtime::Controller& controller, TrainingRunInformers& informers);
+
+class TrainingRunReconciler final : public runtime::Reconciler {
+ public:
+  // Everything passed in must outlive the reconciler. `cache` answers the
+  // gather reads; `api` receives writes and the few live reads.
+  TrainingRunReconciler(runtime::CacheReader& cache, kube::Client& api,
+                        runtime::EventRecorder& events, TrainingRunOptions options,
+                        const Clock& clock = SystemClock::instance(),
+                        runtime::Logger logger = runtime::Logger("trainingrun"));
+
+  Result<runtime::ReconcileResult> reconcile(const runtime::Request& request) override;
+
+ private:
+  Result<std::optional<nlohmann::json>> liveJob(const std::string& ns, const std::string& name);
+  Result<std::optional<nlohmann::json>> gatherJob(const nlohmann::json& run);
+  Result<TrainingRunInput> gather(const nlohmann::json& run);
+  std::optional<ProductionMetrics> productionMetrics(const std::string& ns,
+                                                     const std::string& model);
+  // Creates the Job; fills in.job or in.jobCreateError. An Error only when
+  // even the follow-up GET failed.
+  Status createJob(TrainingRunInput& in, const nlohmann::json& job);
+
+  runtime::CacheReader& cache_;
+  kube::Client& api_;
+  runtime::EventRecorder& events_;
+  const TrainingRunOptions options_;
+  const Clock& clock_;
+  runtime::Logger log_;
+  VersionRegistry registry_;
+};
+
+struct TrainingRunControllerOptions {
+  TrainingRunOptions decide;  // artifactRoot (--artifact-root)
+  int workers = 2;            // --workers
+};
+
+// Wires the controller into `manager`: the informers (TrainingRuns, labelled
+// Jobs and Pods, ModelVersions) with their indexes, the reconciler on the
+// manager's cache, client and event recorder, and a controller named
+// "trainingrun" with `workers` workers. The caller keeps the returned
+// reconciler alive for as long as the manager runs (declare it before the
+// manager).
+Result<std::unique_ptr<TrainingRunReconciler>> setupTrainingRunController(
+    runtime::Manager& manager, const TrainingRunControllerOptions& options);
+
+}  // namespace mlops::training

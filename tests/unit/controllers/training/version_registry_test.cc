@@ -1,0 +1,268 @@
+#include "controllers/training/version_registry.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "fake_client.h"
+#include "hooked_client.h"
+
+namespace mlops::training {
+namespace {
+
+using nlohmann::json;
+using runtime::testing::FakeClient;
+using testing::apiError;
+using testing::HookedClient;
+
+// ---- The pure part ----
+
+struct NextCase {
+  std::vector<int64_t> existing;
+  int64_t mark;
+  int64_t want;
+};
+
+TEST(NextVersionNumber, AboveEveryExistingVersionAndTheMark) {
+  const NextCase cases[] = {
+      {{}, 0, 1},         // the first version
+      {{1, 2, 3}, 0, 4},  // no mark yet: above the versions
+      {{1, 2}, 5, 6},     // 3..5 were handed out and lost (or deleted): never reused
+      {{7}, 3, 8},        // a version created by hand above the mark
+      {{3, 1, 2}, 3, 4},  // unordered
+      {{0, -4}, 0, 1},    // nonsense versions count for nothing
+      {{}, -2, 1},        // a negative mark is no mark
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(nextVersionNumber(c.existing, c.mark), c.want)
+        << "existing " << ::testing::PrintToString(c.existing) << ", mark " << c.mark;
+  }
+}
+
+TEST(HighWaterMarkOf, ReadsTheModelsEntry) {
+  EXPECT_EQ(*highWaterMarkOf(json(), "iris"), 0);                               // no ConfigMap
+  EXPECT_EQ(*highWaterMarkOf(json{{"metadata", {{"name", "x"}}}}, "iris"), 0);  // no data
+  EXPECT_EQ(*highWaterMarkOf(json{{"data", {{"churn", "9"}}}}, "iris"), 0);     // no entry
+  EXPECT_EQ(*highWaterMarkOf(json{{"data", {{"iris", "7"}, {"churn", "9"}}}}, "iris"), 7);
+  EXPECT_EQ(*highWaterMarkOf(json{{"data", {{"iris", "0"}}}}, "iris"), 0);
+}
+
+TEST(HighWaterMarkOf, RejectsAnythingButADecimalCount) {
+  for (const char* bad : {"", "abc", "-1", " 7", "7 ", "1e3", "99999999999999999999999"}) {
+    auto mark = highWaterMarkOf(json{{"data", {{"iris", bad}}}}, "iris");
+    ASSERT_FALSE(mark.ok()) << "\"" << bad << "\"";
+    EXPECT_EQ(mark.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_NE(mark.error().message.find("iris"), std::string::npos) << mark.error().message;
+  }
+}
+
+TEST(ModelVersionName, IsModelDashVVersion) {
+  EXPECT_EQ(modelVersionName("iris", 3), "iris-v3");
+}
+
+// ---- The protocol, against the in-memory API ----
+
+constexpr const char* kNs = "team-a";
+
+ModelVersionRequest requestFor(const std::string& run, const std::string& model = "iris") {
+  return ModelVersionRequest{json{{"mlops.dev/model", model},
+                                  {"mlops.dev/training-run", run},
+                                  {"app.kubernetes.io/managed-by", "mlops-operator"}},
+                             json{{"model", model},
+                                  {"artifact", {{"uri", "s3://bucket/" + run}}},
+                                  {"metrics", {{"accuracy", 0.9}}},
+                                  {"source", {{"trainingRun", run}}},
+                                  {"stage", "None"}}};
+}
+
+json modelVersion(const std::string& model, int64_t version, json labels = json::object()) {
+  return json{{"apiVersion", "mlops.dev/v1alpha1"},
+              {"kind", "ModelVersion"},
+              {"metadata",
+               {{"name", model + "-v" + std::to_string(version)},
+                {"namespace", kNs},
+                {"labels", std::move(labels)}}},
+              {"spec", {{"model", model}, {"version", version}}}};
+}
+
+json registryConfigMap(json data) {
+  return json{{"apiVersion", "v1"},
+              {"kind", "ConfigMap"},
+              {"metadata", {{"name", "mlops-version-registry"}, {"namespace", kNs}}},
+              {"data", std::move(data)}};
+}
+
+class VersionRegistryTest : public ::testing::Test {
+ protected:
+  std::string markOf(const std::string& model) {
+    auto cm = fake_.object(kube::resources::kConfigMaps, kNs, "mlops-version-registry");
+    return cm ? cm->at("data").value(model, "") : "<no ConfigMap>";
+  }
+  int modelVersionCount() {
+    auto page = fake_.list(kube::resources::kModelVersions, kNs);
+    return page ? static_cast<int>(page->items.size()) : -1;
+  }
+
+  FakeClient fake_;
+  HookedClient api_{fake_};
+  VersionRegistry registry_{api_};
+};
+
+TEST_F(VersionRegistryTest, FirstRegistrationCreatesVersionOneWithStatusAndMark) {
+  auto mv = registry_.registerVersion(kNs, "run-a", requestFor("run-a"));
+  ASSERT_TRUE(mv.ok()) << mv.error().toString();
+  EXPECT_EQ((*mv)["metadata"]["name"], "iris-v1");
+  EXPECT_EQ((*mv)["spec"]["version"], 1);
+  EXPECT_EQ((*mv)["spec"]["artifact"]["uri"], "s3://bucket/run-a");
+  const json& labels = (*mv)["metadata"]["labels"];
+  EXPECT_EQ(labels["mlops.dev/model"], "iris");
+  EXPECT_EQ(labels["mlops.dev/version"], "1");
+  EXPECT_EQ(labels["mlops.dev/training-run"], "run-a");
+  EXPECT_EQ(labels["app.kubernetes.io/managed-by"], "mlops-operator");
+  EXPECT_EQ((*mv)["status"]["phase"], "Registered");
+  EXPECT_EQ(markOf("iris"), "1");
+  // The mark was written before the ModelVersion was created.
+  auto writes = api_.writes();
+  ASSERT_GE(writes.size(), 3u);
+  EXPECT_EQ(writes[0].resource, "configmaps");
+  EXPECT_EQ(writes[1].verb, "create");
+  EXPECT_EQ(writes[1].resource, "modelversions.mlops.dev");
+  EXPECT_EQ(writes[2].verb, "updateStatus");
+}
+
+TEST_F(VersionRegistryTest, NumbersGoAboveExistingVersionsAndTheMark) {
+  fake_.put(kube::resources::kModelVersions, modelVersion("iris", 1));  // made by hand, unlabelled
+  fake_.put(kube::resources::kModelVersions, modelVersion("iris", 2));
+  fake_.put(kube::resources::kModelVersions, modelVersion("churn", 9));  // another model
+  fake_.put(kube::resources::kConfigMaps, registryConfigMap({{"iris", "4"}, {"churn", "9"}}));
+  auto mv = registry_.registerVersion(kNs, "run-b", requestFor("run-b"));
+  ASSERT_TRUE(mv.ok()) << mv.error().toString();
+  EXPECT_EQ((*mv)["metadata"]["name"], "iris-v5");
+  EXPECT_EQ(markOf("iris"), "5");
+  EXPECT_EQ(markOf("churn"), "9");
+}
+
+TEST_F(VersionRegistryTest, AdoptsTheVersionAlreadyLabelledForTheRun) {
+  // Created before a crash, status never written: adopted, its status filled
+  // in, nothing else written.
+  fake_.put(
+      kube::resources::kModelVersions,
+      modelVersion("iris", 3, {{"mlops.dev/model", "iris"}, {"mlops.dev/training-run", "run-c"}}));
+  auto mv = registry_.registerVersion(kNs, "run-c", requestFor("run-c"));
+  ASSERT_TRUE(mv.ok()) << mv.error().toString();
+  EXPECT_EQ((*mv)["metadata"]["name"], "iris-v3");
+  EXPECT_EQ((*mv)["status"]["phase"], "Registered");
+  EXPECT_EQ(modelVersionCount(), 1);
+  EXPECT_EQ(api_.count("create", "modelversions.mlops.dev"), 0);
+  EXPECT_EQ(api_.count("update", "configmaps") + api_.count("create", "configmaps"), 0);
+
+  // A second call finds it with its status: no write at all.
+  api_.clearWrites();
+  auto again = registry_.registerVersion(kNs, "run-c", requestFor("run-c"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)["metadata"]["name"], "iris-v3");
+  EXPECT_TRUE(api_.writes().empty());
+}
+
+TEST_F(VersionRegistryTest, ANumberBurnedByAFailedCreateIsNeverReused) {
+  api_.setHook([](const HookedClient::Call& call, const json&) -> std::optional<Error> {
+    if (call.verb == "create" && call.resource == "modelversions.mlops.dev") {
+      return apiError(ErrorCode::kUnavailable, 503, "ServiceUnavailable", "etcd is away");
+    }
+    return std::nullopt;
+  });
+  auto failed = registry_.registerVersion(kNs, "run-d", requestFor("run-d"));
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(markOf("iris"), "1");  // reserved before the create failed
+  EXPECT_EQ(modelVersionCount(), 0);
+
+  api_.setHook(nullptr);
+  auto mv = registry_.registerVersion(kNs, "run-d", requestFor("run-d"));
+  ASSERT_TRUE(mv.ok()) << mv.error().toString();
+  EXPECT_EQ((*mv)["metadata"]["name"], "iris-v2");
+}
+
+TEST_F(VersionRegistryTest, ANameTakenByAnotherRunMeansTheNextNumber) {
+  // Another writer creates iris-v1 (for another run) between our
+  // reservation and our create.
+  bool raced = false;
+  api_.setHook([&](const HookedClient::Call& call, const json&) -> std::optional<Error> {
+    if (!raced && call.verb == "create" && call.resource == "modelversions.mlops.dev") {
+      raced = true;
+      fake_.put(kube::resources::kModelVersions,
+                modelVersion("iris", 1, {{"mlops.dev/training-run", "someone-else"}}));
+    }
+    return std::nullopt;
+  });
+  auto mv = registry_.registerVersion(kNs, "run-e", requestFor("run-e"));
+  ASSERT_TRUE(mv.ok()) << mv.error().toString();
+  EXPECT_EQ((*mv)["metadata"]["name"], "iris-v2");
+  EXPECT_EQ((*mv)["metadata"]["labels"]["mlops.dev/training-run"], "run-e");
+  EXPECT_EQ(modelVersionCount(), 2);
+}
+
+TEST_F(VersionRegistryTest, ANameTakenByThisRunIsAdopted) {
+  bool raced = false;
+  api_.setHook([&](const HookedClient::Call& call, const json&) -> std::optional<Error> {
+    if (!raced && call.verb == "create" && call.resource == "modelversions.mlops.dev") {
+      raced = true;
+      fake_.put(kube::resources::kModelVersions,
+                modelVersion("iris", 1,
+                             {{"mlops.dev/model", "iris"}, {"mlops.dev/training-run", "run-f"}}));
+    }
+    return std::nullopt;
+  });
+  auto mv = registry_.registerVersion(kNs, "run-f", requestFor("run-f"));
+  ASSERT_TRUE(mv.ok()) << mv.error().toString();
+  EXPECT_EQ((*mv)["metadata"]["name"], "iris-v1");
+  EXPECT_EQ((*mv)["status"]["phase"], "Registered");
+  EXPECT_EQ(modelVersionCount(), 1);
+}
+
+TEST_F(VersionRegistryTest, AMarkMovedByAnotherWriterIsReadAgain) {
+  fake_.put(kube::resources::kConfigMaps, registryConfigMap({{"iris", "1"}}));
+  bool raced = false;
+  api_.setHook([&](const HookedClient::Call& call, const json&) -> std::optional<Error> {
+    if (!raced && call.verb == "update" && call.resource == "configmaps") {
+      raced = true;  // another process reserved up to 10 meanwhile
+      fake_.put(kube::resources::kConfigMaps, registryConfigMap({{"iris", "10"}}));
+    }
+    return std::nullopt;
+  });
+  auto mv = registry_.registerVersion(kNs, "run-g", requestFor("run-g"));
+  ASSERT_TRUE(mv.ok()) << mv.error().toString();
+  EXPECT_EQ((*mv)["metadata"]["name"], "iris-v11");
+  EXPECT_EQ(markOf("iris"), "11");
+}
+
+TEST_F(VersionRegistryTest, AnEditedMarkStopsRegistrationInsteadOfGuessing) {
+  fake_.put(kube::resources::kConfigMaps, registryConfigMap({{"iris", "lots"}}));
+  auto mv = registry_.registerVersion(kNs, "run-h", requestFor("run-h"));
+  ASSERT_FALSE(mv.ok());
+  EXPECT_EQ(mv.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(modelVersionCount(), 0);
+}
+
+TEST_F(VersionRegistryTest, ConcurrentRegistrationsGetDistinctNumbers) {
+  constexpr int kRuns = 8;
+  std::vector<std::thread> threads;
+  std::vector<std::string> names(kRuns);
+  for (int i = 0; i < kRuns; ++i) {
+    threads.emplace_back([&, i] {
+      const std::string run = "run-" + std::to_string(i);
+      auto mv = registry_.registerVersion(kNs, run, requestFor(run));
+      names[i] = mv ? mv->at("metadata").value("name", "") : "error: " + mv.error().toString();
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> distinct(names.begin(), names.end());
+  EXPECT_EQ(distinct.size(), static_cast<size_t>(kRuns)) << ::testing::PrintToString(names);
+  for (const auto& n : names) EXPECT_EQ(n.rfind("iris-v", 0), 0u) << n;
+  EXPECT_EQ(modelVersionCount(), kRuns);
+  EXPECT_EQ(markOf("iris"), std::to_string(kRuns));
+}
+
+}  // namespace
+}  // namespace mlops::training
