@@ -43,14 +43,40 @@ done
 echo "readyz: $(curl -sS "http://127.0.0.1:$health_port/readyz")"
 echo "leader: $("$KUBECTL" get lease -n default mlops-operator-leader -o jsonpath='{.spec.holderIdentity}' 2>/dev/null || echo '?')"
 
-step "5/6 apply the samples"
-ns=mlops-demo
-"$KUBECTL" create namespace "$ns" --dry-run=client -o yaml | "$KUBECTL" apply -f -
-"$KUBECTL" apply -n "$ns" -f crds/samples/
-sleep 3
-"$KUBECTL" get mlops -n "$ns"
+step "5/6 train: a TrainingRun becomes a Job, its results a numbered ModelVersion"
+ns="mlops-demo-$(date +%s)"
+"$KUBECTL" create namespace "$ns"
+"$KUBECTL" apply -n "$ns" -f crds/samples/trainingrun.yaml
+"$KUBECTL" wait -n "$ns" --for=jsonpath='{.status.phase}'=Succeeded --timeout=120s trainingrun/iris-run-1
+"$KUBECTL" get -n "$ns" trainingruns,jobs,modelversions
+echo "lineage of iris-v1:"
+"$KUBECTL" get -n "$ns" modelversion iris-v1 -o jsonpath='{.spec.source}{"\n"}'
+echo "fingerprint: $("$KUBECTL" get -n "$ns" trainingrun iris-run-1 -o jsonpath='{.status.fingerprint}')"
+
+echo
+echo "reproduce it: same inputs, images pinned to the digests the first run recorded"
+cat <<YAML | "$KUBECTL" apply -n "$ns" -f -
+apiVersion: mlops.dev/v1alpha1
+kind: TrainingRun
+metadata:
+  name: iris-run-1-repro
+spec:
+  model: iris
+  template:
+    metadata:
+      annotations:
+        test.mlops.dev/results: '{"metrics":{"accuracy":0.958,"f1":0.952},"artifact":{"uri":"s3://ml-artifacts/iris/iris-run-1-repro","digest":"sha256:a2d8aedfec7cbc6e3f0adafe81e0d14624947ab7e90a321a3b7032cbe961dc52"}}'
+  reproduction:
+    of: iris-run-1
+YAML
+"$KUBECTL" wait -n "$ns" --for=jsonpath='{.status.phase}'=Succeeded --timeout=120s trainingrun/iris-run-1-repro
+"$KUBECTL" get -n "$ns" trainingrun iris-run-1-repro \
+  -o jsonpath='verdict: {.status.reproduction.verdict}, deltas: {.status.reproduction.deltas}, fingerprint match: {.status.reproduction.fingerprintMatch}{"\n"}'
+echo "events:"
+"$KUBECTL" get events -n "$ns" --field-selector involvedObject.kind=TrainingRun \
+  -o custom-columns=OBJECT:.involvedObject.name,REASON:.reason,MESSAGE:.message | head -12
 
 step "6/6 the operator's metrics"
 curl -sS "http://127.0.0.1:$metrics_port/metrics" | grep -E '^(controller_runtime_reconcile_total|workqueue_depth|rest_client_requests_total|leader_election_master_status)' | head -20
 echo
-echo "operator log: $log (the plane keeps running; make cluster-down stops it)"
+echo "operator log: $log; demo namespace: $ns (the plane keeps running; make cluster-down stops it)"

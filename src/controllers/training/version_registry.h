@@ -22,7 +22,9 @@
 //   4. On AlreadyExists read it: adopt it if its training-run label names
 //      this run, else go back to step 2 (the next number is higher).
 //   5. Make sure the ModelVersion has a status: phase Registered (written
-//      once, only when it has no phase yet).
+//      once, only when it has no phase yet). This is the only ModelVersion
+//      status the training side writes; every later phase belongs to the
+//      rollout controller.
 //
 // Why this is exactly once even when the process dies at any point: the mark
 // is written BEFORE the ModelVersion is created, so a number is burned, never
