@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/json_access.h"
 #include "controllers/training/artifact_uri.h"
 #include "controllers/training/seed.h"
 
@@ -10,20 +11,6 @@ namespace mlops::training {
 namespace {
 
 using Json = nlohmann::json;
-
-const Json& member(const Json& obj, const char* key) {
-  static const Json kNull;
-  if (!obj.is_object()) {
-    return kNull;
-  }
-  const auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
-}
-
-std::string stringMember(const Json& obj, const char* key) {
-  const Json& v = member(obj, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
 
 Error waitFor(std::string reason, std::string message) {
   Error e = makeError(ErrorCode::kUnavailable, std::move(message));

@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/json_access.h"
 #include "controllers/training/names.h"
 #include "runtime/indexer.h"
 #include "runtime/object.h"
@@ -13,20 +14,6 @@ namespace {
 using Json = nlohmann::json;
 using runtime::ReconcileResult;
 using runtime::Request;
-
-const Json& member(const Json& obj, const char* key) {
-  static const Json kNull;
-  if (!obj.is_object()) {
-    return kNull;
-  }
-  const auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
-}
-
-std::string stringMember(const Json& obj, const char* key) {
-  const Json& v = member(obj, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
 
 bool isFinished(const Json& run) {
   const std::string phase = stringMember(member(run, "status"), "phase");

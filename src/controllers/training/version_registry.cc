@@ -4,6 +4,7 @@
 #include <charconv>
 #include <limits>
 
+#include "core/json_access.h"
 #include "controllers/training/names.h"
 
 namespace mlops::training {
@@ -14,20 +15,6 @@ using Json = nlohmann::json;
 // Rounds of "reserve a number, create the ModelVersion" before giving up
 // with a transient error (the controller's backoff takes over from there).
 constexpr int kMaxRounds = 16;
-
-const Json& member(const Json& obj, const char* key) {
-  static const Json kNull;
-  if (!obj.is_object()) {
-    return kNull;
-  }
-  const auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
-}
-
-std::string stringMember(const Json& obj, const char* key) {
-  const Json& v = member(obj, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
 
 int64_t versionOf(const Json& modelVersion) {
   const Json& v = member(member(modelVersion, "spec"), "version");
