@@ -36,3 +36,10 @@ step "unit, integration and end-to-end tests"
 # control plane hold the RESOURCE_LOCK "control_plane" (some restart the API
 # server or compact etcd), so they run one at a time beside the unit tests.
 ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" --timeout 900
+rc=$?
+
+# Benchmark figures the tests printed ([figure] lines); ctest keeps every
+# test's output in LastTest.log even when it passed.
+step "figures"
+grep -ho '\[figure\].*' "$build_dir/Testing/Temporary/LastTest.log" || echo "(none)"
+exit $rc
