@@ -5,6 +5,12 @@ SHELL := /usr/bin/env bash
 BUILD_DIR ?= build
 JOBS ?= 2
 CLUSTER_ENV := .cluster/env
+# Compiled objects are cached outside the clone (like the plane's tools);
+# BASEDIR makes the cache hit from any clone's path.
+MLOPS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mlops-operator
+export CCACHE_DIR ?= $(MLOPS_CACHE)/ccache
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_MAXSIZE ?= 4G
 
 ##@ General
 

@@ -9,6 +9,7 @@ packages=(
   libcivetweb-dev libssl-dev libgtest-dev libgmock-dev
   prometheus openssl curl python3 python3-sklearn
   clang-format clang-tidy
+  ccache clang libclang-rt-14-dev llvm
 )
 
 missing=()
