@@ -63,6 +63,9 @@ check "the operator's namespace applies" "$KUBECTL" apply -f deploy/namespace.ya
 check "install.yaml passes a server-side dry run" \
   "$KUBECTL" apply --dry-run=server -f deploy/install.yaml
 check "helm lint" "$helm" lint helm/mlops-operator
+# GitOps tools (Argo CD, Flux's helm-controller in some modes) render with
+# Helm's built-in default Kubernetes version, v1.20: the chart must not refuse.
+check "helm template renders without --kube-version" bash -c "\"$helm\" template x helm/mlops-operator >/dev/null"
 check "helm template renders" bash -c "\"$helm\" template mlops-operator helm/mlops-operator --kube-version 1.35.4 \
   -n mlops-system --include-crds > '$work/helm.yaml'"
 check "helm output carries the CRDs and hardened pod" render_contains "$work/helm.yaml" \
