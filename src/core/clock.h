@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 
 namespace mlops {
 
@@ -14,6 +16,16 @@ class Clock {
   virtual TimePoint now() const = 0;
   // Wall-clock time, for timestamps written to the API (RFC 3339).
   virtual std::chrono::system_clock::time_point wallNow() const = 0;
+
+  // Blocks on `cv` (with `lock` held, like condition_variable::wait_until)
+  // until it is notified or `deadline` passes on this clock. May return
+  // early, so callers loop re-checking their condition and now(): that lets
+  // code that waits for time be driven by a fake clock in tests instead of
+  // by real sleeps. The default suits clocks that follow the steady clock.
+  virtual void waitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                         TimePoint deadline) const {
+    cv.wait_until(lock, deadline);
+  }
 };
 
 class SystemClock final : public Clock {

@@ -149,6 +149,44 @@ void observeCompletion(http::http_response& response) {
   });
 }
 
+// Cancels `cts` while it lives if `token` is (or gets) cancelled, so that a
+// caller's CancelToken reaches cpprestsdk, which closes the connection.
+class CancelLink {
+ public:
+  CancelLink(CancelToken* token, pplx::cancellation_token_source cts) : token_(token) {
+    if (token_ != nullptr) {
+      id_ = token_->subscribe([cts] { cts.cancel(); });
+    }
+  }
+  ~CancelLink() {
+    if (token_ != nullptr) {
+      token_->unsubscribe(id_);
+    }
+  }
+  CancelLink(const CancelLink&) = delete;
+  CancelLink& operator=(const CancelLink&) = delete;
+
+ private:
+  CancelToken* token_;
+  uint64_t id_ = 0;
+};
+
+// Waits up to `timeout` for `task` to finish, successfully or not.
+template <typename T>
+bool finishesWithin(const pplx::task<T>& task, std::chrono::milliseconds timeout) {
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> finished = done->get_future();
+  // pplx hands continuations their antecedent by value.
+  task.then([done](pplx::task<T> t) {  // NOLINT
+    try {
+      t.wait();
+    } catch (...) {
+    }
+    done->set_value();
+  });
+  return finished.wait_for(timeout) == std::future_status::ready;
+}
+
 // Everything requests and watches share: addresses, TLS, headers, metrics,
 // error translation.
 class Transport {
@@ -470,7 +508,7 @@ class RestClient final : public Client {
         .add("limit", opts.limit > 0 ? std::to_string(opts.limit) : "")
         .add("continue", opts.continueToken)
         .add("resourceVersion", opts.resourceVersion);
-    Result<Json> body = call("GET", r.path(ns) + q.str(), nullptr, nullptr, what);
+    Result<Json> body = call("GET", r.path(ns) + q.str(), nullptr, nullptr, what, opts.cancel);
     if (!body.ok()) {
       return body.error();
     }
@@ -616,43 +654,54 @@ class RestClient final : public Client {
       return req.error();
     }
     auto cts = std::make_shared<pplx::cancellation_token_source>();
+    // Until the stream is handed out, the caller's token can abandon it.
+    CancelLink link(opts.cancel, *cts);
     std::unique_ptr<http_client> client;
     http::http_response response;
     int status = 0;
+    const std::chrono::milliseconds requestTimeout = transport_->config().requestTimeout;
     try {
       client =
           std::make_unique<http_client>(transport_->address().url, transport_->httpConfig(idle));
       // The connection's own timeout is the (long) idle timeout of the
       // stream; the response headers must come within the request timeout.
       pplx::task<http::http_response> pending = client->request(*req, cts->get_token());
-      auto headers = std::make_shared<std::promise<void>>();
-      std::future<void> headersArrived = headers->get_future();
-      pending.then([headers](pplx::task<http::http_response> t) {  // NOLINT
-        try {
-          t.wait();
-        } catch (...) {
-        }
-        headers->set_value();
-      });
-      if (headersArrived.wait_for(transport_->config().requestTimeout) ==
-          std::future_status::timeout) {
+      if (!finishesWithin(pending, requestTimeout)) {
         cts->cancel();
         transport_->observe("GET", 0);
-        return makeError(ErrorCode::kTimeout,
-                         what + ": " + transport_->address().url + " did not answer within " +
-                             std::to_string(transport_->config().requestTimeout.count()) + "ms");
+        return makeError(ErrorCode::kTimeout, what + ": " + transport_->address().url +
+                                                  " did not answer within " +
+                                                  std::to_string(requestTimeout.count()) + "ms");
       }
       response = pending.get();
       status = response.status_code();
       observeCompletion(response);
       if (status != 200) {
-        std::vector<unsigned char> bytes = response.extract_vector().get();
+        // An error reply is small: its body must come within the request
+        // timeout too, not the stream's idle timeout.
+        pplx::task<std::vector<unsigned char>> body = response.extract_vector();
+        if (!finishesWithin(body, requestTimeout)) {
+          cts->cancel();
+          transport_->observe("GET", status);
+          return makeError(ErrorCode::kTimeout, what + ": " + transport_->address().url +
+                                                    " answered HTTP " + std::to_string(status) +
+                                                    " but sent no body within " +
+                                                    std::to_string(requestTimeout.count()) + "ms");
+        }
+        std::vector<unsigned char> bytes = body.get();
         transport_->observe("GET", status);
         return errorFromResponse(status, std::string(bytes.begin(), bytes.end()), what);
       }
     } catch (...) {
       transport_->observe("GET", status);
+      if (opts.cancel != nullptr && opts.cancel->cancelled()) {
+        return makeError(ErrorCode::kCancelled, what + ": cancelled");
+      }
       return transport_->transportError(what, std::current_exception());
+    }
+    if (opts.cancel != nullptr && opts.cancel->cancelled()) {
+      cts->cancel();
+      return makeError(ErrorCode::kCancelled, what + ": cancelled");
     }
     transport_->observe("GET", status);
     return std::unique_ptr<WatchStream>(std::make_unique<RestWatchStream>(
@@ -701,15 +750,18 @@ class RestClient final : public Client {
   }
 
   Result<Response> send(const std::string& method, const std::string& pathAndQuery,
-                        const std::string* body, const char* contentType, const std::string& what) {
+                        const std::string* body, const char* contentType, const std::string& what,
+                        CancelToken* cancel) {
     Result<http::http_request> req =
         transport_->request(method, pathAndQuery, body, contentType, what);
     if (!req.ok()) {
       return req.error();
     }
     int status = 0;
+    pplx::cancellation_token_source cts;
+    CancelLink link(cancel, cts);
     try {
-      http::http_response response = http_->request(*req).get();
+      http::http_response response = http_->request(*req, cts.get_token()).get();
       status = response.status_code();
       observeCompletion(response);
       std::vector<unsigned char> bytes = response.extract_vector().get();
@@ -717,13 +769,17 @@ class RestClient final : public Client {
       return Response{status, std::string(bytes.begin(), bytes.end())};
     } catch (...) {
       transport_->observe(method, status);
+      if (cancel != nullptr && cancel->cancelled()) {
+        return makeError(ErrorCode::kCancelled, what + ": cancelled");
+      }
       return transport_->transportError(what, std::current_exception());
     }
   }
 
   Result<Json> call(const std::string& method, const std::string& pathAndQuery,
-                    const std::string* body, const char* contentType, const std::string& what) {
-    Result<Response> response = send(method, pathAndQuery, body, contentType, what);
+                    const std::string* body, const char* contentType, const std::string& what,
+                    CancelToken* cancel = nullptr) {
+    Result<Response> response = send(method, pathAndQuery, body, contentType, what, cancel);
     if (!response.ok()) {
       return response.error();
     }

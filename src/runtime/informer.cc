@@ -15,7 +15,9 @@ ReflectorOptions reflectorOptions(const kube::Resource& resource, const Informer
   r.pageSize = o.pageSize;
   r.backoff = o.backoff;
   r.minWatchTimeout = o.minWatchTimeout;
+  r.healthyWatch = o.healthyWatch;
   r.onBackoff = o.onBackoff;
+  r.clock = o.clock;
   return r;
 }
 

@@ -59,7 +59,9 @@ struct InformerOptions {
   int64_t pageSize = 500;
   BackoffPolicy backoff;
   std::chrono::seconds minWatchTimeout{300};
+  std::chrono::milliseconds healthyWatch{60'000};            // see ReflectorOptions
   std::function<void(std::chrono::milliseconds)> onBackoff;  // test hook
+  const Clock* clock = nullptr;                              // default: SystemClock
 };
 
 class Informer final : private ReflectorStore {

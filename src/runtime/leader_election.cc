@@ -262,8 +262,11 @@ std::optional<std::chrono::milliseconds> LeaderElector::timeUntilObservedExpiry(
 }
 
 bool LeaderElector::sleepFor(std::chrono::milliseconds d) {
+  const Clock::TimePoint deadline = clock_.now() + d;
   std::unique_lock lock(mu_);
-  wake_.wait_for(lock, d, [&] { return stopped_.load(); });
+  while (!stopped_ && clock_.now() < deadline) {
+    clock_.waitUntil(wake_, lock, deadline);
+  }
   return !stopped_;
 }
 

@@ -22,6 +22,7 @@ bool sameSelection(const InformerOptions& a, const InformerOptions& b) {
 Manager::Manager(kube::Client& client, ManagerOptions options)
     : client_(client),
       options_(std::move(options)),
+      clock_(options_.clock != nullptr ? *options_.clock : SystemClock::instance()),
       metrics_(options_.metrics ? options_.metrics : std::make_shared<RuntimeMetrics>()),
       log_(options_.logger),
       identity_(options_.identity.empty() ? makeLeaderIdentity() : options_.identity),
@@ -44,6 +45,9 @@ Manager::~Manager() {
 Informer& Manager::informer(const kube::Resource& resource, InformerOptions options) {
   if (options.ns.empty()) {
     options.ns = options_.ns;
+  }
+  if (options.clock == nullptr) {
+    options.clock = &clock_;
   }
   std::lock_guard lock(informersMu_);
   const std::string key = resource.groupResource();
@@ -73,6 +77,7 @@ Controller& Manager::addController(const std::string& name, Reconciler& reconcil
   ControllerOptions opts;
   opts.workers = workers;
   opts.metrics = metrics_.get();
+  opts.clock = &clock_;
   opts.logger = log_.withName("controller");
   std::lock_guard lock(controllersMu_);
   controllers_.push_back(std::make_unique<Controller>(name, reconciler, std::move(opts)));
@@ -143,7 +148,7 @@ bool Manager::startServers() {
 }
 
 bool Manager::waitForCaches() {
-  const auto started = std::chrono::steady_clock::now();
+  const Clock::TimePoint started = clock_.now();
   while (true) {
     if (cachesSynced()) {
       return true;
@@ -152,11 +157,12 @@ bool Manager::waitForCaches() {
     if (stopRequested_) {
       return false;
     }
-    if (options_.cacheSyncTimeout.count() > 0 &&
-        std::chrono::steady_clock::now() - started > options_.cacheSyncTimeout) {
+    const Clock::TimePoint now = clock_.now();
+    if (options_.cacheSyncTimeout.count() > 0 && now - started > options_.cacheSyncTimeout) {
       return false;
     }
-    stopCv_.wait_for(lock, std::chrono::milliseconds(50));
+    // Informers do not notify us: look again every 50 ms.
+    clock_.waitUntil(stopCv_, lock, now + std::chrono::milliseconds(50));
   }
 }
 
@@ -250,7 +256,7 @@ int Manager::run() {
         requestStop(1);
       };
       metrics_->setLeader(options_.leaderElectionId, false);
-      elector_ = std::make_unique<LeaderElector>(*leaseLock_, config, SystemClock::instance(),
+      elector_ = std::make_unique<LeaderElector>(*leaseLock_, config, clock_,
                                                  log_.withName("leader-election"));
       electorThread = std::thread([this] { elector_->run(); });
     } else {

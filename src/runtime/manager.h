@@ -78,6 +78,9 @@ struct ManagerOptions {
   std::chrono::milliseconds cacheSyncTimeout{120'000};  // 0: wait forever
   bool handleSignals = true;                            // SIGTERM/SIGINT → stop()
   std::shared_ptr<RuntimeMetrics> metrics;              // default: a new registry
+  // Time for leader election, informers, controllers and the cache sync
+  // timeout; default: SystemClock. Tests pass a fake one.
+  const Clock* clock = nullptr;
   Logger logger = Logger("manager");
 };
 
@@ -119,6 +122,7 @@ class Manager {
 
   kube::Client& client_;
   ManagerOptions options_;
+  const Clock& clock_;
   std::shared_ptr<RuntimeMetrics> metrics_;
   Logger log_;
   std::string identity_;

@@ -34,7 +34,9 @@ Reflector::Reflector(kube::Reader& lister, kube::Watcher& watcher, kube::Resourc
       store_(store),
       options_(std::move(options)),
       log_(logger.withValues({{"resource", resource_.groupResource()}})),
-      backoff_(options_.backoff) {}
+      clock_(options_.clock != nullptr ? *options_.clock : SystemClock::instance()),
+      listBackoff_(options_.backoff),
+      watchBackoff_(options_.backoff) {}
 
 std::string Reflector::describe() const {
   std::string d = resource_.groupResource();
@@ -52,11 +54,12 @@ void Reflector::run() {
   while (!stopped_) {
     if (needList) {
       if (!listAndStore()) {
-        if (!backoffWait()) {
+        if (!backoffWait(listBackoff_)) {
           return;
         }
         continue;
       }
+      listBackoff_.reset();
       needList = false;
     }
     switch (watchOnce()) {
@@ -64,10 +67,15 @@ void Reflector::run() {
       case WatchOutcome::kEnded:
         break;  // re-watch from the last resourceVersion
       case WatchOutcome::kRelist:
+        // Not at once: a server that keeps answering 410 must not be
+        // hammered with lists (client-go backs off before every relist).
+        if (!backoffWait(watchBackoff_)) {
+          return;
+        }
         needList = true;
         break;
       case WatchOutcome::kFailed:
-        if (!backoffWait()) {
+        if (!backoffWait(watchBackoff_)) {
           return;
         }
         break;
@@ -79,10 +87,14 @@ void Reflector::run() {
 
 void Reflector::stop() {
   stopped_ = true;
+  // Interrupts a list or a watch being opened...
+  cancel_.cancel();
   std::lock_guard lock(mu_);
+  // ...an open stream...
   if (activeStream_ != nullptr) {
     activeStream_->cancel();
   }
+  // ...and a backoff wait.
   wake_.notify_all();
 }
 
@@ -92,9 +104,6 @@ std::string Reflector::lastSyncResourceVersion() const {
 }
 
 void Reflector::setLastResourceVersion(const std::string& rv) {
-  if (rv.empty()) {
-    return;
-  }
   std::lock_guard lock(mu_);
   lastResourceVersion_ = rv;
 }
@@ -103,6 +112,7 @@ bool Reflector::listAndStore() {
   kube::ListOptions opts;
   opts.labelSelector = options_.labelSelector;
   opts.fieldSelector = options_.fieldSelector;
+  opts.cancel = &cancel_;
   const std::string ns = resource_.namespaced ? options_.ns : "";
   auto page = kube::listAll(lister_, resource_, ns, opts, options_.pageSize);
   if (!page) {
@@ -121,7 +131,12 @@ bool Reflector::listAndStore() {
   log_.debug(
       "listed",
       {{"what", describe()}, {"count", items.size()}, {"resourceVersion", page->resourceVersion}});
+  if (page->resourceVersion.empty()) {
+    log_.info("the list carries no resourceVersion; watching from now", {{"what", describe()}});
+  }
   store_.replace(std::move(items), page->resourceVersion);
+  // Even when empty: the version held before this list is older than what
+  // the store now holds, and resuming from it would replay stale events.
   setLastResourceVersion(page->resourceVersion);
   ++listCount_;
   return true;
@@ -134,6 +149,7 @@ Reflector::WatchOutcome Reflector::watchOnce() {
   opts.resourceVersion = lastSyncResourceVersion();
   opts.allowBookmarks = true;
   opts.timeoutSeconds = randomWatchTimeout(options_.minWatchTimeout);
+  opts.cancel = &cancel_;
   const std::string ns = resource_.namespaced ? options_.ns : "";
 
   auto opened = watcher_.watch(resource_, ns, opts);
@@ -167,95 +183,105 @@ Reflector::WatchOutcome Reflector::watchOnce() {
     }
   } unpublish{this};
 
-  const auto started = std::chrono::steady_clock::now();
+  const Clock::TimePoint started = clock_.now();
   bool sawEvent = false;
+  const WatchOutcome outcome = readStream(*stream, sawEvent);
+  const auto lived = clock_.now() - started;
+  // A watch that delivered something, or simply stayed open long enough,
+  // shows the server is healthy again: later trouble starts from the
+  // initial delay, however the stream ended.
+  if (sawEvent || lived >= options_.healthyWatch) {
+    watchBackoff_.reset();
+  }
+  if (outcome == WatchOutcome::kEnded && !sawEvent && lived < kMinHealthyWatch) {
+    log_.warn("watch ended immediately", {{"what", describe()}});
+    return WatchOutcome::kFailed;
+  }
+  return outcome;
+}
+
+Reflector::WatchOutcome Reflector::readStream(kube::WatchStream& stream, bool& sawEvent) {
   while (true) {
-    auto next = stream->next();
+    auto next = stream.next();
+    if (stopped_) {
+      return WatchOutcome::kStopped;
+    }
     if (!next) {
-      if (stopped_) {
-        return WatchOutcome::kStopped;
-      }
+      // The watch decoder turns an ERROR event with code 410 (and the
+      // client an HTTP 410) into kGone.
       if (next.error().code == ErrorCode::kGone) {
         log_.info("watch resourceVersion expired (410), relisting",
                   {{"what", describe()}, {"resourceVersion", lastSyncResourceVersion()}});
         return WatchOutcome::kRelist;
       }
       log_.warn("watch stream failed", {{"what", describe()}, {"error", next.error().toString()}});
-      if (sawEvent) {
-        backoff_.reset();
-      }
       return WatchOutcome::kFailed;
     }
     if (!next->has_value()) {
-      if (stopped_) {
-        return WatchOutcome::kStopped;
-      }
-      if (!sawEvent && std::chrono::steady_clock::now() - started < kMinHealthyWatch) {
-        log_.warn("watch ended immediately", {{"what", describe()}});
-        return WatchOutcome::kFailed;
-      }
-      backoff_.reset();
       return WatchOutcome::kEnded;
     }
     auto outcome = handleEvent(**next, sawEvent);
     if (outcome != WatchOutcome::kContinue) {
       return outcome;
     }
-    if (stopped_) {
-      return WatchOutcome::kStopped;
-    }
   }
 }
 
 Reflector::WatchOutcome Reflector::handleEvent(const kube::WatchEvent& event, bool& sawEvent) {
+  auto advance = [&] {
+    // An event without a resourceVersion cannot be resumed from; keep the
+    // last one that can.
+    if (std::string rv = resourceVersionOf(event.object); !rv.empty()) {
+      setLastResourceVersion(rv);
+    }
+  };
   switch (event.type) {
     case kube::WatchEventType::kBookmark:
       sawEvent = true;
-      setLastResourceVersion(resourceVersionOf(event.object));
+      advance();
       return WatchOutcome::kContinue;
     case kube::WatchEventType::kAdded:
       sawEvent = true;
       store_.added(event.object);
-      setLastResourceVersion(resourceVersionOf(event.object));
+      advance();
       return WatchOutcome::kContinue;
     case kube::WatchEventType::kModified:
       sawEvent = true;
       store_.modified(event.object);
-      setLastResourceVersion(resourceVersionOf(event.object));
+      advance();
       return WatchOutcome::kContinue;
     case kube::WatchEventType::kDeleted:
       sawEvent = true;
       store_.deleted(event.object);
-      setLastResourceVersion(resourceVersionOf(event.object));
+      advance();
       return WatchOutcome::kContinue;
     case kube::WatchEventType::kError: {
+      // Never 410 here: the decoder reports that as a kGone error. Any
+      // other Status (a 500, a timeout) leaves us unsure what we missed:
+      // relist, after the watch backoff.
       const int code = statusCodeOf(event.object);
-      if (code == 410) {
-        log_.info("watch resourceVersion expired (410 event), relisting", {{"what", describe()}});
-        return WatchOutcome::kRelist;
-      }
       std::string message = event.object.is_object() && event.object.contains("message") &&
                                     event.object["message"].is_string()
                                 ? event.object["message"].get<std::string>()
                                 : event.object.dump();
       log_.warn("watch error event, relisting after backoff",
                 {{"what", describe()}, {"code", code}, {"message", message}});
-      if (!backoffWait()) {
-        return WatchOutcome::kStopped;
-      }
       return WatchOutcome::kRelist;
     }
   }
   return WatchOutcome::kContinue;
 }
 
-bool Reflector::backoffWait() {
-  const auto delay = backoff_.next();
+bool Reflector::backoffWait(Backoff& backoff) {
+  const auto delay = backoff.next();
   if (options_.onBackoff) {
     options_.onBackoff(delay);
   }
+  const Clock::TimePoint deadline = clock_.now() + delay;
   std::unique_lock lock(mu_);
-  wake_.wait_for(lock, delay, [&] { return stopped_.load(); });
+  while (!stopped_ && clock_.now() < deadline) {
+    clock_.waitUntil(wake_, lock, deadline);
+  }
   return !stopped_;
 }
 

@@ -1,23 +1,33 @@
 // The reflector keeps a store in step with the API server (client-go's
 // tools/cache.Reflector):
 //
-//        ┌──────────────── relist (first start, 410 Gone, error event) ◀──────┐
+//        ┌───── relist after backoff (first start, 410 Gone, error event) ◀───┐
 //        ▼                                                                    │
 //   list all pages ──▶ store.replace(items, rv) ──▶ watch from rv ──▶ events ─┤
-//        ▲  error: backoff                              │  stream ended: re-watch
+//        ▲  error: list backoff                         │  stream ended: re-watch
 //        └──────────────────────────────────────────────┘  from the last rv seen
 //
 //  - List: every page (listAll) with the label/field selector; the list's
-//    resourceVersion is where the watch starts.
+//    resourceVersion is where the watch starts. A list without one (some
+//    aggregated APIs) makes the next watch start from "now", as client-go
+//    does: the version held before is never reused after a newer list.
 //  - Watch with bookmarks; every event (bookmarks too) advances the last seen
 //    resourceVersion, so a re-watch resumes exactly there.
-//  - 410 Gone (the resourceVersion was compacted away) → relist at once; the
-//    store's replace() reports objects that vanished meanwhile as deletions.
-//  - Other failures (list errors, refused watches, broken streams) → wait
-//    with exponential backoff (800 ms doubling to 30 s, with jitter) before
-//    trying again; the backoff resets after a healthy stream.
-//  - stop() from any thread cancels the open stream and interrupts a backoff
-//    wait, so run() returns promptly.
+//  - 410 Gone (the resourceVersion was compacted away) → relist, after the
+//    watch backoff, so a server that answers every watch with 410 is asked
+//    less and less often (client-go waits its backoff before every
+//    ListAndWatch). The store's replace() reports objects that vanished
+//    meanwhile as deletions.
+//  - Two backoffs (800 ms doubling to 30 s, with jitter): one for failed
+//    lists, reset by a successful list; one for watches (refused, broken,
+//    410, error events), reset by a healthy watch — one that delivered an
+//    event or stayed open for `healthyWatch` (a minute). A list that succeeds
+//    does not reset the watch backoff, or a server that keeps answering 410
+//    would be relisted from at the initial delay forever.
+//  - stop() from any thread interrupts whatever run() is doing — a list, the
+//    opening of a watch, an open stream, a backoff wait — so it returns
+//    promptly.
+//  - Time (watch age, backoff waits) comes from the injected Clock.
 #pragma once
 
 #include <atomic>
@@ -32,6 +42,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "kube/client.h"
 #include "runtime/backoff.h"
 #include "runtime/logger.h"
@@ -55,12 +66,16 @@ struct ReflectorOptions {
   std::string labelSelector;
   std::string fieldSelector;
   int64_t pageSize = 500;
-  BackoffPolicy backoff;  // 800 ms → 30 s, jitter 1.0
+  BackoffPolicy backoff;  // 800 ms → 30 s, jitter 1.0; for lists and for watches
+  // A watch that stayed open this long counts as healthy and resets the
+  // watch backoff even if it delivered nothing.
+  std::chrono::milliseconds healthyWatch{60'000};
   // Watches ask the server to end after a random time in [min, 2*min], so
   // that reconnects of many clients spread out (client-go: 5–10 minutes).
   std::chrono::seconds minWatchTimeout{300};
   // Test hook: called with every backoff delay before waiting it.
   std::function<void(std::chrono::milliseconds)> onBackoff;
+  const Clock* clock = nullptr;  // default: SystemClock
 };
 
 class Reflector {
@@ -88,9 +103,10 @@ class Reflector {
 
   bool listAndStore();
   WatchOutcome watchOnce();
+  WatchOutcome readStream(kube::WatchStream& stream, bool& sawEvent);
   WatchOutcome handleEvent(const kube::WatchEvent& event, bool& sawEvent);
-  // Waits for the next backoff delay; false if stopped meanwhile.
-  bool backoffWait();
+  // Waits for the next delay of `backoff`; false if stopped meanwhile.
+  bool backoffWait(Backoff& backoff);
   void setLastResourceVersion(const std::string& rv);
   std::string describe() const;
 
@@ -100,7 +116,10 @@ class Reflector {
   ReflectorStore& store_;
   const ReflectorOptions options_;
   Logger log_;
-  Backoff backoff_;
+  const Clock& clock_;
+  Backoff listBackoff_;
+  Backoff watchBackoff_;
+  kube::CancelToken cancel_;  // cancelled by stop(): interrupts a list or a watch being opened
 
   std::atomic<bool> stopped_{false};
   std::atomic<uint64_t> listCount_{0};

@@ -8,8 +8,10 @@
 // and never answer 410.
 #include <gtest/gtest.h>
 
-#include <atomic>
+#include <memory>
+#include <mutex>
 #include <set>
+#include <vector>
 
 #include "it_util.h"
 #include "kube/config.h"
@@ -27,8 +29,11 @@ const kube::Resource& cms() {
   return kube::resources::kConfigMaps;
 }
 
-// A Watcher that the test can cut off: close() cancels open streams and
-// refuses new watches until open(). Counts the 410s it passes through.
+// A Watcher that the test can cut off: close() cancels every open stream and
+// refuses new watches until open(). A watch that was being opened when
+// close() ran is cancelled as soon as it is open, so nothing reaches the
+// informer while the gate is closed. Counts the 410s it passes through after
+// the last open().
 class GatedWatcher final : public kube::Watcher {
  public:
   explicit GatedWatcher(kube::Watcher& inner) : inner_(inner) {}
@@ -41,11 +46,20 @@ class GatedWatcher final : public kube::Watcher {
       watchedFrom_.push_back(opts.resourceVersion);
     }
     auto stream = inner_.watch(r, ns, opts);
+    std::lock_guard lock(mu_);
     if (!stream) {
       if (stream.error().code == ErrorCode::kGone) ++gone_;
       return stream.error();
     }
-    return std::unique_ptr<kube::WatchStream>(new Stream(*this, std::move(*stream)));
+    // Registered under the same lock that close() takes: either close()
+    // sees this stream and cancels it, or we see closed_ here.
+    if (closed_) {
+      (*stream)->cancel();
+      return makeError(ErrorCode::kUnavailable, "test gate closed while the watch was opening");
+    }
+    auto gated = std::make_unique<Stream>(*this, std::move(*stream));
+    open_.insert(gated.get());
+    return std::unique_ptr<kube::WatchStream>(std::move(gated));
   }
 
   void close() {
@@ -56,8 +70,19 @@ class GatedWatcher final : public kube::Watcher {
   void open() {
     std::lock_guard lock(mu_);
     closed_ = false;
+    gone_ = 0;
+    watchedFrom_.clear();
   }
-  int gone() const { return gone_.load(); }
+  int openStreams() const {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(open_.size());
+  }
+  // 410s seen since the last open().
+  int gone() const {
+    std::lock_guard lock(mu_);
+    return gone_;
+  }
+  // The resourceVersions of the watches opened since the last open().
   std::vector<std::string> watchedFrom() const {
     std::lock_guard lock(mu_);
     return watchedFrom_;
@@ -67,17 +92,17 @@ class GatedWatcher final : public kube::Watcher {
   class Stream final : public kube::WatchStream {
    public:
     Stream(GatedWatcher& gate, std::unique_ptr<kube::WatchStream> inner)
-        : gate_(gate), inner_(std::move(inner)) {
-      std::lock_guard lock(gate_.mu_);
-      gate_.open_.insert(this);
-    }
+        : gate_(gate), inner_(std::move(inner)) {}
     ~Stream() override {
       std::lock_guard lock(gate_.mu_);
       gate_.open_.erase(this);
     }
     Result<std::optional<kube::WatchEvent>> next() override {
       auto ev = inner_->next();
-      if (!ev && ev.error().code == ErrorCode::kGone) ++gate_.gone_;
+      if (!ev && ev.error().code == ErrorCode::kGone) {
+        std::lock_guard lock(gate_.mu_);
+        ++gate_.gone_;
+      }
       return ev;
     }
     void cancel() override { inner_->cancel(); }
@@ -92,7 +117,7 @@ class GatedWatcher final : public kube::Watcher {
   bool closed_ = false;
   std::set<Stream*> open_;
   std::vector<std::string> watchedFrom_;
-  std::atomic<int> gone_{0};
+  int gone_ = 0;
 };
 
 class RelistIntegrationTest : public testing::PlaneTest {
@@ -135,12 +160,14 @@ TEST_F(RelistIntegrationTest, ReflectorRelistsAfterGoneAndLosesNoDelete) {
   informer.addEventHandler(log.handler());
   informer.start();
   ASSERT_TRUE(informer.waitForSync(30s));
-  ASSERT_TRUE(eventually([&] { return !gate.watchedFrom().empty(); }));
+  // Cut off an open watch, not one still being opened.
+  ASSERT_TRUE(eventually([&] { return gate.openStreams() == 1; }));
+
+  // Cut the watch off; the informer keeps retrying from what it holds now.
+  gate.close();
+  ASSERT_TRUE(eventually([&] { return gate.openStreams() == 0; }));
   const std::string heldRv = informer.lastSyncResourceVersion();
   ASSERT_FALSE(heldRv.empty());
-
-  // Cut the watch off; the informer keeps retrying from heldRv.
-  gate.close();
   ASSERT_TRUE(client().remove(cms(), ns(), "doomed").ok());
   auto changed = client().get(cms(), ns(), "changed");
   ASSERT_TRUE(changed.ok());
@@ -148,7 +175,6 @@ TEST_F(RelistIntegrationTest, ReflectorRelistsAfterGoneAndLosesNoDelete) {
   ASSERT_TRUE(client().update(cms(), ns(), *changed).ok());
   auto added = client().create(cms(), ns(), configMap("added", {}, {{"v", "1"}}));
   ASSERT_TRUE(added.ok());
-  EXPECT_EQ(informer.lastSyncResourceVersion(), heldRv) << "nothing seen while cut off";
 
   // Compact past every revision the informer could resume from.
   compactTo(resourceVersionOf(*added));
@@ -166,13 +192,20 @@ TEST_F(RelistIntegrationTest, ReflectorRelistsAfterGoneAndLosesNoDelete) {
     EXPECT_TRUE(gone) << "a watch from a compacted revision must answer 410";
   }
 
+  // Nothing got through the closed gate: no event, no relist.
+  EXPECT_EQ(informer.lastSyncResourceVersion(), heldRv) << "nothing seen while cut off";
+  EXPECT_EQ(informer.listCount(), 1u) << "no relist while cut off";
+  EXPECT_FALSE(log.contains("tombstone doomed")) << log.dump();
+
   gate.open();
   ASSERT_TRUE(eventually([&] { return informer.listCount() >= 2; }, 30s))
       << "the informer never relisted";
+  // The relist was caused by a 410 on a watch opened after the gate
+  // reopened, from the revision held while cut off.
   EXPECT_GE(gate.gone(), 1) << "the relist must have been caused by 410 Gone";
-  bool resumedFromHeld = false;
-  for (const auto& rv : gate.watchedFrom()) resumedFromHeld = resumedFromHeld || rv == heldRv;
-  EXPECT_TRUE(resumedFromHeld);
+  const auto watched = gate.watchedFrom();
+  ASSERT_FALSE(watched.empty());
+  EXPECT_EQ(watched.front(), heldRv) << "the first watch after reopening resumes from heldRv";
 
   // The cache converged, and the missed delete was reported as a tombstone.
   ASSERT_TRUE(eventually([&] { return log.contains("tombstone doomed"); })) << log.dump();

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kube/watch_decoder.h"
+
 #include "runtime/label_selector.h"
 #include "runtime/object.h"
 
@@ -12,7 +14,8 @@ struct FakeClient::StreamState {
   std::string ns;
   LabelSelector selector;
   bool allowBookmarks = false;
-  size_t pos = 0;  // next history index to look at
+  std::string from;  // the resourceVersion the watch started from
+  size_t pos = 0;    // next history index to look at
   bool gone = false;
   bool cancelled = false;
   bool ended = false;
@@ -32,6 +35,50 @@ Error notFound(const std::string& res, const std::string& name) {
   return apiError(ErrorCode::kNotFound, 404, "NotFound", res + " \"" + name + "\" not found");
 }
 
+Json statusObject(int code, const std::string& reason, const std::string& message) {
+  return {{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", Json::object()},
+          {"status", "Failure"}, {"message", message}, {"reason", reason},
+          {"code", code}};
+}
+
+// Streams deliver what the API server would put on the wire, decoded by the
+// real watch decoder: the reflector sees exactly what it sees in production
+// (for instance, an ERROR event with code 410 arrives as a kGone error).
+Result<std::optional<kube::WatchEvent>> throughDecoder(const kube::WatchEvent& event) {
+  const Json line = {{"type", kube::watchEventTypeName(event.type)}, {"object", event.object}};
+  auto decoded = kube::decodeWatchLine(line.dump());
+  if (!decoded) return decoded.error();
+  return std::optional<kube::WatchEvent>(std::move(*decoded));
+}
+
+// Registers a wake-up of `cv` on `token` while it lives (the caller must not
+// hold `mu` when constructing or destroying it).
+class WakeOnCancel {
+ public:
+  WakeOnCancel(kube::CancelToken* token, std::mutex& mu, std::condition_variable& cv)
+      : token_(token) {
+    if (token_ != nullptr) {
+      id_ = token_->subscribe([&mu, &cv] {
+        std::lock_guard lock(mu);
+        cv.notify_all();
+      });
+    }
+  }
+  ~WakeOnCancel() {
+    if (token_ != nullptr) token_->unsubscribe(id_);
+  }
+  WakeOnCancel(const WakeOnCancel&) = delete;
+  WakeOnCancel& operator=(const WakeOnCancel&) = delete;
+
+ private:
+  kube::CancelToken* token_;
+  uint64_t id_ = 0;
+};
+
+bool isCancelled(const kube::CancelToken* token) {
+  return token != nullptr && token->cancelled();
+}
+
 }  // namespace
 
 class FakeWatchStream final : public kube::WatchStream {
@@ -49,9 +96,13 @@ class FakeWatchStream final : public kube::WatchStream {
       auto& s = *state_;
       if (s.cancelled) return makeError(ErrorCode::kCancelled, "watch cancelled");
       if (s.gone) {
+        // What an API server without watch cache sends for a compacted
+        // resourceVersion: HTTP 200, then one ERROR event.
         s.gone = false;
         s.ended = true;
-        return apiError(ErrorCode::kGone, 410, "Expired", "too old resource version");
+        return throughDecoder(
+            {kube::WatchEventType::kError,
+             statusObject(410, "Expired", "too old resource version: " + s.from)});
       }
       if (s.broken) {
         Error e = *s.broken;
@@ -64,15 +115,15 @@ class FakeWatchStream final : public kube::WatchStream {
         const auto& entry = client_.history_[s.pos++];
         if (entry.resource != s.resource) continue;
         if (entry.event.type == kube::WatchEventType::kBookmark) {
-          if (s.allowBookmarks) return std::optional<kube::WatchEvent>(entry.event);
+          if (s.allowBookmarks) return throughDecoder(entry.event);
           continue;
         }
         if (entry.event.type == kube::WatchEventType::kError) {
-          return std::optional<kube::WatchEvent>(entry.event);
+          return throughDecoder(entry.event);
         }
         if (!s.ns.empty() && entry.ns != s.ns) continue;
         if (!s.selector.matches(labelsOf(entry.event.object))) continue;
-        return std::optional<kube::WatchEvent>(entry.event);
+        return throughDecoder(entry.event);
       }
       client_.changed_.wait(lock);
     }
@@ -189,6 +240,22 @@ void FakeClient::holdLists(bool hold) {
   changed_.notify_all();
 }
 
+void FakeClient::holdWatches(bool hold) {
+  std::lock_guard lock(mu_);
+  watchesHeld_ = hold;
+  changed_.notify_all();
+}
+
+void FakeClient::expireEveryWatch(bool expire) {
+  std::lock_guard lock(mu_);
+  expireEveryWatch_ = expire;
+}
+
+void FakeClient::omitListResourceVersion(bool omit) {
+  std::lock_guard lock(mu_);
+  omitListResourceVersion_ = omit;
+}
+
 void FakeClient::clearFailures() {
   std::lock_guard lock(mu_);
   listFailures_.clear();
@@ -198,12 +265,9 @@ void FakeClient::clearFailures() {
 
 void FakeClient::sendErrorEvent(const kube::Resource& r, int code) {
   std::lock_guard lock(mu_);
-  Json status = {{"kind", "Status"},
-                 {"apiVersion", "v1"},
-                 {"status", "Failure"},
-                 {"code", code},
-                 {"message", "injected error " + std::to_string(code)}};
-  emitLocked(r.groupResource(), "", kube::WatchEventType::kError, status);
+  emitLocked(r.groupResource(), "", kube::WatchEventType::kError,
+             statusObject(code, code == 410 ? "Expired" : "InternalError",
+                          "injected error " + std::to_string(code)));
 }
 
 std::vector<kube::ListOptions> FakeClient::listCalls() const {
@@ -257,9 +321,13 @@ Result<Json> FakeClient::get(const kube::Resource& r, const std::string& ns,
 
 Result<kube::ListPage> FakeClient::list(const kube::Resource& r, const std::string& ns,
                                         const kube::ListOptions& opts) {
+  WakeOnCancel wake(opts.cancel, mu_, changed_);
   std::unique_lock lock(mu_);
   listCalls_.push_back(opts);
-  changed_.wait(lock, [&] { return !listsHeld_; });
+  changed_.wait(lock, [&] { return !listsHeld_ || isCancelled(opts.cancel); });
+  if (isCancelled(opts.cancel)) {
+    return makeError(ErrorCode::kCancelled, "list " + r.groupResource() + ": cancelled");
+  }
   if (!listFailures_.empty()) {
     Error e = listFailures_.front();
     listFailures_.pop_front();
@@ -277,7 +345,7 @@ Result<kube::ListPage> FakeClient::list(const kube::Resource& r, const std::stri
   size_t end = matching.size();
   if (opts.limit > 0) end = std::min(matching.size(), offset + static_cast<size_t>(opts.limit));
   kube::ListPage page;
-  page.resourceVersion = std::to_string(rv_);
+  page.resourceVersion = omitListResourceVersion_ ? "" : std::to_string(rv_);
   for (size_t i = offset; i < end; ++i) {
     Json item = matching[i];
     // Like the API server: list items carry no kind/apiVersion.
@@ -372,8 +440,13 @@ Result<Json> FakeClient::updateStatus(const kube::Resource& r, const std::string
 Result<std::unique_ptr<kube::WatchStream>> FakeClient::watch(const kube::Resource& r,
                                                              const std::string& ns,
                                                              const kube::WatchOptions& opts) {
-  std::lock_guard lock(mu_);
+  WakeOnCancel wake(opts.cancel, mu_, changed_);
+  std::unique_lock lock(mu_);
   watchCalls_.push_back(opts);
+  changed_.wait(lock, [&] { return !watchesHeld_ || isCancelled(opts.cancel); });
+  if (isCancelled(opts.cancel)) {
+    return makeError(ErrorCode::kCancelled, "watch " + r.groupResource() + ": cancelled");
+  }
   if (!watchFailures_.empty()) {
     Error e = watchFailures_.front();
     watchFailures_.pop_front();
@@ -387,10 +460,12 @@ Result<std::unique_ptr<kube::WatchStream>> FakeClient::watch(const kube::Resourc
   state->selector = *selector;
   state->allowBookmarks = opts.allowBookmarks;
   int64_t from = rv_;
+  state->from = opts.resourceVersion;
   if (!opts.resourceVersion.empty() && opts.resourceVersion != "0") {
     from = std::stoll(opts.resourceVersion);
     if (from < compactedRv_) state->gone = true;
   }
+  if (expireEveryWatch_) state->gone = true;
   // Start after every entry at or below `from`.
   state->pos = static_cast<size_t>(
       std::upper_bound(history_.begin(), history_.end(), from,

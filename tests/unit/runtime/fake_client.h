@@ -5,7 +5,9 @@
 // selectors, and watches fed from an event history (from a resourceVersion,
 // with bookmarks on request). Tests can also break it: fail the next lists
 // or watches, end or break every open watch, compact the history so that
-// watches from older versions get 410 Gone, and hold lists until released.
+// watches from older versions get 410 Gone, and hold lists or the opening of
+// watches until released (or until the call's CancelToken is cancelled).
+// Events reach the streams through the real watch decoder.
 // Thread safe.
 #pragma once
 
@@ -49,6 +51,11 @@ class FakeClient final : public kube::Client {
   void endAllWatches();                         // streams end normally
   void breakAllWatches(Error error);            // streams return this error
   void holdLists(bool hold);                    // lists block while held
+  void holdWatches(bool hold);                  // opening a watch blocks while held
+  // Every watch opened from now on answers 410 Gone (an ERROR event).
+  void expireEveryWatch(bool expire);
+  // Lists answer without a resourceVersion (as some aggregated APIs do).
+  void omitListResourceVersion(bool omit);
   void clearFailures();                         // drops pending injected failures
   // Sends an ERROR event carrying a metav1.Status with `code` to matching watches.
   void sendErrorEvent(const kube::Resource& r, int code);
@@ -109,6 +116,9 @@ class FakeClient final : public kube::Client {
   std::deque<Error> watchFailures_;
   std::deque<Error> writeFailures_;
   bool listsHeld_ = false;
+  bool watchesHeld_ = false;
+  bool expireEveryWatch_ = false;
+  bool omitListResourceVersion_ = false;
   std::vector<kube::ListOptions> listCalls_;
   std::vector<kube::WatchOptions> watchCalls_;
   int writeCalls_ = 0;

@@ -248,27 +248,35 @@ TEST(KubeLeaseLockTest, CreatesReadsAndUpdatesALeaseObject) {
   EXPECT_EQ(lock.update(r).error().code, ErrorCode::kConflict);
 }
 
-// The run loop, with real time but short periods.
-LeaderElectionConfig fastConfig(const std::string& id) {
-  LeaderElectionConfig c;
-  c.identity = id;
-  c.leaseDuration = 1000ms;
-  c.renewDeadline = 400ms;
-  c.retryPeriod = 50ms;
-  return c;
+// The run loop, on the fake clock with the default periods (lease 15 s,
+// renew deadline 10 s, retry 2 s): time passes only when the test advances
+// it, and FakeClock::settle() waits until the elector is asleep again.
+uint64_t leaseVersion(LeaseStore& store) {
+  std::lock_guard g(store.mu);
+  return static_cast<uint64_t>(store.version);
 }
 
-TEST(LeaderElectorRunTest, LeadsUntilStoppedThenReleases) {
+TEST(LeaderElectorRunTest, LeadsAndRenewsUntilStoppedThenReleases) {
   LeaseStore store;
   FakeLeaseLock lock(store);
+  FakeClock clock;
   std::atomic<bool> started{false}, lost{false};
-  auto c = fastConfig("a");
+  auto c = config("a");
   c.callbacks.onStartedLeading = [&] { started = true; };
   c.callbacks.onLostLeadership = [&] { lost = true; };
-  LeaderElector elector(lock, c);
+  LeaderElector elector(lock, c, clock);
   std::thread t([&] { elector.run(); });
   ASSERT_TRUE(eventually([&] { return started.load(); }));
-  std::this_thread::sleep_for(200ms);  // a few renewals
+  ASSERT_TRUE(clock.settle(1));
+  const uint64_t before = leaseVersion(store);
+  clock.advance(1999ms);
+  ASSERT_TRUE(clock.settle(1));
+  EXPECT_EQ(leaseVersion(store), before) << "no renewal before the retry period";
+  clock.advance(1ms);
+  ASSERT_TRUE(clock.settle(1));
+  EXPECT_EQ(leaseVersion(store), before + 1) << "one renewal per retry period";
+  ASSERT_TRUE(clock.advanceInSteps(8s, 2s, 1));
+  EXPECT_EQ(leaseVersion(store), before + 5);
   EXPECT_TRUE(elector.isLeader());
   elector.stop();
   t.join();
@@ -277,44 +285,55 @@ TEST(LeaderElectorRunTest, LeadsUntilStoppedThenReleases) {
   EXPECT_EQ(store.record->holderIdentity, "") << "released on stop";
 }
 
-TEST(LeaderElectorRunTest, LosesLeadershipWhenRenewalsFailPastTheDeadline) {
+TEST(LeaderElectorRunTest, LosesLeadershipExactlyWhenRenewalsFailPastTheDeadline) {
   LeaseStore store;
   FakeLeaseLock lock(store);
+  FakeClock clock;
   std::atomic<bool> started{false}, lost{false};
-  auto c = fastConfig("a");
+  auto c = config("a");
   c.callbacks.onStartedLeading = [&] { started = true; };
   c.callbacks.onLostLeadership = [&] { lost = true; };
-  LeaderElector elector(lock, c);
+  LeaderElector elector(lock, c, clock);
   std::thread t([&] { elector.run(); });
   ASSERT_TRUE(eventually([&] { return started.load(); }));
-  const auto failedAt = std::chrono::steady_clock::now();
+  ASSERT_TRUE(clock.settle(1));
   store.failWrites = true;
-  ASSERT_TRUE(eventually([&] { return lost.load(); }, 5s));
-  const auto took = std::chrono::steady_clock::now() - failedAt;
-  EXPECT_GE(took, 350ms) << "not before the renew deadline";
+  // The next round starts 2 s on; its deadline is 10 s after that. Every
+  // attempt until then fails, and the elector keeps trying.
+  ASSERT_TRUE(clock.advanceInSteps(10s, 2s, 1));
+  EXPECT_FALSE(lost.load()) << "not before the renew deadline";
+  EXPECT_TRUE(elector.isLeader());
+  clock.advance(2s);  // the attempt at the deadline fails too: lost
+  ASSERT_TRUE(eventually([&] { return lost.load(); }));
   t.join();  // run() returns after losing
   EXPECT_FALSE(elector.isLeader());
 }
 
-TEST(LeaderElectorRunTest, FollowerTakesOverAfterTheLeaderReleases) {
+TEST(LeaderElectorRunTest, FollowerWaitsWhileTheLeaderRenewsAndTakesOverAfterARelease) {
   LeaseStore store;
   FakeLeaseLock lockA(store), lockB(store);
+  FakeClock clock;
   std::atomic<bool> aLeads{false}, bLeads{false};
-  auto ca = fastConfig("a");
+  auto ca = config("a");
   ca.callbacks.onStartedLeading = [&] { aLeads = true; };
-  auto cb = fastConfig("b");
+  auto cb = config("b");
   cb.callbacks.onStartedLeading = [&] { bLeads = true; };
-  LeaderElector a(lockA, ca);
+  LeaderElector a(lockA, ca, clock);
   std::thread ta([&] { a.run(); });
   ASSERT_TRUE(eventually([&] { return aLeads.load(); }));
-  LeaderElector b(lockB, cb);
+  LeaderElector b(lockB, cb, clock);
   std::thread tb([&] { b.run(); });
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(eventually([&] { return b.leader() == "a"; }));
+  // Twice the lease duration of a renewing leader: b never takes over.
+  ASSERT_TRUE(clock.advanceInSteps(30s, 1s, 2));
   EXPECT_FALSE(bLeads.load());
+  EXPECT_EQ(b.leader(), "a");
   a.stop();
   ta.join();
-  // At once after a's release (within a few retry periods), not after expiry.
-  ASSERT_TRUE(eventually([&] { return bLeads.load(); }, 2s));
+  // Right after a's release, within one jittered retry period (at most
+  // 2 s + 1.2 × 2 s), not after the lease expires.
+  ASSERT_TRUE(clock.advanceInSteps(4400ms, 100ms, 1));
+  EXPECT_TRUE(bLeads.load());
   b.stop();
   tb.join();
 }

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "fake_client.h"
+#include "fake_clock.h"
 #include "server/health_server.h"
 #include "test_util.h"
 
@@ -21,6 +22,7 @@ using namespace std::chrono_literals;
 using testing::configMap;
 using testing::eventually;
 using testing::FakeClient;
+using testing::FakeClock;
 using testing::httpGet;
 
 const kube::Resource& cms() {
@@ -137,16 +139,17 @@ TEST(ManagerTest, ExitsWithAnErrorWhenCachesNeverSync) {
   EXPECT_EQ(mgr.run(), 1);
 }
 
+// Leader election on the fake clock, with the default periods (lease 15 s,
+// renew deadline 10 s, retry 2 s).
 TEST(ManagerTest, OnlyTheLeaderReconcilesAndAStoppedLeaderHandsOver) {
   FakeClient client;
+  FakeClock clock;
   client.put(cms(), configMap("ns", "a"));
-  auto options = [] {
+  auto options = [&] {
     auto o = localOptions();
     o.leaderElection = true;
     o.leaderElectionNamespace = "ops";
-    o.leaseDuration = 1000ms;
-    o.renewDeadline = 500ms;
-    o.retryPeriod = 50ms;
+    o.clock = &clock;
     return o;
   };
   auto o1 = options();
@@ -163,7 +166,10 @@ TEST(ManagerTest, OnlyTheLeaderReconcilesAndAStoppedLeaderHandsOver) {
   ASSERT_TRUE(eventually([&] { return m1.isLeader(); }));
   std::thread t2([&] { exit2 = m2.run(); });
   ASSERT_TRUE(eventually([&] { return r1.calls() >= 1; }));
-  std::this_thread::sleep_for(300ms);
+  ASSERT_TRUE(eventually([&] { return m2.cachesSynced(); }));
+  // Twice the lease duration: the leader renews, the follower campaigns
+  // (two sleepers: the electors) and never leads.
+  ASSERT_TRUE(clock.advanceInSteps(30s, 1s, 2));
   EXPECT_FALSE(m2.isLeader());
   EXPECT_EQ(r2.calls(), 0) << "a follower must not reconcile";
   EXPECT_NE(m1.metrics().serialize().find(
@@ -175,8 +181,10 @@ TEST(ManagerTest, OnlyTheLeaderReconcilesAndAStoppedLeaderHandsOver) {
   EXPECT_EQ(exit1.load(), 0);
   auto lease = client.object(kube::resources::kLeases, "ops", "mlops-operator-leader");
   ASSERT_TRUE(lease.has_value());
-  ASSERT_TRUE(eventually([&] { return m2.isLeader(); }, 2s))
-      << "the follower takes over at once after a release";
+  // The follower takes over at its next attempt, within one jittered retry
+  // period (2 s + 1.2 × 2 s), not after the lease expires.
+  ASSERT_TRUE(clock.advanceInSteps(4400ms, 100ms, 1));
+  EXPECT_TRUE(m2.isLeader()) << "the follower takes over at once after a release";
   ASSERT_TRUE(eventually([&] { return r2.seen().count("ns/a") == 1; }));
   m2.stop();
   t2.join();
@@ -185,17 +193,23 @@ TEST(ManagerTest, OnlyTheLeaderReconcilesAndAStoppedLeaderHandsOver) {
 
 TEST(ManagerTest, LosingLeadershipExitsWithOne) {
   FakeClient client;
+  FakeClock clock;
   auto o = localOptions();
   o.leaderElection = true;
   o.leaderElectionNamespace = "ops";
-  o.leaseDuration = 1000ms;
-  o.renewDeadline = 300ms;
-  o.retryPeriod = 50ms;
+  o.clock = &clock;
   Manager mgr(client, o);
   std::atomic<int> exitCode{-1};
   std::thread t([&] { exitCode = mgr.run(); });
   ASSERT_TRUE(eventually([&] { return mgr.isLeader(); }));
+  ASSERT_TRUE(clock.settle(1));
   client.failNextWrites(1'000'000, makeError(ErrorCode::kUnavailable, "apiserver down"));
+  // Renewals fail from the next one on; until the renew deadline (10 s
+  // after it) the manager keeps leading.
+  ASSERT_TRUE(clock.advanceInSteps(10s, 2s, 1));
+  EXPECT_TRUE(mgr.isLeader());
+  EXPECT_EQ(exitCode.load(), -1);
+  clock.advance(2s);
   t.join();
   EXPECT_EQ(exitCode.load(), 1);
 }

@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "fake_client.h"
+#include "fake_clock.h"
 #include "runtime/object.h"
 #include "test_util.h"
 
@@ -17,6 +19,7 @@ using namespace std::chrono_literals;
 using testing::configMap;
 using testing::eventually;
 using testing::FakeClient;
+using testing::FakeClock;
 
 const kube::Resource& cms() {
   return kube::resources::kConfigMaps;
@@ -75,12 +78,27 @@ class ReflectorTest : public ::testing::Test {
     };
     return o;
   }
+  // Backoffs of 1 s doubling to 8 s, measured on the fake clock.
+  ReflectorOptions fakeTimeOptions() {
+    ReflectorOptions o = fastOptions();
+    o.backoff.initial = 1s;
+    o.backoff.max = 8s;
+    o.clock = &clock_;
+    return o;
+  }
   void start(ReflectorOptions o) {
     reflector_ = std::make_unique<Reflector>(client_, client_, cms(), store_, std::move(o));
-    thread_ = std::thread([this] { reflector_->run(); });
+    thread_ = std::thread([this] {
+      reflector_->run();
+      returned_ = true;
+    });
   }
   void TearDown() override {
     if (reflector_) reflector_->stop();
+    // Without this a reflector that ignores stop() would hang the test
+    // instead of failing it.
+    client_.holdLists(false);
+    client_.holdWatches(false);
     if (thread_.joinable()) thread_.join();
   }
   std::vector<std::chrono::milliseconds> backoffs() {
@@ -88,8 +106,10 @@ class ReflectorTest : public ::testing::Test {
     return backoffs_;
   }
 
+  FakeClock clock_;
   FakeClient client_;
   RecordingStore store_;
+  std::atomic<bool> returned_{false};
   std::unique_ptr<Reflector> reflector_;
   std::thread thread_;
   std::mutex mu_;
@@ -194,13 +214,40 @@ TEST_F(ReflectorTest, RelistsWhenTheResourceVersionIsGone) {
   EXPECT_EQ(watches.back().resourceVersion, std::to_string(client_.currentResourceVersion()));
 }
 
-TEST_F(ReflectorTest, RelistsOnA410ErrorEvent) {
+TEST_F(ReflectorTest, RelistsAfterBackoffOnA410ErrorEvent) {
+  // An ERROR event with code 410, as the server sends it, decoded by the real
+  // decoder (which turns it into a kGone error).
   client_.put(cms(), configMap("ns", "a"));
-  start(fastOptions());
+  start(fakeTimeOptions());
   ASSERT_TRUE(eventually([&] { return client_.openWatches() == 1; }));
   client_.sendErrorEvent(cms(), 410);
+  ASSERT_TRUE(clock_.settle(1)) << "the reflector waits for its backoff";
+  EXPECT_EQ(backoffs(), (std::vector<std::chrono::milliseconds>{1s}));
+  clock_.advance(999ms);
+  ASSERT_TRUE(clock_.settle(1));
+  EXPECT_EQ(client_.listCalls().size(), 1u) << "no relist before the backoff has passed";
+  clock_.advance(1ms);
   ASSERT_TRUE(eventually([&] { return client_.listCalls().size() == 2; }));
-  EXPECT_TRUE(backoffs().empty()) << "a 410 relists at once";
+  ASSERT_TRUE(eventually([&] { return client_.openWatches() == 1; }));
+}
+
+TEST_F(ReflectorTest, AServerThatAlwaysAnswers410IsRelistedFromLessAndLessOften) {
+  client_.put(cms(), configMap("ns", "a"));
+  client_.expireEveryWatch(true);
+  start(fakeTimeOptions());
+  // list → watch → 410 → wait, again and again: the waits grow although
+  // every list succeeds.
+  ASSERT_TRUE(clock_.settle(1));
+  for (auto wait : {1s, 2s, 4s, 8s, 8s}) {
+    const size_t lists = client_.listCalls().size();
+    clock_.advance(wait - 1ms);
+    ASSERT_TRUE(clock_.settle(1));
+    EXPECT_EQ(client_.listCalls().size(), lists) << "relisted before the " << wait.count() << " s";
+    clock_.advance(1ms);
+    ASSERT_TRUE(eventually([&] { return client_.listCalls().size() == lists + 1; }));
+    ASSERT_TRUE(clock_.settle(1));
+  }
+  EXPECT_EQ(backoffs(), (std::vector<std::chrono::milliseconds>{1s, 2s, 4s, 8s, 8s, 8s}));
 }
 
 TEST_F(ReflectorTest, OtherErrorEventsRelistAfterBackoff) {
@@ -219,7 +266,7 @@ TEST_F(ReflectorTest, BacksOffExponentiallyOnListFailures) {
   EXPECT_EQ(client_.listCalls().size(), 7u);
 }
 
-TEST_F(ReflectorTest, BackoffResetsAfterAHealthyStream) {
+TEST_F(ReflectorTest, BackoffResetsAfterAStreamThatDeliveredEvents) {
   client_.failNextLists(3, makeError(ErrorCode::kUnavailable, "refused"));
   start(fastOptions());
   ASSERT_TRUE(eventually([&] { return client_.openWatches() == 1; }));
@@ -231,6 +278,63 @@ TEST_F(ReflectorTest, BackoffResetsAfterAHealthyStream) {
   ASSERT_TRUE(eventually([&] { return client_.openWatches() == 1; }));
   EXPECT_EQ(backoffs(), (std::vector<std::chrono::milliseconds>{1ms, 2ms, 4ms, 1ms, 2ms, 4ms}));
   EXPECT_EQ(client_.listCalls().size(), 4u) << "a broken stream re-watches without relisting";
+}
+
+TEST_F(ReflectorTest, BackoffResetsAfterAQuietWatchThatLivedAMinute) {
+  start(fakeTimeOptions());
+  ASSERT_TRUE(eventually([&] { return client_.openWatches() == 1; }));
+  // The stream breaks at once (1 s), then three watches are refused (2, 4,
+  // 8 s).
+  client_.failNextWatches(3, makeError(ErrorCode::kUnavailable, "refused"));
+  client_.breakAllWatches(makeError(ErrorCode::kUnavailable, "reset"));
+  for (auto wait : {1s, 2s, 4s, 8s}) {
+    ASSERT_TRUE(clock_.settle(1));
+    clock_.advance(wait);
+  }
+  ASSERT_TRUE(eventually([&] { return client_.openWatches() == 1; }));
+  ASSERT_EQ(backoffs(), (std::vector<std::chrono::milliseconds>{1s, 2s, 4s, 8s}));
+  // A watch that delivered nothing for 59 s and broke: not healthy.
+  clock_.advance(59s);
+  client_.breakAllWatches(makeError(ErrorCode::kUnavailable, "reset"));
+  ASSERT_TRUE(clock_.settle(1));
+  EXPECT_EQ(backoffs().back(), 8s);
+  clock_.advance(8s);
+  ASSERT_TRUE(eventually([&] { return client_.openWatches() == 1; }));
+  // One that stayed open a minute, quiet too, then broke: healthy.
+  clock_.advance(60s);
+  client_.breakAllWatches(makeError(ErrorCode::kUnavailable, "reset"));
+  ASSERT_TRUE(clock_.settle(1));
+  EXPECT_EQ(backoffs().back(), 1s) << "a watch that lived a minute resets the backoff";
+  EXPECT_EQ(backoffs(), (std::vector<std::chrono::milliseconds>{1s, 2s, 4s, 8s, 8s, 1s}));
+}
+
+TEST_F(ReflectorTest, ASuccessfulListResetsTheListBackoff) {
+  client_.failNextLists(2, makeError(ErrorCode::kUnavailable, "refused"));
+  start(fastOptions());
+  ASSERT_TRUE(eventually([&] { return client_.openWatches() == 1; }));
+  EXPECT_EQ(backoffs(), (std::vector<std::chrono::milliseconds>{1ms, 2ms}));
+  // A relist that fails once: it starts again from the initial delay.
+  client_.failNextLists(1, makeError(ErrorCode::kUnavailable, "refused"));
+  client_.sendErrorEvent(cms(), 500);
+  ASSERT_TRUE(eventually([&] { return client_.listCalls().size() == 5; }));
+  ASSERT_TRUE(eventually([&] { return client_.openWatches() == 1; }));
+  // 1, 2 (lists); 1 (the error event, on the watch backoff); 1 (the list).
+  EXPECT_EQ(backoffs(), (std::vector<std::chrono::milliseconds>{1ms, 2ms, 1ms, 1ms}));
+}
+
+TEST_F(ReflectorTest, AListWithoutAResourceVersionReplacesTheOldOne) {
+  start(fastOptions());
+  ASSERT_TRUE(eventually([&] { return client_.openWatches() == 1; }));
+  client_.put(cms(), configMap("ns", "a"));
+  ASSERT_TRUE(eventually([&] { return store_.count() == 2; }));
+  ASSERT_FALSE(reflector_->lastSyncResourceVersion().empty());
+  client_.omitListResourceVersion(true);
+  client_.sendErrorEvent(cms(), 500);  // relist
+  ASSERT_TRUE(eventually([&] { return client_.listCalls().size() == 2; }));
+  ASSERT_TRUE(eventually([&] { return client_.watchCalls().size() == 2; }));
+  EXPECT_EQ(reflector_->lastSyncResourceVersion(), "");
+  EXPECT_EQ(client_.watchCalls()[1].resourceVersion, "")
+      << "the watch starts from now, not from a version older than the list";
 }
 
 TEST_F(ReflectorTest, WatchesWithTheLabelSelector) {
@@ -256,6 +360,22 @@ TEST_F(ReflectorTest, StopCancelsAnOpenWatchPromptly) {
   reflector_->stop();
   thread_.join();
   EXPECT_LT(std::chrono::steady_clock::now() - before, 1s);
+}
+
+TEST_F(ReflectorTest, StopInterruptsAList) {
+  client_.holdLists(true);
+  start(fastOptions());
+  ASSERT_TRUE(eventually([&] { return client_.listCalls().size() == 1; }));
+  reflector_->stop();
+  EXPECT_TRUE(eventually([&] { return returned_.load(); }, 2s));
+}
+
+TEST_F(ReflectorTest, StopInterruptsOpeningAWatch) {
+  client_.holdWatches(true);
+  start(fastOptions());
+  ASSERT_TRUE(eventually([&] { return client_.watchCalls().size() == 1; }));
+  reflector_->stop();
+  EXPECT_TRUE(eventually([&] { return returned_.load(); }, 2s));
 }
 
 TEST_F(ReflectorTest, StopInterruptsABackoffWait) {

@@ -165,10 +165,14 @@ TEST(WorkQueueTest, ZeroDelayAddsAtOnce) {
 }
 
 TEST(WorkQueueTest, DelayedKeyIsDedupedWithAQueuedOne) {
-  WorkQueue q("test", noDelay());
+  testing::FakeClock clock;
+  WorkQueue q("test", noDelay(), clock);
   q.add("a");
   q.addAfter("a", 1ms);
-  std::this_thread::sleep_for(30ms);
+  ASSERT_TRUE(clock.settle(1));  // the delay thread waits for the 1 ms
+  clock.advance(1ms);
+  ASSERT_TRUE(clock.settle(0));  // ...and has handed the key over
+  EXPECT_EQ(q.delayedLen(), 0u);
   EXPECT_EQ(q.len(), 1u);
 }
 
