@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "kube/utf8.h"
+
 namespace mlops::kube {
 namespace {
 
@@ -59,10 +61,13 @@ std::string trimmedSnippet(std::string_view body) {
       c = ' ';
     }
   }
+  // The body is whatever the server (or a proxy in front of it) sent: cut it
+  // at a character boundary and make it valid UTF-8, so the message can go
+  // into a JSON status or a log line.
   if (out.size() > kMaxQuotedBody) {
-    out = out.substr(0, kMaxQuotedBody) + "...";
+    out = std::string(utf8Prefix(out, kMaxQuotedBody)) + "...";
   }
-  return out;
+  return toValidUtf8(out);
 }
 
 std::string withContext(std::string_view context, const std::string& message) {

@@ -86,7 +86,8 @@ Result<WatchEvent> decodeWatchLine(std::string_view line) {
   }
   std::optional<WatchEventType> kind = parseType(type->get<std::string>());
   if (!kind) {
-    return decodeError("unknown event type " + type->dump(), line);
+    return decodeError(
+        "unknown event type " + type->dump(-1, ' ', false, Json::error_handler_t::replace), line);
   }
   auto object = parsed.find("object");
   if (object == parsed.end() || !object->is_object()) {
