@@ -25,12 +25,14 @@ Error invalidFlag(const std::string& flag, const std::string& why) {
 
 // An integer in [min, max]; anything else (text, overflow) names the range.
 Result<int> parseInt(const std::string& flag, const std::string& value, int min, int max) {
-  const std::string range = " (allowed: " + std::to_string(min) + " to " + std::to_string(max) + ")";
+  const std::string range =
+      " (allowed: " + std::to_string(min) + " to " + std::to_string(max) + ")";
   long long v = 0;
   try {
     size_t used = 0;
     v = std::stoll(value, &used);
-    if (used != value.size() || value.empty() || std::isspace(static_cast<unsigned char>(value[0]))) {
+    if (used != value.size() || value.empty() ||
+        std::isspace(static_cast<unsigned char>(value[0]))) {
       throw std::invalid_argument(value);
     }
   } catch (const std::out_of_range&) {
@@ -127,7 +129,7 @@ Status httpUrl(const std::string& flag, const std::string& value) {
 }
 
 Status bindAddress(const std::string& flag, const std::string& value) {
-  auto parsed = server::civetListeningPorts(value);
+  auto parsed = server::parseBindAddress(value);
   if (!parsed.ok()) return invalidFlag(flag, parsed.error().message);
   return okStatus();
 }
@@ -164,7 +166,10 @@ const std::vector<FlagSpec>& flagSpecs() {
   static const std::vector<FlagSpec> specs = {
       {"kubeconfig", Kind::kString,
        "Path to a kubeconfig. Default: $KUBECONFIG, then in-cluster, then ~/.kube/config.",
-       [](Options& o, const std::string& v) { o.kubeconfig = v; return okStatus(); }},
+       [](Options& o, const std::string& v) {
+         o.kubeconfig = v;
+         return okStatus();
+       }},
       {"namespace", Kind::kString, "Watch only this namespace. Default: all namespaces.",
        [](Options& o, const std::string& v) -> Status {
          if (auto s = namespaceName("namespace", v); !s) return s;
@@ -177,13 +182,15 @@ const std::vector<FlagSpec>& flagSpecs() {
          o.metricsBindAddress = v;
          return okStatus();
        }},
-      {"health-probe-bind-address", Kind::kString, "Address of /healthz and /readyz. Default :8081.",
+      {"health-probe-bind-address", Kind::kString,
+       "Address of /healthz and /readyz. Default :8081.",
        [](Options& o, const std::string& v) -> Status {
          if (auto s = bindAddress("health-probe-bind-address", v); !s) return s;
          o.healthProbeBindAddress = v;
          return okStatus();
        }},
-      {"leader-elect", Kind::kBool, "Elect a leader on a Lease so only one replica acts. Default false.",
+      {"leader-elect", Kind::kBool,
+       "Elect a leader on a Lease so only one replica acts. Default false.",
        [](Options& o, const std::string& v) -> Status {
          auto b = parseBool("leader-elect", v);
          if (!b) return b.error();
@@ -201,8 +208,9 @@ const std::vector<FlagSpec>& flagSpecs() {
        [](Options& o, const std::string& v) -> Status {
          if (!isDnsSubdomain(v)) {
            return invalidFlag("leader-election-id",
-                              "'" + v + "' is not a valid Lease name (lower-case letters, digits, "
-                                        "'-' and '.', at most 253)");
+                              "'" + v +
+                                  "' is not a valid Lease name (lower-case letters, digits, "
+                                  "'-' and '.', at most 253)");
          }
          o.leaderElectionId = v;
          return okStatus();
@@ -225,12 +233,12 @@ const std::vector<FlagSpec>& flagSpecs() {
          o.prometheusUrlAllow = std::move(prefixes);
          return okStatus();
        }},
-      {"artifact-root", Kind::kString, "Root of default artifact URIs. Default s3://mlops-artifacts.",
+      {"artifact-root", Kind::kString,
+       "Root of default artifact URIs. Default s3://mlops-artifacts.",
        [](Options& o, const std::string& v) -> Status {
          const auto scheme = v.find("://");
-         const bool spaces = std::any_of(v.begin(), v.end(), [](unsigned char c) {
-           return c <= 0x20 || c == 0x7F;
-         });
+         const bool spaces = std::any_of(v.begin(), v.end(),
+                                         [](unsigned char c) { return c <= 0x20 || c == 0x7F; });
          if (scheme == std::string::npos || scheme == 0 || scheme + 3 >= v.size() || spaces) {
            return invalidFlag("artifact-root", "'" + v +
                                                    "' is not a URI like s3://bucket/prefix "
@@ -239,7 +247,8 @@ const std::vector<FlagSpec>& flagSpecs() {
          o.artifactRoot = v;
          return okStatus();
        }},
-      {"retention-keep", Kind::kInt, "Superseded/rolled-back versions kept before archiving. Default 10.",
+      {"retention-keep", Kind::kInt,
+       "Superseded/rolled-back versions kept before archiving. Default 10.",
        [](Options& o, const std::string& v) -> Status {
          auto n = parseInt("retention-keep", v, 0, kMaxRetentionKeep);
          if (!n) return n.error();
