@@ -43,7 +43,7 @@ struct RequiredPermission {
 const std::vector<RequiredPermission>& requiredPermissions();
 
 struct PermissionContext {
-  std::string watchNamespace;           // "" = all namespaces
+  std::string watchNamespace;  // "" = all namespaces
   bool leaderElection = false;
   std::string leaderElectionNamespace;  // with leaderElection
 };

@@ -94,8 +94,9 @@ TEST(Options, EveryFlagIsValidated) {
            {"--metrics-bind-address=8080", "--metrics-bind-address: invalid bind address '8080'"},
            {"--metrics-bind-address=:99999", "bad port"},
            {"--health-probe-bind-address=example.com:80", "--health-probe-bind-address"},
-           {"--prometheus-url=prometheus:9090", "--prometheus-url: 'prometheus:9090' is not a "
-                                                "usable URL: it must start with http://"},
+           {"--prometheus-url=prometheus:9090",
+            "--prometheus-url: 'prometheus:9090' is not a "
+            "usable URL: it must start with http://"},
            {"--prometheus-url=http://", "it has no host"},
            {"--prometheus-url=http://prom:port", "bad port 'port'"},
            {"--prometheus-url=http://user:pw@prom", "credentials in the URL"},
@@ -133,9 +134,9 @@ TEST(Options, MetricsAndHealthNeedDifferentPorts) {
   ASSERT_FALSE(same.ok());
   EXPECT_NE(same.error().message.find("need different ports"), std::string::npos);
   // Port 0 picks a free port for each; "0" disables.
-  EXPECT_TRUE(parseCommandLine({"--metrics-bind-address=127.0.0.1:0",
-                                "--health-probe-bind-address=127.0.0.1:0"},
-                               envOf({}))
+  EXPECT_TRUE(parseCommandLine(
+                  {"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:0"},
+                  envOf({}))
                   .ok());
 }
 

@@ -70,7 +70,9 @@ TEST(PermissionCheckTest, NamesEveryMissingPermissionInOneLine) {
     return !createJobs && !updateRegistry;
   };
   auto client = clientFor(fake.server);
-  Status st = checkPermissions(*client, {.watchNamespace = "team-a", .leaderElection = false, .leaderElectionNamespace = ""}, 5s);
+  Status st = checkPermissions(
+      *client, {.watchNamespace = "team-a", .leaderElection = false, .leaderElectionNamespace = ""},
+      5s);
   ASSERT_FALSE(st.ok());
   const std::string& m = st.error().message;
   EXPECT_EQ(st.error().code, ErrorCode::kForbidden);
@@ -97,7 +99,9 @@ TEST(PermissionCheckTest, LeaderElectionAsksForTheLeaseInItsNamespace) {
   fake.allowed = [](const Json& a) { return a["resource"] != "leases" || a["verb"] != "update"; };
   auto client = clientFor(fake.server);
   Status st = checkPermissions(
-      *client, {.watchNamespace = "", .leaderElection = true, .leaderElectionNamespace = "mlops-system"}, 5s);
+      *client,
+      {.watchNamespace = "", .leaderElection = true, .leaderElectionNamespace = "mlops-system"},
+      5s);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().message.find("update leases.coordination.k8s.io in namespace mlops-system"),
             std::string::npos)
@@ -132,8 +136,7 @@ TEST(PermissionCheckTest, TransientFailuresAreRetriedAndHardOnesReported) {
   auto other = clientFor(broken);
   Status bad = checkPermissions(*other, {}, 5s);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().message.find("cannot check the operator's permissions"),
-            std::string::npos)
+  EXPECT_NE(bad.error().message.find("cannot check the operator's permissions"), std::string::npos)
       << bad.error().message;
 }
 

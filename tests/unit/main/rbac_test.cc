@@ -79,8 +79,8 @@ void expectSameGrants(const std::set<Grant>& manifest, const std::set<Grant>& ta
                                 << ", which no code path in src/main/required_permissions.cc uses";
   }
   for (const Grant& g : table) {
-    EXPECT_TRUE(manifest.count(g)) << where << " lacks " << describe(g)
-                                   << ", which the operator uses";
+    EXPECT_TRUE(manifest.count(g))
+        << where << " lacks " << describe(g) << ", which the operator uses";
   }
 }
 
@@ -110,8 +110,8 @@ TEST(RbacTest, EveryPermissionSaysWhyAndNamesItsResource) {
   }
   RequiredPermission jobs{"batch", "jobs", "", "create", "", PermissionScope::kWatched, "x"};
   EXPECT_EQ(jobs.describe(), "create jobs.batch");
-  RequiredPermission status{"mlops.dev", "trainingruns", "status", "update", "",
-                            PermissionScope::kWatched, "x"};
+  RequiredPermission status{
+      "mlops.dev", "trainingruns", "status", "update", "", PermissionScope::kWatched, "x"};
   EXPECT_EQ(status.describe(), "update trainingruns.mlops.dev/status");
 }
 
