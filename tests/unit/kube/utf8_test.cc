@@ -11,7 +11,7 @@ TEST(Utf8Test, Validity) {
   EXPECT_TRUE(isValidUtf8(""));
   EXPECT_TRUE(isValidUtf8("plain ascii"));
   EXPECT_TRUE(isValidUtf8("caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC \xF0\x9F\x98\x80"));
-  for (const std::string bad : {
+  for (const std::string& bad : {
            std::string("\xC3"),              // cut inside a sequence
            std::string("\xC0\xAF"),          // overlong
            std::string("\xED\xA0\x80"),      // surrogate
