@@ -1,6 +1,7 @@
 #include "kube/api_error.h"
 
 #include <cctype>
+#include <cstdint>
 
 #include "kube/utf8.h"
 
@@ -131,8 +132,11 @@ Error errorFromStatus(const nlohmann::json& status, std::string_view context) {
   int code = 0;
   if (status.is_object()) {
     auto it = status.find("code");
-    if (it != status.end() && it->is_number_integer()) {
-      code = it->get<int>();
+    // A code outside int's range is no HTTP status (and converting it to int
+    // could alias one, 2^32 + 410 becoming 410).
+    if (it != status.end() && it->is_number_integer() && it->get<int64_t>() >= 0 &&
+        it->get<int64_t>() <= 999) {
+      code = static_cast<int>(it->get<int64_t>());
     }
     e.reason = stringField(status, "reason");
     e.message = stringField(status, "message");

@@ -1,6 +1,7 @@
 #include "kube/watch_decoder.h"
 
 #include <cctype>
+#include <cstdint>
 
 #include "kube/api_error.h"
 
@@ -95,7 +96,7 @@ Result<WatchEvent> decodeWatchLine(std::string_view line) {
   }
   if (*kind == WatchEventType::kError) {
     auto code = object->find("code");
-    if (code != object->end() && code->is_number_integer() && code->get<int>() == 410) {
+    if (code != object->end() && code->is_number_integer() && code->get<int64_t>() == 410) {
       return errorFromStatus(*object, "watch");
     }
   }

@@ -83,6 +83,28 @@ TEST_F(OperatorE2E, ServesProbesAndMetricsWithLeastPrivilegeRbac) {
   EXPECT_EQ(*code, 0) << op.output();
 }
 
+// Probes and metrics bound to the IPv6 loopback, as a pod on an IPv6-only
+// cluster would bind them.
+TEST_F(OperatorE2E, ServesProbesAndMetricsOnIpv6) {
+  int metricsPort = freePort(), healthPort = freePort();
+  OperatorProcess op(
+      operatorArgs(metricsPort, healthPort, "",
+                   {"--metrics-bind-address=[::1]:" + std::to_string(metricsPort),
+                    "--health-probe-bind-address=[::1]:" + std::to_string(healthPort)}));
+  ASSERT_TRUE(eventually(30s, [&] {
+    auto r = httpGet(healthPort, "/readyz", "::1");
+    return r && r->status == 200;
+  })) << op.output();
+  auto metrics = httpGet(metricsPort, "/metrics", "::1");
+  ASSERT_TRUE(metrics) << op.output();
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("rest_client_requests_total"), std::string::npos);
+  op.signal(SIGTERM);
+  auto code = op.waitExit(15s);
+  ASSERT_TRUE(code) << op.output();
+  EXPECT_EQ(*code, 0) << op.output();
+}
+
 TEST_F(OperatorE2E, ExactlyOneLeaderAndTakeoverAfterSigkill) {
   const std::string leaseId = "e2e-leader-" + ns();
   int m1 = freePort(), h1 = freePort(), m2 = freePort(), h2 = freePort();
