@@ -195,7 +195,7 @@ std::optional<std::string> readBody(http::http_response& response, size_t limit,
   }
   concurrency::streams::streambuf<uint8_t> body = response.body().streambuf();
   std::string out;
-  std::vector<uint8_t> chunk(64 * 1024);
+  std::vector<uint8_t> chunk(size_t{64} * 1024);
   while (true) {
     const size_t got = body.getn(chunk.data(), chunk.size()).get();
     if (got == 0) {
@@ -457,7 +457,7 @@ class RestWatchStream final : public WatchStream {
         // Nothing may escape a continuation: pplx would abort the process
         // over an exception nobody observes.
         try {
-          onRead(st, *transport, what, std::move(t));
+          onRead(st, *transport, what, t);
         } catch (...) {
           fail(st, makeError(ErrorCode::kInternal, what + ": reading the watch failed"));
         }
@@ -481,7 +481,7 @@ class RestWatchStream final : public WatchStream {
   }
 
   static void onRead(const std::shared_ptr<WatchState>& st, const Transport& transport,
-                     const std::string& what, pplx::task<size_t> t) {
+                     const std::string& what, const pplx::task<size_t>& t) {
     {
       std::string data;
       bool end = false;

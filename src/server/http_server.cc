@@ -16,7 +16,7 @@
 namespace mlops::server {
 namespace {
 
-constexpr size_t kMaxHeadBytes = 16 * 1024;
+constexpr size_t kMaxHeadBytes = size_t{16} * 1024;
 constexpr size_t kMaxPending = 64;
 constexpr int kIoTimeoutSeconds = 5;
 
@@ -96,7 +96,9 @@ Result<int> listenOn(const BindAddress& address, const std::string& original,
     a->sin6_port = htons(static_cast<uint16_t>(address.port));
     a->sin6_addr = in6addr_any;
     if (!any && inet_pton(AF_INET6, address.host.c_str(), &a->sin6_addr) != 1) {
-      if (fd >= 0) ::close(fd);
+      if (fd >= 0) {
+        ::close(fd);
+      }
       return fail("bad IPv6 address");
     }
     length = sizeof *a;
@@ -111,7 +113,9 @@ Result<int> listenOn(const BindAddress& address, const std::string& original,
     a->sin_port = htons(static_cast<uint16_t>(address.port));
     a->sin_addr.s_addr = htonl(INADDR_ANY);
     if (!any && inet_pton(AF_INET, address.host.c_str(), &a->sin_addr) != 1) {
-      if (fd >= 0) ::close(fd);
+      if (fd >= 0) {
+        ::close(fd);
+      }
       return fail("bad IPv4 address");
     }
     length = sizeof *a;
@@ -216,7 +220,9 @@ void HttpServer::acceptLoop() {
   while (true) {
     pollfd fds[2] = {{listenFd_, POLLIN, 0}, {wakeFd_, POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        continue;
+      }
       return;
     }
     if (fds[1].revents != 0) {
