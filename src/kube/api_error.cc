@@ -1,6 +1,9 @@
 #include "kube/api_error.h"
 
 #include <cctype>
+#include <cstdint>
+
+#include "kube/utf8.h"
 
 namespace mlops::kube {
 namespace {
@@ -59,10 +62,13 @@ std::string trimmedSnippet(std::string_view body) {
       c = ' ';
     }
   }
+  // The body is whatever the server (or a proxy in front of it) sent: cut it
+  // at a character boundary and make it valid UTF-8, so the message can go
+  // into a JSON status or a log line.
   if (out.size() > kMaxQuotedBody) {
-    out = out.substr(0, kMaxQuotedBody) + "...";
+    out = std::string(utf8Prefix(out, kMaxQuotedBody)) + "...";
   }
-  return out;
+  return toValidUtf8(out);
 }
 
 std::string withContext(std::string_view context, const std::string& message) {
@@ -126,8 +132,11 @@ Error errorFromStatus(const nlohmann::json& status, std::string_view context) {
   int code = 0;
   if (status.is_object()) {
     auto it = status.find("code");
-    if (it != status.end() && it->is_number_integer()) {
-      code = it->get<int>();
+    // A code outside int's range is no HTTP status (and converting it to int
+    // could alias one, 2^32 + 410 becoming 410).
+    if (it != status.end() && it->is_number_integer() && it->get<int64_t>() >= 0 &&
+        it->get<int64_t>() <= 999) {
+      code = static_cast<int>(it->get<int64_t>());
     }
     e.reason = stringField(status, "reason");
     e.message = stringField(status, "message");

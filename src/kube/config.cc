@@ -130,6 +130,7 @@ struct ClusterEntry {
   std::string caFile;  // resolved against `file`'s directory
   std::string caData;  // base64, decoded on use
   bool insecure = false;
+  std::string tlsServerName;
 };
 
 struct UserEntry {
@@ -259,6 +260,11 @@ Result<ClusterEntry> parseCluster(const YAML::Node& body, const std::string& fil
     return insecure.error();
   }
   c.insecure = *insecure;
+  Result<std::string> serverName = scalarField(body, "tls-server-name", where);
+  if (!serverName.ok()) {
+    return serverName.error();
+  }
+  c.tlsServerName = *serverName;
   return c;
 }
 
@@ -480,6 +486,7 @@ Result<ClientConfig> resolve(const Kubeconfig& kc, const std::string& contextOve
     cfg.caPem = std::move(*ca);
   }
   cfg.insecureSkipTlsVerify = cluster.insecure;
+  cfg.tlsServerName = cluster.tlsServerName;
 
   if (user != nullptr) {
     Result<std::string> cert = pemFrom(user->certData, user->certFile, "client-certificate-data",

@@ -19,7 +19,7 @@
 //
 // Supported kubeconfig fields: clusters[].cluster.{server,
 // certificate-authority, certificate-authority-data,
-// insecure-skip-tls-verify}; users[].user.{client-certificate,
+// insecure-skip-tls-verify, tls-server-name}; users[].user.{client-certificate,
 // client-certificate-data, client-key, client-key-data, token, tokenFile};
 // contexts[].context.{cluster, user, namespace}; current-context. Relative
 // file paths are resolved against the directory of the kubeconfig file that
@@ -29,6 +29,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -89,6 +90,10 @@ struct ClientConfig {
   std::string clientCertPem;           // client certificate (chain), or ""
   std::string clientKeyPem;            // its private key, or ""; sensitive
   bool insecureSkipTlsVerify = false;  // only when the kubeconfig says so
+  // The name the server's certificate must carry, and the TLS SNI, when it
+  // differs from the host of `server` (a kubeconfig's tls-server-name, as
+  // kubectl honours it). "" uses the host of `server`.
+  std::string tlsServerName;
   std::shared_ptr<TokenSource> token;  // bearer token, or null for none
 
   std::string defaultNamespace = "default";  // the context's, or in-cluster's
@@ -97,6 +102,10 @@ struct ClientConfig {
   // this grace (the server should have closed it by then).
   std::chrono::milliseconds watchIdleGrace{std::chrono::seconds(30)};
   std::string userAgent = defaultUserAgent();
+  // A reply body larger than this is abandoned (the connection is closed)
+  // and the call fails, so a misbehaving server cannot exhaust our memory.
+  // Watch streams are bounded per event instead (WatchDecoder).
+  size_t maxResponseBytes = size_t{256} * 1024 * 1024;
 
   // Called after every request with the method ("GET") and HTTP status, or
   // code 0 when no response arrived; feeds rest_client_requests_total. Must

@@ -1,7 +1,5 @@
 #include "kube/rest_client.h"
 
-#include <arpa/inet.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -13,10 +11,12 @@
 
 #include <cpprest/http_client.h>
 #include <cpprest/uri.h>
+#include <cpprest/uri_builder.h>
 #include <pplx/pplxtasks.h>
 
 #include "kube/api_error.h"
 #include "kube/tls_context.h"
+#include "kube/utf8.h"
 #include "kube/watch_decoder.h"
 
 namespace mlops::kube {
@@ -31,17 +31,20 @@ constexpr const char* kJson = "application/json";
 constexpr const char* kMergePatch = "application/merge-patch+json";
 constexpr const char* kApplyPatch = "application/apply-patch+yaml";
 
+// Error bodies are only quoted in messages; more than this is not read.
+constexpr size_t kMaxErrorBodyBytes = size_t{1} * 1024 * 1024;
+
 struct ServerAddress {
-  std::string url;  // as configured, without a trailing slash
-  std::string host;
+  std::string url;   // as configured, without a trailing slash
+  std::string host;  // an IPv6 literal without its brackets
   int port = 0;
   bool tls = false;
+  // What the HTTP client connects to. cpprestsdk resolves the URI's host as
+  // written, and "[::1]" does not resolve: the host is kept bare here, and
+  // the Host header (below) carries the bracketed form.
+  web::uri base;
+  std::string hostHeader;  // "[::1]:6443", "kube.example.com:6443"
 };
-
-bool isIpLiteral(const std::string& host) {
-  unsigned char buf[sizeof(struct in6_addr)];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
 
 Result<ServerAddress> parseServer(const std::string& server) {
   ServerAddress out;
@@ -64,6 +67,16 @@ Result<ServerAddress> parseServer(const std::string& server) {
     if (out.host.empty()) {
       return makeError(ErrorCode::kInvalidArgument, "server URL " + server + " has no host");
     }
+    if (!uri.query().empty() || !uri.fragment().empty()) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "server URL " + server + " must not have a query or fragment");
+    }
+    const bool ipv6 = out.host.find(':') != std::string::npos;
+    web::uri_builder base;
+    base.set_scheme(uri.scheme()).set_host(out.host).set_port(out.port).set_path(uri.path());
+    out.base = base.to_uri();
+    out.hostHeader = (ipv6 ? "[" + out.host + "]" : out.host) +
+                     (uri.port() > 0 ? ":" + std::to_string(uri.port()) : "");
   } catch (const std::exception& e) {
     return makeError(ErrorCode::kInvalidArgument,
                      "server URL " + server + " is not a valid URL: " + e.what());
@@ -119,7 +132,26 @@ std::string describe(const std::string& verb, const Resource& r, const std::stri
   } else if (!ns.empty()) {
     out += " in " + ns;
   }
-  return out;
+  // Names come from callers' objects: keep every message valid UTF-8.
+  return toValidUtf8(out);
+}
+
+// The body of a request. Objects may hold text that is not valid UTF-8 (a
+// trainer's termination message cut anywhere, say); nlohmann would throw on
+// it, so it is replaced by U+FFFD instead, as the API server itself would
+// have to.
+std::string serialize(const Json& obj) {
+  return obj.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// A string member of an object from the server, "" when absent or of another
+// type (Json::value() would throw on a type mismatch).
+std::string stringAt(const Json& obj, const char* key) {
+  if (!obj.is_object()) {
+    return "";
+  }
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 const char* propagationName(PropagationPolicy p) {
@@ -147,6 +179,38 @@ void observeCompletion(http::http_response& response) {
     } catch (...) {
     }
   });
+}
+
+// Reads a reply body of at most `limit` bytes. A longer body is abandoned:
+// `cts` is cancelled, which closes the connection so cpprestsdk stops
+// buffering it. With `truncate` the first `limit` bytes are returned, else
+// nullopt. Throws what cpprestsdk throws (callers translate it).
+std::optional<std::string> readBody(http::http_response& response, size_t limit, bool truncate,
+                                    pplx::cancellation_token_source& cts) {
+  uint64_t declared = 0;
+  if (response.headers().match(http::header_names::content_length, declared) && declared > limit &&
+      !truncate) {
+    cts.cancel();
+    return std::nullopt;
+  }
+  concurrency::streams::streambuf<uint8_t> body = response.body().streambuf();
+  std::string out;
+  std::vector<uint8_t> chunk(size_t{64} * 1024);
+  while (true) {
+    const size_t got = body.getn(chunk.data(), chunk.size()).get();
+    if (got == 0) {
+      return out;
+    }
+    if (out.size() + got > limit) {
+      cts.cancel();
+      if (!truncate) {
+        return std::nullopt;
+      }
+      out.append(reinterpret_cast<const char*>(chunk.data()), limit - out.size());
+      return out;
+    }
+    out.append(reinterpret_cast<const char*>(chunk.data()), got);
+  }
 }
 
 // Cancels `cts` while it lives if `token` is (or gets) cancelled, so that a
@@ -203,9 +267,10 @@ class Transport {
     c.set_max_redirects(0);
     c.set_request_compressed_response(false);
     if (address_.tls) {
-      c.set_validate_certificates(!config_.insecureSkipTlsVerify);
-      // SNI carries DNS names only (RFC 6066).
-      c.set_tlsext_sni_enabled(!isIpLiteral(address_.host));
+      // TlsMaterial verifies the peer and sends SNI itself (see
+      // tls_context.h); cpprestsdk would check the Host header's name.
+      c.set_validate_certificates(false);
+      c.set_tlsext_sni_enabled(false);
       std::shared_ptr<const TlsMaterial> tls = tls_;
       c.set_ssl_context_callback(
           [tls](boost::asio::ssl::context& ctx) { tls->applyTo(ctx.native_handle()); });
@@ -223,6 +288,7 @@ class Transport {
     } catch (const std::exception& e) {
       return makeError(ErrorCode::kInvalidArgument, what + ": bad request path: " + e.what());
     }
+    req.headers().add("Host", address_.hostHeader);
     req.headers().add("User-Agent", config_.userAgent);
     req.headers().add("Accept", kJson);
     if (config_.token) {
@@ -424,7 +490,37 @@ class RestWatchStream final : public WatchStream {
     // Wait for one byte, then take whatever else has arrived without
     // waiting: the buffer would otherwise hold a read until a whole block
     // is there, and watch events are small and far apart.
-    st->body.getn(&st->firstByte, 1).then([st, transport, what](pplx::task<size_t> t) {  // NOLINT
+    try {
+      st->body.getn(&st->firstByte, 1).then([st, transport, what](pplx::task<size_t> t) {  // NOLINT
+        // Nothing may escape a continuation: pplx would abort the process
+        // over an exception nobody observes.
+        try {
+          onRead(st, *transport, what, t);
+        } catch (...) {
+          fail(st, makeError(ErrorCode::kInternal, what + ": reading the watch failed"));
+        }
+      });
+    } catch (...) {
+      fail(st, transport->transportError(what, std::current_exception()));
+    }
+  }
+
+  // Ends the stream with `error` (unless it already failed or was
+  // cancelled) and wakes the reader.
+  static void fail(const std::shared_ptr<WatchState>& st, Error error) {
+    {
+      std::lock_guard<std::mutex> lock(st->mu);
+      if (!st->failure && !st->cancelled) {
+        st->failure = std::move(error);
+      }
+      st->readInFlight = false;
+    }
+    st->cv.notify_all();
+  }
+
+  static void onRead(const std::shared_ptr<WatchState>& st, const Transport& transport,
+                     const std::string& what, const pplx::task<size_t>& t) {
+    {
       std::string data;
       bool end = false;
       std::optional<Error> error;
@@ -445,7 +541,7 @@ class RestWatchStream final : public WatchStream {
           }
         }
       } catch (...) {
-        error = transport->transportError(what, std::current_exception());
+        error = transport.transportError(what, std::current_exception());
       }
       {
         std::lock_guard<std::mutex> lock(st->mu);
@@ -463,7 +559,7 @@ class RestWatchStream final : public WatchStream {
         st->lastActivity = SteadyClock::now();
       }
       st->cv.notify_all();
-    });
+    }
   }
 
   const std::shared_ptr<const Transport> transport_;
@@ -488,7 +584,7 @@ class RestClient final : public Client {
   explicit RestClient(std::shared_ptr<const Transport> transport)
       : transport_(std::move(transport)),
         http_(std::make_unique<http_client>(
-            transport_->address().url,
+            transport_->address().base,
             transport_->httpConfig(transport_->config().requestTimeout))) {}
 
   Result<Json> get(const Resource& r, const std::string& ns, const std::string& name) override {
@@ -532,9 +628,9 @@ class RestClient final : public Client {
       }
     }
     auto md = body->find("metadata");
-    if (md != body->end() && md->is_object()) {
-      page.resourceVersion = md->value("resourceVersion", "");
-      page.continueToken = md->value("continue", "");
+    if (md != body->end()) {
+      page.resourceVersion = stringAt(*md, "resourceVersion");
+      page.continueToken = stringAt(*md, "continue");
     }
     return page;
   }
@@ -548,7 +644,7 @@ class RestClient final : public Client {
     }
     Query q;
     q.add("dryRun", opts.dryRun ? "All" : "").add("fieldManager", opts.fieldManager);
-    const std::string body = obj.dump();
+    const std::string body = serialize(obj);
     return call("POST", r.path(effectiveNs) + q.str(), &body, kJson, what);
   }
 
@@ -571,7 +667,7 @@ class RestClient final : public Client {
     }
     Query q;
     q.add("dryRun", opts.dryRun ? "All" : "").add("fieldManager", opts.fieldManager);
-    const std::string body = patch.dump();
+    const std::string body = serialize(patch);
     return call("PATCH", r.path(ns, name) + subpath(subresource) + q.str(), &body, kMergePatch,
                 what);
   }
@@ -600,7 +696,7 @@ class RestClient final : public Client {
         .add("force", opts.force ? "true" : "")
         .add("dryRun", opts.dryRun ? "All" : "");
     // JSON is YAML, and the server takes it as such.
-    const std::string text = body.dump();
+    const std::string text = serialize(body);
     return call("PATCH", r.path(effectiveNs, name) + subpath(subresource) + q.str(), &text,
                 kApplyPatch, what);
   }
@@ -621,12 +717,12 @@ class RestClient final : public Client {
     if (opts.gracePeriodSeconds) {
       options["gracePeriodSeconds"] = *opts.gracePeriodSeconds;
     }
-    const std::string body = options.dump();
+    const std::string body = serialize(options);
     Result<Json> out = call("DELETE", r.path(ns, name), &body, kJson, what);
     if (!out.ok()) {
       return out;
     }
-    if (out->is_object() && out->value("kind", "") == "Status") {
+    if (stringAt(*out, "kind") == "Status") {
       return Json::object();
     }
     return out;
@@ -662,7 +758,7 @@ class RestClient final : public Client {
     const std::chrono::milliseconds requestTimeout = transport_->config().requestTimeout;
     try {
       client =
-          std::make_unique<http_client>(transport_->address().url, transport_->httpConfig(idle));
+          std::make_unique<http_client>(transport_->address().base, transport_->httpConfig(idle));
       // The connection's own timeout is the (long) idle timeout of the
       // stream; the response headers must come within the request timeout.
       pplx::task<http::http_response> pending = client->request(*req, cts->get_token());
@@ -678,8 +774,13 @@ class RestClient final : public Client {
       observeCompletion(response);
       if (status != 200) {
         // An error reply is small: its body must come within the request
-        // timeout too, not the stream's idle timeout.
-        pplx::task<std::vector<unsigned char>> body = response.extract_vector();
+        // timeout too, not the stream's idle timeout, and is read only up to
+        // kMaxErrorBodyBytes. The read runs as a task so that the timeout
+        // (and a cancelled `cts`, which closes the connection) end it.
+        pplx::task<std::optional<std::string>> body =
+            pplx::create_task([response, cts]() mutable {
+              return readBody(response, kMaxErrorBodyBytes, /*truncate=*/true, *cts);
+            });
         if (!finishesWithin(body, requestTimeout)) {
           cts->cancel();
           transport_->observe("GET", status);
@@ -688,9 +789,9 @@ class RestClient final : public Client {
                                                     " but sent no body within " +
                                                     std::to_string(requestTimeout.count()) + "ms");
         }
-        std::vector<unsigned char> bytes = body.get();
+        std::optional<std::string> bytes = body.get();
         transport_->observe("GET", status);
-        return errorFromResponse(status, std::string(bytes.begin(), bytes.end()), what);
+        return errorFromResponse(status, bytes.value_or(""), what);
       }
     } catch (...) {
       transport_->observe("GET", status);
@@ -744,7 +845,7 @@ class RestClient final : public Client {
     }
     Query q;
     q.add("dryRun", opts.dryRun ? "All" : "").add("fieldManager", opts.fieldManager);
-    const std::string body = obj.dump();
+    const std::string body = serialize(obj);
     return call("PUT", r.path(effectiveNs, name) + subpath(subresource) + q.str(), &body, kJson,
                 what);
   }
@@ -764,9 +865,16 @@ class RestClient final : public Client {
       http::http_response response = http_->request(*req, cts.get_token()).get();
       status = response.status_code();
       observeCompletion(response);
-      std::vector<unsigned char> bytes = response.extract_vector().get();
+      const bool success = status >= 200 && status <= 299;
+      const size_t limit = success ? transport_->config().maxResponseBytes : kMaxErrorBodyBytes;
+      std::optional<std::string> bytes = readBody(response, limit, /*truncate=*/!success, cts);
       transport_->observe(method, status);
-      return Response{status, std::string(bytes.begin(), bytes.end())};
+      if (!bytes) {
+        return makeError(ErrorCode::kInternal, what + ": the server's answer is larger than " +
+                                                   std::to_string(limit) + " bytes (HTTP " +
+                                                   std::to_string(status) + "); abandoned");
+      }
+      return Response{status, std::move(*bytes)};
     } catch (...) {
       transport_->observe(method, status);
       if (cancel != nullptr && cancel->cancelled()) {
@@ -811,7 +919,7 @@ Result<std::unique_ptr<Client>> makeRestClient(const ClientConfig& config) {
   if (!address.ok()) {
     return address.error();
   }
-  Result<std::shared_ptr<const TlsMaterial>> tls = TlsMaterial::fromConfig(config);
+  Result<std::shared_ptr<const TlsMaterial>> tls = TlsMaterial::fromConfig(config, address->host);
   if (!tls.ok()) {
     return tls.error();
   }

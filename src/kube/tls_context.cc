@@ -93,12 +93,68 @@ int connectWithTimeout(const std::string& host, int port, int timeoutMs, std::st
   return fd;
 }
 
+// What every handshake of a context must check, kept in the SSL_CTX's
+// ex_data (OpenSSL's info callback takes no user pointer).
+struct PeerCheck {
+  std::string name;  // DNS name or IP literal
+  bool isIp = false;
+  bool verify = true;
+};
+
+void freePeerCheck(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
+                   void* /*argp*/) {
+  delete static_cast<PeerCheck*>(ptr);
+}
+
+int peerCheckIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, freePeerCheck);
+  return index;
+}
+
+void setExpectedPeer(X509_VERIFY_PARAM* param, const PeerCheck& check) {
+  if (check.isIp) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, check.name.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_host(param, check.name.c_str(), check.name.size());
+    // Go's crypto/tls (kubectl): only whole-label wildcards, and the subject
+    // CN is never taken for a host name.
+    X509_VERIFY_PARAM_set_hostflags(
+        param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+  }
+}
+
+// Runs when a handshake starts, after the HTTP layer has configured the SSL
+// (it turns verification off and would send its own idea of the SNI name) and
+// before the ClientHello is built: the peer checks are set here, last.
+void onHandshakeEvent(const SSL* constSsl, int where, int /*ret*/) {
+  if ((where & SSL_CB_HANDSHAKE_START) == 0) {
+    return;
+  }
+  // OpenSSL hands the callback a const SSL, but configuring the connection
+  // that is starting is exactly what this hook is for.
+  SSL* ssl = const_cast<SSL*>(constSsl);
+  const auto* check =
+      static_cast<const PeerCheck*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), peerCheckIndex()));
+  if (check == nullptr) {
+    return;
+  }
+  if (!check->isIp && !check->name.empty()) {
+    SSL_set_tlsext_host_name(ssl, check->name.c_str());
+  }
+  if (check->verify) {
+    setExpectedPeer(SSL_get0_param(ssl), *check);
+    SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+  }
+}
+
 }  // namespace
 
 struct TlsMaterial::Impl {
   std::vector<X509*> cas;
   std::vector<X509*> clientChain;  // leaf first
   EVP_PKEY* key = nullptr;
+  std::string peerName;
+  bool verify = true;
 
   ~Impl() {
     for (X509* c : cas) {
@@ -120,9 +176,26 @@ bool TlsMaterial::hasCa() const {
 bool TlsMaterial::hasClientCertificate() const {
   return !impl_->clientChain.empty();
 }
+const std::string& TlsMaterial::peerName() const {
+  return impl_->peerName;
+}
+bool TlsMaterial::verifiesPeer() const {
+  return impl_->verify;
+}
 
-Result<std::shared_ptr<const TlsMaterial>> TlsMaterial::fromConfig(const ClientConfig& config) {
+Result<std::shared_ptr<const TlsMaterial>> TlsMaterial::fromConfig(const ClientConfig& config,
+                                                                   const std::string& serverHost) {
   std::shared_ptr<TlsMaterial> m(new TlsMaterial());
+  m->impl_->peerName = config.tlsServerName.empty() ? serverHost : config.tlsServerName;
+  m->impl_->verify = !config.insecureSkipTlsVerify;
+  if (m->impl_->peerName.empty()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     config.source + ": no server name to verify the certificate against");
+  }
+  if (m->impl_->peerName.find('\0') != std::string::npos) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     config.source + ": the TLS server name holds a NUL byte");
+  }
   if (!config.caPem.empty()) {
     m->impl_->cas = readCertificates(config.caPem);
     if (m->impl_->cas.empty()) {
@@ -173,6 +246,18 @@ void TlsMaterial::applyTo(SSL_CTX* ctx) const {
     }
     SSL_CTX_use_PrivateKey(ctx, impl_->key);
   }
+  auto check = std::make_unique<PeerCheck>();
+  check->name = impl_->peerName;
+  check->isIp = isIpAddress(impl_->peerName);
+  check->verify = impl_->verify;
+  if (check->verify) {
+    // Also on the context itself, so an SSL made from it starts out right.
+    setExpectedPeer(SSL_CTX_get0_param(ctx), *check);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  }
+  delete static_cast<PeerCheck*>(SSL_CTX_get_ex_data(ctx, peerCheckIndex()));
+  SSL_CTX_set_ex_data(ctx, peerCheckIndex(), check.release());
+  SSL_CTX_set_info_callback(ctx, onHandshakeEvent);
   ERR_clear_error();
 }
 
@@ -191,16 +276,14 @@ std::string diagnoseTlsFailure(const std::string& host, int port, const TlsMater
     return "cannot create a TLS context";
   }
   SSL_CTX_set_default_verify_paths(ctx.get());
+  // The same checks as the real connection (peer name, SNI), verifying even
+  // when the connection itself does not, to say what is wrong.
   material.applyTo(ctx.get());
-  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), &SSL_free);
-  X509_VERIFY_PARAM* param = SSL_get0_param(ssl.get());
-  if (isIpAddress(host)) {
-    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
-  } else {
-    X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
-    SSL_set_tlsext_host_name(ssl.get(), host.c_str());
-  }
+  const std::string& peer = material.peerName();
+  PeerCheck check{peer, isIpAddress(peer), true};
+  setExpectedPeer(SSL_get0_param(ssl.get()), check);
+  SSL_set_verify(ssl.get(), SSL_VERIFY_PEER, nullptr);
   SSL_set_fd(ssl.get(), fd);
   ERR_clear_error();
   const int rc = SSL_connect(ssl.get());
@@ -208,7 +291,7 @@ std::string diagnoseTlsFailure(const std::string& host, int port, const TlsMater
   if (rc != 1) {
     const long verify = SSL_get_verify_result(ssl.get());
     if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
-      out = "the server certificate is not valid for " + host;
+      out = "the server certificate is not valid for " + peer;
     } else if (verify == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
                verify == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
                verify == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||

@@ -1,6 +1,7 @@
 #include "kube/watch_decoder.h"
 
 #include <cctype>
+#include <cstdint>
 
 #include "kube/api_error.h"
 
@@ -86,7 +87,8 @@ Result<WatchEvent> decodeWatchLine(std::string_view line) {
   }
   std::optional<WatchEventType> kind = parseType(type->get<std::string>());
   if (!kind) {
-    return decodeError("unknown event type " + type->dump(), line);
+    return decodeError(
+        "unknown event type " + type->dump(-1, ' ', false, Json::error_handler_t::replace), line);
   }
   auto object = parsed.find("object");
   if (object == parsed.end() || !object->is_object()) {
@@ -94,7 +96,7 @@ Result<WatchEvent> decodeWatchLine(std::string_view line) {
   }
   if (*kind == WatchEventType::kError) {
     auto code = object->find("code");
-    if (code != object->end() && code->is_number_integer() && code->get<int>() == 410) {
+    if (code != object->end() && code->is_number_integer() && code->get<int64_t>() == 410) {
       return errorFromStatus(*object, "watch");
     }
   }

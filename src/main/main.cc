@@ -12,6 +12,7 @@
 #include "kube/rest_client.h"
 #include "main/options.h"
 #include "main/preflight.h"
+#include "main/required_permissions.h"
 #include "runtime/logger.h"
 #include "runtime/manager.h"
 #include "runtime/metrics.h"
@@ -70,6 +71,19 @@ int main(int argc, char** argv) {
       !access.ok()) {
     return fatal(access.error().message);
   }
+  const std::string leaseNamespace = opts.leaderElectionNamespace.empty()
+                                         ? defaultLeaseNamespace(*config)
+                                         : opts.leaderElectionNamespace;
+  // A token without the permissions the controllers use would otherwise
+  // start and log 403s forever: name what is missing and stop.
+  if (auto allowed = checkPermissions(**client,
+                                      {.watchNamespace = opts.watchNamespace,
+                                       .leaderElection = opts.leaderElect,
+                                       .leaderElectionNamespace = leaseNamespace},
+                                      std::chrono::seconds(10));
+      !allowed.ok()) {
+    return fatal(allowed.error().message);
+  }
   log.info("connected to the API server", {{"server", config->server},
                                            {"source", config->source},
                                            {"version", kVersion}});
@@ -79,9 +93,7 @@ int main(int argc, char** argv) {
   mopts.metricsBindAddress = opts.metricsBindAddress;
   mopts.healthProbeBindAddress = opts.healthProbeBindAddress;
   mopts.leaderElection = opts.leaderElect;
-  mopts.leaderElectionNamespace = opts.leaderElectionNamespace.empty()
-                                      ? defaultLeaseNamespace(*config)
-                                      : opts.leaderElectionNamespace;
+  mopts.leaderElectionNamespace = leaseNamespace;
   mopts.leaderElectionId = opts.leaderElectionId;
   mopts.metrics = metrics;
   // Reconcilers must outlive the manager that runs them: declared first,

@@ -1,8 +1,11 @@
 #include "main/options.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <sstream>
+
+#include "server/bind_address.h"
 
 namespace mlops {
 namespace {
@@ -16,19 +19,119 @@ struct FlagSpec {
   std::function<Status(Options&, const std::string&)> set;
 };
 
-Result<int> parseInt(const std::string& flag, const std::string& value, int min) {
+Error invalidFlag(const std::string& flag, const std::string& why) {
+  return makeError(ErrorCode::kInvalidArgument, "--" + flag + ": " + why);
+}
+
+// An integer in [min, max]; anything else (text, overflow) names the range.
+Result<int> parseInt(const std::string& flag, const std::string& value, int min, int max) {
+  const std::string range =
+      " (allowed: " + std::to_string(min) + " to " + std::to_string(max) + ")";
+  long long v = 0;
   try {
     size_t used = 0;
-    int v = std::stoi(value, &used);
-    if (used != value.size()) throw std::invalid_argument(value);
-    if (v < min) {
-      return makeError(ErrorCode::kInvalidArgument,
-                       "--" + flag + ": must be at least " + std::to_string(min) + ", got " + value);
+    v = std::stoll(value, &used);
+    if (used != value.size() || value.empty() ||
+        std::isspace(static_cast<unsigned char>(value[0]))) {
+      throw std::invalid_argument(value);
     }
-    return v;
+  } catch (const std::out_of_range&) {
+    return invalidFlag(flag, "'" + value + "' is out of range" + range);
   } catch (const std::exception&) {
-    return makeError(ErrorCode::kInvalidArgument, "--" + flag + ": not an integer: '" + value + "'");
+    return invalidFlag(flag, "not an integer: '" + value + "'" + range);
   }
+  if (v < min) {
+    return invalidFlag(flag, "must be at least " + std::to_string(min) + ", got " + value);
+  }
+  if (v > max) {
+    return invalidFlag(flag, "must be at most " + std::to_string(max) + ", got " + value);
+  }
+  return static_cast<int>(v);
+}
+
+bool isLowerAlnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+// RFC 1123 label: what Kubernetes accepts as a namespace name.
+bool isDnsLabel(const std::string& s) {
+  if (s.empty() || s.size() > 63 || !isLowerAlnum(s.front()) || !isLowerAlnum(s.back())) {
+    return false;
+  }
+  return std::all_of(s.begin(), s.end(), [](char c) { return isLowerAlnum(c) || c == '-'; });
+}
+
+// RFC 1123 subdomain: what Kubernetes accepts as most object names (a Lease).
+bool isDnsSubdomain(const std::string& s) {
+  if (s.empty() || s.size() > 253) {
+    return false;
+  }
+  std::stringstream in(s);
+  std::string label;
+  size_t labels = 0;
+  while (std::getline(in, label, '.')) {
+    if (!isDnsLabel(label)) return false;
+    ++labels;
+  }
+  return labels > 0 && s.back() != '.';
+}
+
+Status namespaceName(const std::string& flag, const std::string& value) {
+  if (value.empty() || isDnsLabel(value)) return okStatus();
+  return invalidFlag(flag, "'" + value +
+                               "' is not a valid namespace name (lower-case letters, digits and "
+                               "'-', starting and ending with a letter or digit, at most 63)");
+}
+
+// An http(s) URL with a host, as the Prometheus client will need it.
+Status httpUrl(const std::string& flag, const std::string& value) {
+  const auto fail = [&](const std::string& why) {
+    return invalidFlag(flag, "'" + value + "' is not a usable URL: " + why);
+  };
+  std::string rest;
+  if (value.rfind("http://", 0) == 0) {
+    rest = value.substr(7);
+  } else if (value.rfind("https://", 0) == 0) {
+    rest = value.substr(8);
+  } else {
+    return fail("it must start with http:// or https://");
+  }
+  for (unsigned char c : value) {
+    if (c <= 0x20 || c >= 0x7F) return fail("it contains a space or a control or non-ASCII byte");
+  }
+  const std::string authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.find('@') != std::string::npos) {
+    return fail("credentials in the URL are not supported");
+  }
+  std::string host = authority;
+  std::string port;
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    if (close == std::string::npos) return fail("unterminated IPv6 address");
+    port = host.substr(close + 1);
+    host = host.substr(1, close - 1);
+    if (host.empty()) return fail("empty IPv6 address");
+    if (!port.empty() && port.front() != ':') return fail("junk after the IPv6 address");
+    if (!port.empty()) port.erase(0, 1);
+  } else if (const auto colon = host.rfind(':'); colon != std::string::npos) {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+    if (port.empty()) return fail("empty port");
+  }
+  if (host.empty()) return fail("it has no host");
+  if (!port.empty()) {
+    if (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) ||
+        std::stoi(port) < 1 || std::stoi(port) > 65535) {
+      return fail("bad port '" + port + "'");
+    }
+  }
+  return okStatus();
+}
+
+Status bindAddress(const std::string& flag, const std::string& value) {
+  auto parsed = server::parseBindAddress(value);
+  if (!parsed.ok()) return invalidFlag(flag, parsed.error().message);
+  return okStatus();
 }
 
 Result<bool> parseBool(const std::string& flag, const std::string& value) {
@@ -63,14 +166,31 @@ const std::vector<FlagSpec>& flagSpecs() {
   static const std::vector<FlagSpec> specs = {
       {"kubeconfig", Kind::kString,
        "Path to a kubeconfig. Default: $KUBECONFIG, then in-cluster, then ~/.kube/config.",
-       [](Options& o, const std::string& v) { o.kubeconfig = v; return okStatus(); }},
+       [](Options& o, const std::string& v) {
+         o.kubeconfig = v;
+         return okStatus();
+       }},
       {"namespace", Kind::kString, "Watch only this namespace. Default: all namespaces.",
-       [](Options& o, const std::string& v) { o.watchNamespace = v; return okStatus(); }},
+       [](Options& o, const std::string& v) -> Status {
+         if (auto s = namespaceName("namespace", v); !s) return s;
+         o.watchNamespace = v;
+         return okStatus();
+       }},
       {"metrics-bind-address", Kind::kString, "Address of /metrics. Default :8080.",
-       [](Options& o, const std::string& v) { o.metricsBindAddress = v; return okStatus(); }},
-      {"health-probe-bind-address", Kind::kString, "Address of /healthz and /readyz. Default :8081.",
-       [](Options& o, const std::string& v) { o.healthProbeBindAddress = v; return okStatus(); }},
-      {"leader-elect", Kind::kBool, "Elect a leader on a Lease so only one replica acts. Default false.",
+       [](Options& o, const std::string& v) -> Status {
+         if (auto s = bindAddress("metrics-bind-address", v); !s) return s;
+         o.metricsBindAddress = v;
+         return okStatus();
+       }},
+      {"health-probe-bind-address", Kind::kString,
+       "Address of /healthz and /readyz. Default :8081.",
+       [](Options& o, const std::string& v) -> Status {
+         if (auto s = bindAddress("health-probe-bind-address", v); !s) return s;
+         o.healthProbeBindAddress = v;
+         return okStatus();
+       }},
+      {"leader-elect", Kind::kBool,
+       "Elect a leader on a Lease so only one replica acts. Default false.",
        [](Options& o, const std::string& v) -> Status {
          auto b = parseBool("leader-elect", v);
          if (!b) return b.error();
@@ -79,26 +199,65 @@ const std::vector<FlagSpec>& flagSpecs() {
        }},
       {"leader-election-namespace", Kind::kString,
        "Namespace of the leader-election Lease. Default: the operator's namespace.",
-       [](Options& o, const std::string& v) { o.leaderElectionNamespace = v; return okStatus(); }},
+       [](Options& o, const std::string& v) -> Status {
+         if (auto s = namespaceName("leader-election-namespace", v); !s) return s;
+         o.leaderElectionNamespace = v;
+         return okStatus();
+       }},
       {"leader-election-id", Kind::kString, "Name of the leader-election Lease.",
-       [](Options& o, const std::string& v) { o.leaderElectionId = v; return okStatus(); }},
+       [](Options& o, const std::string& v) -> Status {
+         if (!isDnsSubdomain(v)) {
+           return invalidFlag("leader-election-id",
+                              "'" + v +
+                                  "' is not a valid Lease name (lower-case letters, digits, "
+                                  "'-' and '.', at most 253)");
+         }
+         o.leaderElectionId = v;
+         return okStatus();
+       }},
       {"prometheus-url", Kind::kString, "Default Prometheus URL for DriftPolicies that name none.",
-       [](Options& o, const std::string& v) { o.prometheusUrl = v; return okStatus(); }},
+       [](Options& o, const std::string& v) -> Status {
+         if (!v.empty()) {
+           if (auto s = httpUrl("prometheus-url", v); !s) return s;
+         }
+         o.prometheusUrl = v;
+         return okStatus();
+       }},
       {"prometheus-url-allow", Kind::kList,
        "Comma-separated URL prefixes a DriftPolicy's Prometheus URL must match. Default: any.",
-       [](Options& o, const std::string& v) { o.prometheusUrlAllow = splitList(v); return okStatus(); }},
-      {"artifact-root", Kind::kString, "Root of default artifact URIs. Default s3://mlops-artifacts.",
-       [](Options& o, const std::string& v) { o.artifactRoot = v; return okStatus(); }},
-      {"retention-keep", Kind::kInt, "Superseded/rolled-back versions kept before archiving. Default 10.",
        [](Options& o, const std::string& v) -> Status {
-         auto n = parseInt("retention-keep", v, 0);
+         std::vector<std::string> prefixes = splitList(v);
+         for (const std::string& p : prefixes) {
+           if (auto s = httpUrl("prometheus-url-allow", p); !s) return s;
+         }
+         o.prometheusUrlAllow = std::move(prefixes);
+         return okStatus();
+       }},
+      {"artifact-root", Kind::kString,
+       "Root of default artifact URIs. Default s3://mlops-artifacts.",
+       [](Options& o, const std::string& v) -> Status {
+         const auto scheme = v.find("://");
+         const bool spaces = std::any_of(v.begin(), v.end(),
+                                         [](unsigned char c) { return c <= 0x20 || c == 0x7F; });
+         if (scheme == std::string::npos || scheme == 0 || scheme + 3 >= v.size() || spaces) {
+           return invalidFlag("artifact-root", "'" + v +
+                                                   "' is not a URI like s3://bucket/prefix "
+                                                   "(a scheme, ://, and a location, no spaces)");
+         }
+         o.artifactRoot = v;
+         return okStatus();
+       }},
+      {"retention-keep", Kind::kInt,
+       "Superseded/rolled-back versions kept before archiving. Default 10.",
+       [](Options& o, const std::string& v) -> Status {
+         auto n = parseInt("retention-keep", v, 0, kMaxRetentionKeep);
          if (!n) return n.error();
          o.retentionKeep = *n;
          return okStatus();
        }},
       {"workers", Kind::kInt, "Concurrent reconciles per controller. Default 2.",
        [](Options& o, const std::string& v) -> Status {
-         auto n = parseInt("workers", v, 1);
+         auto n = parseInt("workers", v, 1, kMaxWorkers);
          if (!n) return n.error();
          o.workers = *n;
          return okStatus();
@@ -184,6 +343,14 @@ Result<ParsedCommandLine> parseCommandLine(const std::vector<std::string>& args,
     }
     auto s = spec->set(parsed.options, *value);
     if (!s) return s.error();
+  }
+  // Checks across flags.
+  const Options& o = parsed.options;
+  if (o.metricsBindAddress != "0" && o.metricsBindAddress == o.healthProbeBindAddress &&
+      !o.metricsBindAddress.ends_with(":0")) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "--metrics-bind-address and --health-probe-bind-address are both " +
+                         o.metricsBindAddress + ": they need different ports");
   }
   return parsed;
 }

@@ -14,6 +14,11 @@
 
 namespace mlops {
 
+// Upper bounds of the numeric flags: far above any sensible setting, low
+// enough that a typo cannot exhaust threads or memory.
+inline constexpr int kMaxWorkers = 128;
+inline constexpr int kMaxRetentionKeep = 10000;
+
 struct Options {
   std::string kubeconfig;                     // "" → KUBECONFIG, in-cluster, ~/.kube/config
   std::string watchNamespace;                 // "" → all namespaces

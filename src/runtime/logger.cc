@@ -1,5 +1,6 @@
 #include "runtime/logger.h"
 
+#include "kube/utf8.h"
 #include "runtime/time_format.h"
 
 #include <algorithm>
@@ -80,12 +81,18 @@ bool needsQuoting(const std::string& s) {
   });
 }
 
+// Text from the network or a container may be any bytes; nlohmann throws on
+// invalid UTF-8, so every piece of a record is made valid (U+FFFD) first.
+std::string dumpSafely(const nlohmann::json& v) {
+  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string textValue(const nlohmann::json& v) {
   if (v.is_string()) {
-    const auto& s = v.get_ref<const std::string&>();
-    return needsQuoting(s) ? v.dump() : s;
+    const std::string s = kube::toValidUtf8(v.get_ref<const std::string&>());
+    return needsQuoting(s) ? dumpSafely(nlohmann::json(s)) : s;
   }
-  return v.dump();
+  return dumpSafely(v);
 }
 
 }  // namespace
@@ -137,8 +144,7 @@ std::string formatLogRecord(LogFormat format, LogLevel level, std::string_view t
         rec[it.key()] = it.value();
       }
     }
-    // Invalid UTF-8 from the network must not make the logger throw.
-    return rec.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return dumpSafely(rec);
   }
   std::string line(timestamp);
   std::string lvl = levelName(level);
@@ -147,11 +153,11 @@ std::string formatLogRecord(LogFormat format, LogLevel level, std::string_view t
   lvl.resize(5, ' ');
   line += " " + lvl;
   if (!logger.empty()) {
-    line += " " + std::string(logger);
+    line += " " + kube::toValidUtf8(logger);
   }
-  line += " " + std::string(msg);
+  line += " " + kube::toValidUtf8(msg);
   for (auto it = safe.begin(); it != safe.end(); ++it) {
-    line += " " + it.key() + "=" + textValue(it.value());
+    line += " " + kube::toValidUtf8(it.key()) + "=" + textValue(it.value());
   }
   return line;
 }

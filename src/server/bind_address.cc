@@ -24,9 +24,9 @@ Error invalid(const std::string& address, const std::string& why) {
 
 }  // namespace
 
-Result<std::optional<std::string>> civetListeningPorts(const std::string& bindAddress) {
+Result<std::optional<BindAddress>> parseBindAddress(const std::string& bindAddress) {
   if (bindAddress == "0") {
-    return std::optional<std::string>();
+    return std::optional<BindAddress>();
   }
   const auto colon = bindAddress.rfind(':');
   if (colon == std::string::npos) {
@@ -37,24 +37,31 @@ Result<std::optional<std::string>> civetListeningPorts(const std::string& bindAd
   if (!isPort(port)) {
     return invalid(bindAddress, "bad port '" + port + "'");
   }
-  if (host.empty() || host == "0.0.0.0") {
-    return std::optional<std::string>(port);
+  BindAddress out;
+  out.port = std::stoi(port);
+  if (host.empty()) {
+    out.ipv6 = true;  // dual stack, as Go listens on ":port"
+    return std::optional<BindAddress>(out);
   }
   if (host == "localhost") {
     host = "127.0.0.1";
   }
-  if (host.front() == '[' && host.back() == ']') {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
     in6_addr addr6{};
-    if (inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &addr6) != 1) {
+    if (inet_pton(AF_INET6, host.c_str(), &addr6) != 1) {
       return invalid(bindAddress, "bad IPv6 address");
     }
-    return std::optional<std::string>(host + ":" + port);
+    out.ipv6 = true;
+    out.host = host == "::" ? "" : host;
+    return std::optional<BindAddress>(out);
   }
   in_addr addr{};
   if (inet_pton(AF_INET, host.c_str(), &addr) != 1) {
     return invalid(bindAddress, "host must be an IP address or localhost");
   }
-  return std::optional<std::string>(host + ":" + port);
+  out.host = host == "0.0.0.0" ? "" : host;
+  return std::optional<BindAddress>(out);
 }
 
 }  // namespace mlops::server

@@ -1,10 +1,12 @@
 // Bind addresses as the operator's flags spell them (controller-runtime's
-// conventions), turned into civetweb's `listening_ports` syntax:
+// conventions):
 //
-//   ":8080"          all IPv4 interfaces, port 8080  → "8080"
-//   "127.0.0.1:0"    loopback, a free port           → "127.0.0.1:0"
-//   "localhost:9000" loopback                        → "127.0.0.1:9000"
-//   "[::1]:8080"     IPv6 literal                    → "[::1]:8080"
+//   ":8080"          every interface, IPv6 and IPv4 (dual stack; IPv4 only
+//                    where the machine has no IPv6), port 8080
+//   "0.0.0.0:8081"   every IPv4 interface
+//   "127.0.0.1:0"    loopback, a free port
+//   "localhost:9000" loopback (127.0.0.1)
+//   "[::1]:8080"     an IPv6 address; "[::]:8080" every interface, dual stack
 //   "0"              disabled (std::nullopt)
 //
 // Host names other than localhost are rejected: bind to an address.
@@ -17,6 +19,12 @@
 
 namespace mlops::server {
 
-Result<std::optional<std::string>> civetListeningPorts(const std::string& bindAddress);
+struct BindAddress {
+  std::string host;  // an IP literal without brackets; "" for every interface
+  int port = 0;      // 0: the kernel picks a free port
+  bool ipv6 = false;
+};
+
+Result<std::optional<BindAddress>> parseBindAddress(const std::string& bindAddress);
 
 }  // namespace mlops::server

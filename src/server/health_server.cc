@@ -1,86 +1,33 @@
 #include "server/health_server.h"
 
-#include <civetweb.h>
-
-#include <cstring>
-#include <mutex>
-
-#include "server/bind_address.h"
-#include "server/stop_listener.h"
+#include "server/http_server.h"
 
 namespace mlops::server {
-namespace {
-
-void initCivetweb() {
-  static std::once_flag once;
-  std::call_once(once, [] { mg_init_library(0); });
-}
-
-// Silences civetweb's own stderr logging; failures reach callers as errors.
-int quietLog(const mg_connection*, const char*) {
-  return 1;
-}
-
-void reply(mg_connection* conn, int status, const std::string& body) {
-  const char* text = status == 200 ? "OK" : status == 404 ? "Not Found" : "Service Unavailable";
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\n"
-            "Content-Type: text/plain; charset=utf-8\r\n"
-            "X-Content-Type-Options: nosniff\r\n"
-            "Cache-Control: no-store\r\n"
-            "Content-Length: %zu\r\n"
-            "Connection: close\r\n\r\n",
-            status, text, body.size());
-  mg_write(conn, body.data(), body.size());
-}
-
-}  // namespace
 
 Result<std::unique_ptr<HealthServer>> HealthServer::start(const std::string& bindAddress) {
-  auto ports = civetListeningPorts(bindAddress);
-  if (!ports) {
-    return ports.error();
-  }
-  if (!ports->has_value()) {
-    return makeError(ErrorCode::kInvalidArgument, "health server disabled (bind address 0)");
-  }
-  initCivetweb();
   std::unique_ptr<HealthServer> server(new HealthServer());
-  mg_callbacks callbacks;
-  std::memset(&callbacks, 0, sizeof callbacks);
-  callbacks.log_message = quietLog;
-  const std::string listening = **ports;
-  const char* options[] = {"listening_ports", listening.c_str(), "num_threads", "2", nullptr};
-  mg_init_data init{};
-  init.callbacks = &callbacks;
-  init.user_data = server.get();
-  init.configuration_options = options;
-  char errorText[256] = {};
-  unsigned errorCode = 0;
-  mg_error_data error{};
-  error.code = &errorCode;
-  error.text = errorText;
-  error.text_buffer_size = sizeof errorText;
-  server->ctx_ = mg_start2(&init, &error);
-  if (server->ctx_ == nullptr) {
-    return makeError(ErrorCode::kUnavailable, "cannot serve health probes on " + bindAddress +
-                                                  ": " + (errorText[0] ? errorText : "unknown"));
+  HealthServer* self = server.get();
+  auto http = HttpServer::start(
+      bindAddress,
+      [self](const HttpRequestHead& request) -> HttpReply {
+        if (request.path != "/healthz" && request.path != "/readyz") {
+          return {404, "text/plain; charset=utf-8", "not found\n"};
+        }
+        const bool verbose = request.query.find("verbose") != std::string::npos;
+        auto [status, body] = self->evaluate(request.path == "/readyz", verbose);
+        return {status, "text/plain; charset=utf-8", std::move(body)};
+      },
+      "health probes");
+  if (!http.ok()) {
+    return http.error();
   }
-  mg_set_request_handler(server->ctx_, "/healthz", &HealthServer::handle, server.get());
-  mg_set_request_handler(server->ctx_, "/readyz", &HealthServer::handle, server.get());
-  mg_server_port bound[4];
-  std::memset(bound, 0, sizeof bound);
-  if (mg_get_server_ports(server->ctx_, 4, bound) > 0) {
-    server->port_ = bound[0].port;
-  }
+  server->http_ = std::move(*http);
+  server->port_ = server->http_->port();
   return server;
 }
 
 HealthServer::~HealthServer() {
-  if (ctx_ == nullptr) {
-    return;
-  }
-  stopWithWakeups(port_, [this] { mg_stop(ctx_); });
+  http_.reset();
 }
 
 void HealthServer::addHealthzCheck(const std::string& name, Check check) {
@@ -107,6 +54,9 @@ std::pair<int, std::string> HealthServer::evaluate(bool readiness, bool verbose)
       status = check();
     } catch (const std::exception& e) {
       status = makeError(ErrorCode::kInternal, e.what());
+    } catch (...) {
+      // A check must not take the probe endpoint down with it.
+      status = makeError(ErrorCode::kInternal, "the check threw a non-standard exception");
     }
     if (status.ok()) {
       lines += "[+]" + name + " ok\n";
@@ -120,21 +70,6 @@ std::pair<int, std::string> HealthServer::evaluate(bool readiness, bool verbose)
     return {200, verbose ? lines + what + " check passed\n" : "ok"};
   }
   return {503, lines + what + " check failed\n"};
-}
-
-int HealthServer::handle(mg_connection* conn, void* self) {
-  const auto* server = static_cast<const HealthServer*>(self);
-  const mg_request_info* info = mg_get_request_info(conn);
-  const std::string uri = info->local_uri ? info->local_uri : "";
-  if (uri != "/healthz" && uri != "/readyz") {
-    reply(conn, 404, "not found\n");
-    return 404;
-  }
-  const bool verbose =
-      info->query_string != nullptr && std::strstr(info->query_string, "verbose") != nullptr;
-  auto [status, body] = server->evaluate(uri == "/readyz", verbose);
-  reply(conn, status, body);
-  return status;
 }
 
 }  // namespace mlops::server

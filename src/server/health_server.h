@@ -1,4 +1,4 @@
-// /healthz and /readyz over civetweb (not cpprestsdk's listener).
+// /healthz and /readyz over the small HttpServer (IPv4 or IPv6).
 //
 // Each endpoint runs its named checks on every request: 200 "ok" when all
 // pass; 503 with one line per check ("[+]name ok" / "[-]name failed: reason")
@@ -9,7 +9,7 @@
 //   (*server)->addReadyzCheck("informers", [&] { return cachesSynced(); });
 //   int port = (*server)->port();   // the port actually bound
 //
-// Checks may be added at any time from any thread; they run on civetweb's
+// Checks may be added at any time from any thread; they run on the server's
 // threads and must be quick and thread safe.
 #pragma once
 
@@ -22,10 +22,9 @@
 
 #include "core/result.h"
 
-struct mg_context;
-struct mg_connection;
-
 namespace mlops::server {
+
+class HttpServer;
 
 using Check = std::function<Status()>;
 
@@ -46,9 +45,8 @@ class HealthServer {
 
  private:
   HealthServer() = default;
-  static int handle(mg_connection* conn, void* self);
 
-  mg_context* ctx_ = nullptr;
+  std::unique_ptr<HttpServer> http_;  // stopped first: it calls evaluate()
   int port_ = 0;
   mutable std::mutex mu_;
   std::vector<std::pair<std::string, Check>> healthz_;

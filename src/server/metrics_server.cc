@@ -1,39 +1,37 @@
 #include "server/metrics_server.h"
 
-#include <prometheus/exposer.h>
 #include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
-#include "server/bind_address.h"
-#include "server/stop_listener.h"
+#include "server/http_server.h"
 
 namespace mlops::server {
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(
     const std::string& bindAddress, const std::shared_ptr<prometheus::Registry>& registry) {
-  auto ports = civetListeningPorts(bindAddress);
-  if (!ports) {
-    return ports.error();
-  }
-  if (!ports->has_value()) {
-    return makeError(ErrorCode::kInvalidArgument, "metrics server disabled (bind address 0)");
+  std::weak_ptr<prometheus::Registry> weak = registry;
+  auto http = HttpServer::start(
+      bindAddress,
+      [weak](const HttpRequestHead& request) -> HttpReply {
+        if (request.path != "/metrics") {
+          return {404, "text/plain; charset=utf-8", "not found\n"};
+        }
+        std::string body;
+        if (auto live = weak.lock()) {
+          body = prometheus::TextSerializer().Serialize(live->Collect());
+        }
+        return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(body)};
+      },
+      "metrics");
+  if (!http.ok()) {
+    return http.error();
   }
   std::unique_ptr<MetricsServer> server(new MetricsServer());
-  try {
-    // Exposer takes civetweb options; two threads are plenty for scrapes.
-    server->exposer_ = std::make_unique<prometheus::Exposer>(
-        std::vector<std::string>{"listening_ports", **ports, "num_threads", "2"});
-  } catch (const std::exception& e) {
-    return makeError(ErrorCode::kUnavailable,
-                     "cannot serve metrics on " + bindAddress + ": " + e.what());
-  }
-  server->exposer_->RegisterCollectable(registry);
-  const auto bound = server->exposer_->GetListeningPorts();
-  server->port_ = bound.empty() ? 0 : bound.front();
+  server->http_ = std::move(*http);
+  server->port_ = server->http_->port();
   return server;
 }
 
-MetricsServer::~MetricsServer() {
-  stopWithWakeups(port_, [this] { exposer_.reset(); });
-}
+MetricsServer::~MetricsServer() = default;
 
 }  // namespace mlops::server

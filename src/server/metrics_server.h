@@ -1,10 +1,11 @@
-// Serves a Prometheus registry on /metrics with prometheus-cpp's Exposer.
+// Serves a Prometheus registry on /metrics (the text format, rendered by
+// prometheus-cpp) over the small HttpServer, on IPv4 or IPv6.
 //
 //   auto server = MetricsServer::start(":8080", metrics.registry());
 //   int port = (*server)->port();
 //
-// The registry is held by weak reference, as the Exposer does: keep it alive
-// while the server runs.
+// The registry is held by weak reference (as prometheus-cpp's Exposer does):
+// keep it alive while the server runs.
 #pragma once
 
 #include <memory>
@@ -13,11 +14,12 @@
 #include "core/result.h"
 
 namespace prometheus {
-class Exposer;
 class Registry;
 }  // namespace prometheus
 
 namespace mlops::server {
+
+class HttpServer;
 
 class MetricsServer {
  public:
@@ -31,7 +33,7 @@ class MetricsServer {
 
  private:
   MetricsServer() = default;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<HttpServer> http_;
   int port_ = 0;
 };
 

@@ -2,6 +2,7 @@
 // running with its own ServiceAccount's least-privilege RBAC from deploy/.
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -9,6 +10,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "operator_fixture.h"
 #include "operator_process.h"
@@ -81,6 +83,28 @@ TEST_F(OperatorE2E, ServesProbesAndMetricsWithLeastPrivilegeRbac) {
   EXPECT_EQ(*code, 0) << op.output();
 }
 
+// Probes and metrics bound to the IPv6 loopback, as a pod on an IPv6-only
+// cluster would bind them.
+TEST_F(OperatorE2E, ServesProbesAndMetricsOnIpv6) {
+  int metricsPort = freePort(), healthPort = freePort();
+  OperatorProcess op(
+      operatorArgs(metricsPort, healthPort, "",
+                   {"--metrics-bind-address=[::1]:" + std::to_string(metricsPort),
+                    "--health-probe-bind-address=[::1]:" + std::to_string(healthPort)}));
+  ASSERT_TRUE(eventually(30s, [&] {
+    auto r = httpGet(healthPort, "/readyz", "::1");
+    return r && r->status == 200;
+  })) << op.output();
+  auto metrics = httpGet(metricsPort, "/metrics", "::1");
+  ASSERT_TRUE(metrics) << op.output();
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->body.find("rest_client_requests_total"), std::string::npos);
+  op.signal(SIGTERM);
+  auto code = op.waitExit(15s);
+  ASSERT_TRUE(code) << op.output();
+  EXPECT_EQ(*code, 0) << op.output();
+}
+
 TEST_F(OperatorE2E, ExactlyOneLeaderAndTakeoverAfterSigkill) {
   const std::string leaseId = "e2e-leader-" + ns();
   int m1 = freePort(), h1 = freePort(), m2 = freePort(), h2 = freePort();
@@ -122,6 +146,62 @@ TEST_F(OperatorE2E, GracefulShutdownReleasesTheLease) {
   ASSERT_TRUE(code) << op.output();
   EXPECT_EQ(*code, 0) << op.output();
   EXPECT_EQ(leaseHolder(leaseId), "");
+}
+
+// A role missing one rule that deploy/rbac.yaml grants: the operator refuses
+// to start and names the missing permission, instead of running and logging
+// 403s forever. Together with the suites that run with exactly
+// deploy/rbac.yaml's role, this shows that role is what the code needs.
+TEST_F(OperatorE2E, RefusesToStartWithoutARuleItNeeds) {
+  const std::string role = "e2e-reduced-" + ns();
+  auto installed = kubectl(env(), {"get", "clusterrole", "mlops-operator", "-o", "json"});
+  ASSERT_EQ(installed.exitCode, 0) << installed.describe();
+  nlohmann::json reduced = nlohmann::json::parse(installed.out);
+  bool removed = false;
+  for (auto& rule : reduced["rules"]) {
+    const auto& resources = rule["resources"];
+    if (std::find(resources.begin(), resources.end(), "jobs") == resources.end()) continue;
+    auto& verbs = rule["verbs"];
+    auto it = std::find(verbs.begin(), verbs.end(), "create");
+    if (it != verbs.end()) {
+      verbs.erase(it);
+      removed = true;
+    }
+  }
+  ASSERT_TRUE(removed) << "deploy/rbac.yaml grants no create on jobs any more";
+  reduced["metadata"] = {{"name", role}};
+  const std::string roleFile = writeFile(dir_ + "/reduced-role.json", reduced.dump());
+  auto cleanup = [&] {
+    kubectl(env(), {"delete", "clusterrolebinding", role, "--ignore-not-found"});
+    kubectl(env(), {"delete", "clusterrole", role, "--ignore-not-found"});
+  };
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"apply", "-f", roleFile},
+           {"create", "serviceaccount", "reduced", "-n", ns()},
+           {"create", "clusterrolebinding", role, "--clusterrole=" + role,
+            "--serviceaccount=" + ns() + ":reduced"}}) {
+    auto r = kubectl(env(), args);
+    if (r.exitCode != 0) cleanup();
+    ASSERT_EQ(r.exitCode, 0) << r.describe();
+  }
+  auto token = kubectl(env(), {"create", "token", "reduced", "-n", ns(), "--duration=1h"});
+  ASSERT_EQ(token.exitCode, 0) << token.describe();
+  const std::string kubeconfig =
+      writeFile(dir_ + "/reduced.kubeconfig",
+                kubeconfigYaml(env().get("APISERVER_URL"), env().get("CLUSTER_CA_FILE"),
+                               token.out.substr(0, token.out.find_last_not_of("\n") + 1)));
+
+  OperatorProcess op({"--kubeconfig=" + kubeconfig, "--namespace=" + ns(),
+                      "--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=0",
+                      "--log-format=text"});
+  auto code = op.waitExit(30s);
+  cleanup();
+  ASSERT_TRUE(code) << "the operator started without create on jobs:\n" << op.output();
+  EXPECT_NE(*code, 0);
+  auto lines = nonEmptyLines(op.output());
+  ASSERT_EQ(lines.size(), 1u) << op.output();
+  EXPECT_NE(lines[0].find("create jobs.batch in namespace " + ns()), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[0].find("list jobs.batch"), std::string::npos) << lines[0];
 }
 
 // Bad input at startup: one clear line on stderr, a non-zero exit, no hang.
@@ -177,6 +257,9 @@ TEST_F(OperatorStartupErrors, RejectedToken) {
 
 TEST_F(OperatorStartupErrors, BadFlag) {
   expectOneLineFailure({"--workers=zero"}, "--workers", 5s);
+  expectOneLineFailure({"--workers=1000000"}, "--workers: must be at most", 5s);
+  expectOneLineFailure({"--namespace=Not_A_Namespace"}, "--namespace", 5s);
+  expectOneLineFailure({"--prometheus-url=prometheus:9090"}, "--prometheus-url", 5s);
 }
 
 }  // namespace

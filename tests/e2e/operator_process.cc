@@ -16,7 +16,9 @@
 
 namespace mlops::e2e {
 
-std::string operatorBinary() { return MLOPS_OPERATOR_BINARY; }
+std::string operatorBinary() {
+  return MLOPS_OPERATOR_BINARY;
+}
 
 OperatorProcess::OperatorProcess(const std::vector<std::string>& args,
                                  const std::map<std::string, std::string>& extraEnv) {
@@ -87,21 +89,34 @@ std::optional<long> OperatorProcess::peakRssKiB() const {
   return std::nullopt;
 }
 
-std::optional<HttpReply> httpGet(int port, const std::string& path) {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
+std::optional<HttpReply> httpGet(int port, const std::string& path, const std::string& host) {
+  const bool v6 = host.find(':') != std::string::npos;
+  int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
   if (s < 0) return std::nullopt;
   timeval tv{2, 0};
   setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  if (connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (v6) {
+    auto* addr = reinterpret_cast<sockaddr_in6*>(&storage);
+    addr->sin6_family = AF_INET6;
+    addr->sin6_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET6, host.c_str(), &addr->sin6_addr);
+    length = sizeof *addr;
+  } else {
+    auto* addr = reinterpret_cast<sockaddr_in*>(&storage);
+    addr->sin_family = AF_INET;
+    addr->sin_port = htons(static_cast<uint16_t>(port));
+    inet_pton(AF_INET, host.c_str(), &addr->sin_addr);
+    length = sizeof *addr;
+  }
+  if (connect(s, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
     close(s);
     return std::nullopt;
   }
-  std::string req = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  std::string req =
+      "GET " + path + " HTTP/1.0\r\nHost: " + (v6 ? "[" + host + "]" : host) + "\r\n\r\n";
   if (send(s, req.data(), req.size(), 0) < 0) {
     close(s);
     return std::nullopt;

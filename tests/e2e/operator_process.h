@@ -41,13 +41,15 @@ class OperatorProcess {
   std::string logPath_;
 };
 
-// GET http://127.0.0.1:<port><path>; returns status code and body, or nullopt
-// when nothing answers. For probing /healthz, /readyz and /metrics.
+// GET http://<host>:<port><path> (host 127.0.0.1 or ::1); returns status code
+// and body, or nullopt when nothing answers. For probing /healthz, /readyz
+// and /metrics.
 struct HttpReply {
   int status = 0;
   std::string body;
 };
-std::optional<HttpReply> httpGet(int port, const std::string& path);
+std::optional<HttpReply> httpGet(int port, const std::string& path,
+                                 const std::string& host = "127.0.0.1");
 
 // A TCP port that was free a moment ago.
 int freePort();
@@ -58,7 +60,9 @@ bool eventually(std::chrono::milliseconds timeout, Predicate predicate) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (predicate()) return true;
-    struct timespec ts{0, 100 * 1000 * 1000};
+    struct timespec ts {
+      0, 100 * 1000 * 1000
+    };
     nanosleep(&ts, nullptr);
   }
   return predicate();

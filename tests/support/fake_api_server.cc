@@ -107,6 +107,9 @@ class Connection {
       ERR_clear_error();
       return false;
     }
+    if (const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) {
+      sni_ = sni;
+    }
     if (X509* peer = SSL_get_peer_certificate(ssl_)) {
       char cn[256] = {0};
       X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof cn);
@@ -171,6 +174,7 @@ class Connection {
   }
 
   const std::string& peerCn() const { return peerCn_; }
+  const std::string& sni() const { return sni_; }
   bool dead() const { return dead_; }
 
  private:
@@ -180,6 +184,7 @@ class Connection {
   std::mutex writeMu_;
   std::atomic<bool> dead_{false};
   std::string peerCn_;
+  std::string sni_;
 };
 
 std::string HttpRequest::header(const std::string& lowerName) const {
@@ -231,8 +236,11 @@ void ResponseWriter::abort() {
   conn_.shutdownSocket();
 }
 
-FakeApiServer::FakeApiServer(Handler handler, std::optional<TlsServerOptions> tls)
-    : handler_(std::move(handler)), impl_(std::make_shared<Impl>()), tls_(tls.has_value()) {
+FakeApiServer::FakeApiServer(Handler handler, std::optional<TlsServerOptions> tls, std::string host)
+    : handler_(std::move(handler)),
+      impl_(std::make_shared<Impl>()),
+      tls_(tls.has_value()),
+      host_(std::move(host)) {
   std::signal(SIGPIPE, SIG_IGN);
   if (tls) {
     impl_->sslCtx = SSL_CTX_new(TLS_server_method());
@@ -262,20 +270,36 @@ FakeApiServer::FakeApiServer(Handler handler, std::optional<TlsServerOptions> tl
     }
   }
 
-  listenFd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const bool v6 = host_.find(':') != std::string::npos;
+  listenFd_ = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(listenFd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (bind(listenFd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      listen(listenFd_, 64) != 0) {
-    throw std::runtime_error(std::string("FakeApiServer: cannot listen: ") + std::strerror(errno));
+  sockaddr_storage storage{};
+  socklen_t len = 0;
+  if (v6) {
+    auto* addr = reinterpret_cast<sockaddr_in6*>(&storage);
+    addr->sin6_family = AF_INET6;
+    if (inet_pton(AF_INET6, host_.c_str(), &addr->sin6_addr) != 1) {
+      throw std::runtime_error("FakeApiServer: bad IPv6 address " + host_);
+    }
+    len = sizeof *addr;
+  } else {
+    auto* addr = reinterpret_cast<sockaddr_in*>(&storage);
+    addr->sin_family = AF_INET;
+    if (inet_pton(AF_INET, host_.c_str(), &addr->sin_addr) != 1) {
+      throw std::runtime_error("FakeApiServer: bad IPv4 address " + host_);
+    }
+    len = sizeof *addr;
   }
-  socklen_t len = sizeof addr;
-  getsockname(listenFd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  if (bind(listenFd_, reinterpret_cast<sockaddr*>(&storage), len) != 0 ||
+      listen(listenFd_, 64) != 0) {
+    throw std::runtime_error("FakeApiServer: cannot listen on " + host_ + ": " +
+                             std::strerror(errno));
+  }
+  len = sizeof storage;
+  getsockname(listenFd_, reinterpret_cast<sockaddr*>(&storage), &len);
+  port_ = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
+                   : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
   acceptThread_ = std::thread([this] { acceptLoop(); });
 }
 
@@ -284,7 +308,9 @@ FakeApiServer::~FakeApiServer() {
 }
 
 std::string FakeApiServer::url() const {
-  return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
+  const bool v6 = host_.find(':') != std::string::npos;
+  return std::string(tls_ ? "https" : "http") + "://" + (v6 ? "[" + host_ + "]" : host_) + ":" +
+         std::to_string(port_);
 }
 
 std::vector<HttpRequest> FakeApiServer::requests() const {
@@ -387,6 +413,7 @@ void FakeApiServer::serve(std::shared_ptr<Connection> conn) {
       }
     }
     req.clientCertCommonName = conn->peerCn();
+    req.tlsServerName = conn->sni();
     {
       std::lock_guard<std::mutex> lock(impl_->mu);
       impl_->requests.push_back(req);

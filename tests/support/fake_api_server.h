@@ -1,4 +1,4 @@
-// A tiny HTTP/1.1 server on 127.0.0.1 (port chosen by the kernel), plain or
+// A tiny HTTP/1.1 server on 127.0.0.1 or ::1 (port chosen by the kernel), plain or
 // TLS, for testing the REST client's wire behaviour without a control plane:
 // request shape, headers, error bodies, streamed watch responses split at
 // awkward places, stalls, dropped connections, certificate checks.
@@ -29,6 +29,7 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
   std::string clientCertCommonName;  // of a verified TLS client certificate
+  std::string tlsServerName;         // the SNI the client sent, or ""
 
   std::string header(const std::string& lowerName) const;
   std::string param(const std::string& name) const;
@@ -71,12 +72,14 @@ struct TlsServerOptions {
 
 class FakeApiServer {
  public:
-  explicit FakeApiServer(Handler handler, std::optional<TlsServerOptions> tls = std::nullopt);
+  // `host` is the loopback address to listen on: "127.0.0.1" or "::1".
+  explicit FakeApiServer(Handler handler, std::optional<TlsServerOptions> tls = std::nullopt,
+                         std::string host = "127.0.0.1");
   ~FakeApiServer();
   FakeApiServer(const FakeApiServer&) = delete;
   FakeApiServer& operator=(const FakeApiServer&) = delete;
 
-  // "https://127.0.0.1:<port>" or "http://...".
+  // "https://127.0.0.1:<port>", "https://[::1]:<port>" or "http://...".
   std::string url() const;
   int port() const { return port_; }
   std::vector<HttpRequest> requests() const;
@@ -96,6 +99,7 @@ class FakeApiServer {
   int listenFd_ = -1;
   int port_ = 0;
   bool tls_ = false;
+  std::string host_;
   std::atomic<int> connectionCount_{0};
   std::thread acceptThread_;
 };

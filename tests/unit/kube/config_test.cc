@@ -207,6 +207,25 @@ TEST_F(ConfigTest, InsecureSkipTlsVerifyOnlyWhenSet) {
   expectError(loadKubeconfig(notBool, "", clock_), {notBool, "true or false"});
 }
 
+TEST_F(ConfigTest, TlsServerNameAndIpv6Server) {
+  std::string file = write("config", simple("    server: https://[::1]:6443\n"
+                                            "    tls-server-name: kubernetes.internal\n",
+                                            "    token: t\n"));
+  Result<ClientConfig> cfg = loadKubeconfig(file, "", clock_);
+  ASSERT_TRUE(cfg.ok()) << cfg.error().message;
+  EXPECT_EQ(cfg->server, "https://[::1]:6443");
+  EXPECT_EQ(cfg->tlsServerName, "kubernetes.internal");
+
+  std::string without = write("config2", simple("    server: https://h\n", "    token: t\n"));
+  Result<ClientConfig> plain = loadKubeconfig(without, "", clock_);
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
+  EXPECT_EQ(plain->tlsServerName, "");
+
+  std::string notScalar = write(
+      "config3", simple("    server: https://h\n    tls-server-name: [a, b]\n", "    token: t\n"));
+  expectError(loadKubeconfig(notScalar, "", clock_), {notScalar, "tls-server-name"});
+}
+
 TEST_F(ConfigTest, ContextOverride) {
   std::string file = write("config",
                            "current-context: a\n"

@@ -12,6 +12,7 @@
 #include <future>
 #include <thread>
 
+#include "kube/utf8.h"
 #include "support/fake_api_server.h"
 #include "support/test_pki.h"
 
@@ -750,6 +751,242 @@ TEST(RestTlsTest, ServerDemandingAClientCertificate) {
   Result<Json> r = client->get(resources::kPods, "a", "b");
   ASSERT_TRUE(r.ok()) << r.error().toString();
   EXPECT_EQ((*r)["cn"], "");
+}
+
+// ---------------------------------------------------------------------------
+// No exception crosses the client (client.h: errors are values).
+
+// "café" cut inside the "é", as a trainer's localized message cut at a byte
+// limit would be.
+const std::string kCutText = "caf\xC3";
+
+TEST(RestClientNeverThrowsTest, InvalidUtf8InWrittenObjectsIsReplaced) {
+  FakeApiServer server([](const HttpRequest& req, ResponseWriter& w) { w.send(200, req.body); });
+  auto client = clientFor(server.url());
+  const Json obj = {{"apiVersion", "v1"},
+                    {"kind", "ConfigMap"},
+                    {"metadata", {{"name", "cfg"}, {"namespace", "ns"}, {"resourceVersion", "1"}}},
+                    {"data", {{"message", kCutText}, {"k" + kCutText, "v"}}}};
+  std::vector<Result<Json>> results;
+  results.push_back(client->create(resources::kConfigMaps, "ns", obj));
+  results.push_back(client->update(resources::kConfigMaps, "ns", obj));
+  results.push_back(client->updateStatus(resources::kConfigMaps, "ns", obj));
+  results.push_back(client->mergePatch(resources::kConfigMaps, "ns", "cfg", obj));
+  results.push_back(client->apply(resources::kConfigMaps, "ns", obj, {.fieldManager = "t"}));
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.error().toString();
+    EXPECT_EQ((*r)["data"]["message"], "caf\uFFFD");
+  }
+  for (const HttpRequest& req : server.requests()) {
+    EXPECT_TRUE(isValidUtf8(req.body)) << req.method;
+    EXPECT_NE(req.body.find("caf\uFFFD"), std::string::npos) << req.body;
+  }
+  EXPECT_EQ(server.requests().size(), 5u);
+}
+
+TEST(RestClientNeverThrowsTest, HostileRepliesAreErrorsOrIgnoredFields) {
+  FakeApiServer server([](const HttpRequest& req, ResponseWriter& w) {
+    if (req.path.ends_with("/numbers")) {
+      w.send(200, R"({"kind":"ConfigMap","data":{"x":1e400}})");
+    } else if (req.path.ends_with("/bytes")) {
+      w.send(200, "{\"kind\":\"ConfigMap\",\"data\":{\"x\":\"\xff\xfe\"}}");
+    } else if (req.path.ends_with("/array")) {
+      w.send(200, "[1,2,3]");
+    } else if (req.method == "DELETE") {
+      w.send(200, R"({"kind":5,"metadata":{"name":7}})");
+    } else if (req.path.ends_with("/configmaps")) {
+      // A list whose metadata fields have the wrong types.
+      w.send(200, R"({"items":[{"metadata":{"name":"a"}},7,null],)"
+                  R"("metadata":{"resourceVersion":5,"continue":["x"]}})");
+    }
+  });
+  auto client = clientFor(server.url());
+  for (const char* name : {"numbers", "bytes"}) {
+    Result<Json> r = client->get(resources::kConfigMaps, "ns", name);
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_EQ(r.error().code, ErrorCode::kInternal);
+    EXPECT_NE(r.error().message.find("not JSON"), std::string::npos) << r.error().message;
+  }
+  EXPECT_TRUE(client->get(resources::kConfigMaps, "ns", "array").ok());
+  Result<ListPage> page = client->list(resources::kConfigMaps, "ns");
+  ASSERT_TRUE(page.ok()) << page.error().toString();
+  EXPECT_EQ(page->resourceVersion, "");
+  EXPECT_EQ(page->continueToken, "");
+  EXPECT_EQ(page->items.size(), 3u);
+  EXPECT_TRUE(client->remove(resources::kConfigMaps, "ns", "gone").ok());
+}
+
+TEST(RestClientNeverThrowsTest, ErrorBodiesBecomeValidUtf8Messages) {
+  // 299 ASCII bytes then "é" (2 bytes): the 300-byte cut falls inside it.
+  const std::string body = std::string(299, 'x') + "\xC3\xA9 and \xff more";
+  FakeApiServer server([&](const HttpRequest&, ResponseWriter& w) { w.send(500, body); });
+  auto client = clientFor(server.url());
+  Result<Json> r = client->get(resources::kConfigMaps, "ns", "x");
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(isValidUtf8(r.error().message)) << r.error().message;
+  EXPECT_NE(r.error().message.find(std::string(299, 'x') + "..."), std::string::npos);
+  // The message goes into JSON (a status condition) without trouble.
+  EXPECT_NO_THROW(Json({{"message", r.error().message}}).dump());
+}
+
+TEST(RestClientNeverThrowsTest, HugeBodiesAreAbandoned) {
+  const std::string huge(8 * 1024 * 1024, ' ');  // 8 MiB of JSON whitespace
+  FakeApiServer server([&](const HttpRequest& req, ResponseWriter& w) {
+    if (req.path.ends_with("/chunked")) {
+      // No Content-Length: the limit must hold while reading.
+      w.startChunked(200);
+      for (size_t off = 0; off < huge.size(); off += 256 * 1024) {
+        if (!w.chunk(huge.substr(off, 256 * 1024))) return;
+      }
+      w.chunk("{}");
+      w.endChunked();
+      return;
+    }
+    w.send(req.path.ends_with("/error") ? 500 : 200, huge + "{}");
+  });
+  auto client = clientFor(server.url(), [](ClientConfig& c) { c.maxResponseBytes = 1024 * 1024; });
+  for (const char* name : {"plain", "chunked"}) {
+    Result<Json> r = client->get(resources::kConfigMaps, "ns", name);
+    ASSERT_FALSE(r.ok()) << name;
+    EXPECT_EQ(r.error().code, ErrorCode::kInternal) << r.error().toString();
+    EXPECT_NE(r.error().message.find("larger than 1048576 bytes"), std::string::npos)
+        << r.error().message;
+  }
+  // An error reply is cut, not refused: its status still counts.
+  Result<Json> e = client->get(resources::kConfigMaps, "ns", "error");
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().httpStatus, 500);
+  EXPECT_EQ(e.error().code, ErrorCode::kUnavailable);
+  // And the client still works afterwards.
+  FakeApiServer small([](const HttpRequest&, ResponseWriter& w) { w.send(200, "{}"); });
+  auto again = clientFor(small.url(), [](ClientConfig& c) { c.maxResponseBytes = 1024 * 1024; });
+  EXPECT_TRUE(again->get(resources::kConfigMaps, "ns", "x").ok());
+}
+
+TEST(RestClientNeverThrowsTest, HostileWatchLinesAreErrorsAndTheStreamGoesOn) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
+    w.startChunked(200);
+    w.chunk(R"({"type":"ADDED","object":{"kind":"ConfigMap","n":1e400}})"
+            "\n");
+    w.chunk("{\"type\":\"ADDED\",\"object\":{\"kind\":\"\xff\"}}\n");
+    w.chunk(R"({"type":"ERROR","object":{"code":1e400}})"
+            "\n");
+    w.chunk(R"({"type":"ERROR","object":{"code":99999999999999999999}})"
+            "\n");
+    w.chunk(event("ADDED", "ok", 2));
+    w.endChunked();
+  });
+  auto client = clientFor(server.url());
+  auto stream = client->watch(resources::kConfigMaps, "ns", {});
+  ASSERT_TRUE(stream.ok()) << stream.error().toString();
+  for (int i = 0; i < 3; ++i) {
+    auto item = (*stream)->next();
+    ASSERT_FALSE(item.ok()) << i;
+    EXPECT_EQ(item.error().code, ErrorCode::kInternal);
+    EXPECT_TRUE(isValidUtf8(item.error().message));
+  }
+  auto huge = (*stream)->next();  // a code beyond any integer: an ERROR event, not 410
+  ASSERT_TRUE(huge.ok()) << huge.error().toString();
+  ASSERT_TRUE(huge->has_value());
+  EXPECT_EQ((*huge)->type, WatchEventType::kError);
+  auto ok = (*stream)->next();
+  ASSERT_TRUE(ok.ok()) << ok.error().toString();
+  ASSERT_TRUE(ok->has_value());
+  EXPECT_EQ((**ok).object["metadata"]["name"], "ok");
+}
+
+// ---------------------------------------------------------------------------
+// IPv6 and tls-server-name.
+
+// The machine must have ::1: CI runs on this machine kind, so its absence is
+// a failure to look at, not a reason to skip.
+bool haveIpv6Loopback() {
+  int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_addr = in6addr_loopback;
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+TEST(RestIpv6Test, ReachesAnApiServerAtAnIpv6Literal) {
+  ASSERT_TRUE(haveIpv6Loopback()) << "this machine has no IPv6 loopback (::1) to test on";
+  testing::KeyPair cert =
+      testing::makeLeaf(tls().ca, {.commonName = "kube-apiserver", .ipAddresses = {"::1"}});
+  FakeApiServer server(okHandler, testing::TlsServerOptions{cert.certPem, cert.keyPem, ""}, "::1");
+  ASSERT_EQ(server.url().rfind("https://[::1]:", 0), 0u) << server.url();
+  auto client = clientFor(server.url(), [](ClientConfig& c) { c.caPem = tls().ca.certPem; });
+  Result<Json> r = client->get(resources::kPods, "a", "b");
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  auto stream = client->watch(resources::kPods, "a", {});
+  ASSERT_TRUE(stream.ok()) << stream.error().toString();
+  auto e = (*stream)->next();
+  ASSERT_TRUE(e.ok() && e->has_value());
+  const auto requests = server.requests();
+  ASSERT_FALSE(requests.empty());
+  EXPECT_EQ(requests[0].header("host"), "[::1]:" + std::to_string(server.port()));
+  EXPECT_EQ(requests[0].tlsServerName, "") << "an IP address is never sent as SNI";
+
+  // A certificate for 127.0.0.1 only is not valid for ::1.
+  FakeApiServer wrong(
+      okHandler, testing::TlsServerOptions{tls().serverForIp.certPem, tls().serverForIp.keyPem, ""},
+      "::1");
+  auto rejected = clientFor(wrong.url(), [](ClientConfig& c) { c.caPem = tls().ca.certPem; });
+  Result<Json> bad = rejected->get(resources::kPods, "a", "b");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("not valid for ::1"), std::string::npos)
+      << bad.error().message;
+
+  // Plain HTTP on ::1 too.
+  FakeApiServer plain(okHandler, std::nullopt, "::1");
+  auto plainClient = clientFor(plain.url());
+  EXPECT_TRUE(plainClient->get(resources::kPods, "a", "b").ok());
+}
+
+TEST(RestTlsTest, TlsServerNameIsVerifiedAndSentAsSni) {
+  // The certificate names only kubernetes.internal, not the 127.0.0.1 we
+  // connect to (an API server behind an address the certificate lacks).
+  testing::KeyPair cert =
+      testing::makeLeaf(tls().ca, {.commonName = "x", .dnsNames = {"kubernetes.internal"}});
+  FakeApiServer server(okHandler, testing::TlsServerOptions{cert.certPem, cert.keyPem, ""});
+  auto named = clientFor(server.url(), [](ClientConfig& c) {
+    c.caPem = tls().ca.certPem;
+    c.tlsServerName = "kubernetes.internal";
+  });
+  Result<Json> r = named->get(resources::kPods, "a", "b");
+  ASSERT_TRUE(r.ok()) << r.error().toString();
+  auto stream = named->watch(resources::kPods, "a", {});
+  ASSERT_TRUE(stream.ok()) << stream.error().toString();
+  for (const HttpRequest& req : server.requests()) {
+    EXPECT_EQ(req.tlsServerName, "kubernetes.internal");
+    // The Host header still names the server URL, as kubectl sends it.
+    EXPECT_EQ(req.header("host"), "127.0.0.1:" + std::to_string(server.port()));
+  }
+
+  auto unnamed = clientFor(server.url(), [](ClientConfig& c) { c.caPem = tls().ca.certPem; });
+  EXPECT_FALSE(unnamed->get(resources::kPods, "a", "b").ok());
+
+  auto misnamed = clientFor(server.url(), [](ClientConfig& c) {
+    c.caPem = tls().ca.certPem;
+    c.tlsServerName = "other.internal";
+  });
+  Result<Json> bad = misnamed->get(resources::kPods, "a", "b");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("not valid for other.internal"), std::string::npos)
+      << bad.error().message;
+}
+
+TEST(RestTlsTest, DnsNamesAreSentAsSniAndTheSubjectCnIsNotAName) {
+  // Only a CN, no SAN: Go (kubectl) rejects it, and so do we.
+  testing::KeyPair cnOnly = testing::makeLeaf(tls().ca, {.commonName = "kubernetes.internal"});
+  FakeApiServer server(okHandler, testing::TlsServerOptions{cnOnly.certPem, cnOnly.keyPem, ""});
+  auto client = clientFor(server.url(), [](ClientConfig& c) {
+    c.caPem = tls().ca.certPem;
+    c.tlsServerName = "kubernetes.internal";
+  });
+  EXPECT_FALSE(client->get(resources::kPods, "a", "b").ok());
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "kube/watch_decoder.h"
 
+#include "kube/api_error.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -70,6 +72,24 @@ TEST(WatchDecoderTest, ErrorEventWith410IsGone) {
 
 // Every way of cutting a stream of three events into two pieces, and into
 // one-byte pieces, decodes to the same three events.
+// A code that only truncation to int would turn into 410 is no 410, and
+// numbers beyond a double's range make a line an error, never an exception.
+TEST(WatchDecoderTest, HostileNumbersAreNeitherGoneNorExceptions) {
+  Result<WatchEvent> aliased = decodeWatchLine(
+      R"({"type":"ERROR","object":{"kind":"Status","code":4294967706,"reason":"Expired"}})");
+  ASSERT_TRUE(aliased.ok()) << aliased.error().toString();
+  EXPECT_EQ(aliased->type, WatchEventType::kError);
+  Error status = errorFromStatus(aliased->object, "watch");
+  EXPECT_EQ(status.httpStatus, 0);
+
+  for (const char* line : {R"({"type":"ADDED","object":{"n":1e400}})",
+                           R"({"type":"ERROR","object":{"code":-1e999}})"}) {
+    Result<WatchEvent> e = decodeWatchLine(line);
+    ASSERT_FALSE(e.ok()) << line;
+    EXPECT_EQ(e.error().code, ErrorCode::kInternal);
+  }
+}
+
 TEST(WatchDecoderTest, EventsSplitAtEveryByteOffset) {
   const std::string stream = kAdded + "\n" + kModified + "\r\n" + kBookmark + "\n";
   for (size_t cut = 0; cut <= stream.size(); ++cut) {

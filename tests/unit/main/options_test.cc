@@ -70,6 +70,76 @@ TEST(Options, BadInputNamesTheFlag) {
   EXPECT_NE(fromEnv.error().message.find("MLOPS_WORKERS"), std::string::npos);
 }
 
+// Every flag is checked at startup with one line naming it: nothing is left
+// to fail later (an uncaught std::system_error for a million worker threads,
+// a 403 for a namespace that cannot exist, a bind error for a bad address).
+TEST(Options, EveryFlagIsValidated) {
+  struct Case {
+    std::string arg;
+    std::string expected;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"--workers=1000000", "--workers: must be at most 128, got 1000000"},
+           {"--workers=99999999999999999999", "--workers: '99999999999999999999' is out of range"},
+           {"--workers= 3", "--workers: not an integer"},
+           {"--workers=", "--workers: not an integer"},
+           {"--retention-keep=-1", "--retention-keep: must be at least 0"},
+           {"--retention-keep=100000", "--retention-keep: must be at most 10000"},
+           {"--namespace=Team_A", "--namespace: 'Team_A' is not a valid namespace name"},
+           {"--namespace=-a", "not a valid namespace name"},
+           {"--namespace=" + std::string(64, 'a'), "not a valid namespace name"},
+           {"--leader-election-namespace=a/b", "--leader-election-namespace: 'a/b'"},
+           {"--leader-election-id=", "--leader-election-id: '' is not a valid Lease name"},
+           {"--leader-election-id=Lease!", "not a valid Lease name"},
+           {"--metrics-bind-address=8080", "--metrics-bind-address: invalid bind address '8080'"},
+           {"--metrics-bind-address=:99999", "bad port"},
+           {"--health-probe-bind-address=example.com:80", "--health-probe-bind-address"},
+           {"--prometheus-url=prometheus:9090",
+            "--prometheus-url: 'prometheus:9090' is not a "
+            "usable URL: it must start with http://"},
+           {"--prometheus-url=http://", "it has no host"},
+           {"--prometheus-url=http://prom:port", "bad port 'port'"},
+           {"--prometheus-url=http://user:pw@prom", "credentials in the URL"},
+           {"--prometheus-url=http://prom /x", "a space"},
+           {"--prometheus-url-allow=http://ok,ftp://no", "--prometheus-url-allow: 'ftp://no'"},
+           {"--artifact-root=bucket", "--artifact-root: 'bucket' is not a URI"},
+           {"--artifact-root=s3://", "is not a URI"},
+           {"--log-level=loud", "--log-level: must be one of"},
+       }) {
+    auto parsed = parseCommandLine({c.arg}, envOf({}));
+    ASSERT_FALSE(parsed.ok()) << c.arg;
+    EXPECT_NE(parsed.error().message.find(c.expected), std::string::npos)
+        << c.arg << " → " << parsed.error().message;
+    EXPECT_EQ(parsed.error().message.find('\n'), std::string::npos);
+  }
+}
+
+TEST(Options, GoodValuesOfEveryFlagAreAccepted) {
+  auto parsed = parseCommandLine(
+      {"--namespace=team-a", "--workers=128", "--retention-keep=0",
+       "--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=localhost:9000",
+       "--leader-election-namespace=mlops-system", "--leader-election-id=mlops.dev-leader",
+       "--prometheus-url=https://[::1]:9090/prom", "--prometheus-url-allow=http://a:1,https://b/",
+       "--artifact-root=gs://bucket/models", "--log-level=error", "--log-format=text"},
+      envOf({}));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().toString();
+  EXPECT_EQ(parsed->options.workers, 128);
+  EXPECT_EQ(parsed->options.prometheusUrl, "https://[::1]:9090/prom");
+}
+
+TEST(Options, MetricsAndHealthNeedDifferentPorts) {
+  auto same = parseCommandLine(
+      {"--metrics-bind-address=127.0.0.1:9000", "--health-probe-bind-address=127.0.0.1:9000"},
+      envOf({}));
+  ASSERT_FALSE(same.ok());
+  EXPECT_NE(same.error().message.find("need different ports"), std::string::npos);
+  // Port 0 picks a free port for each; "0" disables.
+  EXPECT_TRUE(parseCommandLine(
+                  {"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:0"},
+                  envOf({}))
+                  .ok());
+}
+
 TEST(Options, HelpAndVersion) {
   auto help = parseCommandLine({"--help"}, envOf({}));
   ASSERT_TRUE(help.ok());

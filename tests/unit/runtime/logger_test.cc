@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "kube/utf8.h"
+
 namespace mlops::runtime {
 namespace {
 
@@ -72,6 +74,36 @@ TEST_F(LoggerTest, InvalidUtf8DoesNotThrow) {
   Logger::configure(LogFormat::kJson, LogLevel::kInfo);
   Logger("x").info("m", {{"v", std::string("\xff\xfe")}});
   ASSERT_EQ(lines_.size(), 1u);
+}
+
+// Every part of a record may carry bytes that are not UTF-8 (a container's
+// message, a server's error body): in both formats the record is written in
+// full, as valid UTF-8 with U+FFFD where the bad bytes were, and the logger
+// never throws.
+TEST_F(LoggerTest, InvalidUtf8AnywhereIsReplacedInBothFormats) {
+  const std::string bad = "caf\xC3";  // "café" cut inside the "é"
+  const nlohmann::json fields = {
+      {"plain", bad}, {"spaced", "two words " + bad}, {"k\xC3", 1}, {"nested", {{"inner", bad}}}};
+  for (LogFormat format : {LogFormat::kText, LogFormat::kJson}) {
+    lines_.clear();
+    Logger::configure(format, LogLevel::kInfo);
+    Logger("name" + bad).info("message " + bad, fields);
+    ASSERT_EQ(lines_.size(), 1u);
+    const std::string& line = lines_[0];
+    EXPECT_EQ(line.find("could not be formatted"), std::string::npos) << line;
+    EXPECT_TRUE(kube::isValidUtf8(line)) << line;
+    EXPECT_NE(line.find("message caf\uFFFD"), std::string::npos) << line;
+    EXPECT_NE(line.find("two words caf\uFFFD"), std::string::npos) << line;
+    EXPECT_NE(line.find("inner"), std::string::npos) << line;
+    if (format == LogFormat::kJson) {
+      auto rec = nlohmann::json::parse(line);
+      EXPECT_EQ(rec["plain"], "caf\uFFFD");
+      EXPECT_EQ(rec["k" + std::string("\uFFFD")], 1);
+    } else {
+      EXPECT_NE(line.find(" plain=caf\uFFFD"), std::string::npos) << line;
+      EXPECT_NE(line.find(" k\uFFFD=1"), std::string::npos) << line;
+    }
+  }
 }
 
 TEST_F(LoggerTest, ParsesFlags) {
