@@ -778,8 +778,9 @@ class RestClient final : public Client {
         // kMaxErrorBodyBytes. The read runs as a task so that the timeout
         // (and a cancelled `cts`, which closes the connection) end it.
         pplx::task<std::optional<std::string>> body =
-            pplx::create_task([response, cts]() mutable {
-              return readBody(response, kMaxErrorBodyBytes, /*truncate=*/true, *cts);
+            pplx::create_task([response, cts]() {
+              http::http_response reply = response;  // shares the same reply
+              return readBody(reply, kMaxErrorBodyBytes, /*truncate=*/true, *cts);
             });
         if (!finishesWithin(body, requestTimeout)) {
           cts->cancel();
