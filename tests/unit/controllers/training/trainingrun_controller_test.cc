@@ -356,6 +356,7 @@ TEST_F(CompletedRunTest, AVersionTheApiServerRefusesFailsTheRunInsteadOfRetrying
   EXPECT_EQ(run["status"]["phase"], "Failed");
   EXPECT_EQ(run["status"]["reason"], "RegistrationRejected");
   EXPECT_NE(run["status"]["message"].get<std::string>().find(refusal), std::string::npos);
+  ASSERT_FALSE(eventReasons().empty());
   EXPECT_EQ(eventReasons().back(), "RegistrationRejected");
   EXPECT_EQ(api_.count("create", "modelversions.mlops.dev"), 1);
   // Finished: never tried again.

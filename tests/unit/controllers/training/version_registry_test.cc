@@ -301,6 +301,12 @@ TEST_F(VersionRegistryTest, ARunCreatedAgainUnderTheSameNameGetsItsOwnVersion) {
   ASSERT_TRUE(found.ok());
   ASSERT_TRUE(found->has_value());
   EXPECT_EQ((**found)["metadata"]["name"], "iris-v2");
+
+  // The UID decides even where timestamps could not (clock skew, a version
+  // stamped after the new run was created).
+  const RunIdentity skewed{"run-x", "uid-run-x", "2000-01-01T00:00:00Z"};
+  EXPECT_FALSE(registeredBy(modelVersion("iris", 1, old), skewed));
+  EXPECT_TRUE(registeredBy(modelVersion("iris", 2, labelsOf("run-x")), skewed));
 }
 
 TEST_F(VersionRegistryTest, AVersionWithoutTheUidLabelCountsOnlyWhenYoungerThanTheRun) {
