@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
 
   training::TrainingRunControllerOptions trainingOptions;
   trainingOptions.decide.artifactRoot = opts.artifactRoot;
+  trainingOptions.decide.podCreationTimeout = std::chrono::seconds(opts.podCreationTimeoutSeconds);
   trainingOptions.workers = opts.workers;
   auto trainingController = training::setupTrainingRunController(manager, trainingOptions);
   if (!trainingController.ok()) return fatal(trainingController.error().message);

@@ -255,6 +255,15 @@ const std::vector<FlagSpec>& flagSpecs() {
          o.retentionKeep = *n;
          return okStatus();
        }},
+      {"pod-creation-timeout-seconds", Kind::kInt,
+       "How long a training Job may fail to create its pod (FailedCreate: a missing "
+       "ServiceAccount, a quota) before the run fails. Default 300.",
+       [](Options& o, const std::string& v) -> Status {
+         auto n = parseInt("pod-creation-timeout-seconds", v, 1, kMaxPodCreationTimeoutSeconds);
+         if (!n) return n.error();
+         o.podCreationTimeoutSeconds = *n;
+         return okStatus();
+       }},
       {"workers", Kind::kInt, "Concurrent reconciles per controller. Default 2.",
        [](Options& o, const std::string& v) -> Status {
          auto n = parseInt("workers", v, 1, kMaxWorkers);

@@ -18,6 +18,8 @@ namespace mlops {
 // enough that a typo cannot exhaust threads or memory.
 inline constexpr int kMaxWorkers = 128;
 inline constexpr int kMaxRetentionKeep = 10000;
+// A day: a Job that cannot create its pod for longer is not waiting on a quota.
+inline constexpr int kMaxPodCreationTimeoutSeconds = 86400;
 
 struct Options {
   std::string kubeconfig;                     // "" → KUBECONFIG, in-cluster, ~/.kube/config
@@ -31,6 +33,7 @@ struct Options {
   std::vector<std::string> prometheusUrlAllow;  // URL prefixes; empty → any
   std::string artifactRoot = "s3://mlops-artifacts";
   int retentionKeep = 10;
+  int podCreationTimeoutSeconds = 300;  // a Job without a pod fails the run after this
   int workers = 2;
   std::string logFormat = "json";             // json | text
   std::string logLevel = "info";              // debug | info | warn | error

@@ -23,6 +23,9 @@ std::vector<RequiredPermission> buildTable() {
   // The project's kinds.
   add("mlops.dev", "trainingruns", "", {"list", "watch"},
       std::string(kInformer) + " of TrainingRuns (main, TrainingRun controller)");
+  add("mlops.dev", "trainingruns", "", {"get"},
+      "TrainingRun controller re-reads a run from the API server when its version claim "
+      "conflicts with another writer's");
   add("mlops.dev", "trainingruns", "status", {"update"},
       "TrainingRun controller writes a run's status (updateStatus)");
   add("mlops.dev", "trainingruns", "finalizers", {"update"},
@@ -60,6 +63,8 @@ std::vector<RequiredPermission> buildTable() {
   // Events about the objects the operator handles.
   add("", "events", "", {"create", "patch"},
       "event recorder: creates Events and patches repeated ones (count)");
+  add("", "events", "", {"list"},
+      "TrainingRun controller reads a training Job's FailedCreate events while it has no pod");
   // Leader election.
   add("coordination.k8s.io", "leases", "", {"get", "create", "update"},
       "leader election holds and renews its Lease (--leader-elect)", "",

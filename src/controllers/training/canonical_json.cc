@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/number_format.h"
+
 namespace mlops::training {
 namespace {
 
@@ -205,55 +207,7 @@ Status writeValue(const Json& v, std::string& out) {
 }  // namespace
 
 std::string ecmaScriptNumber(double v) {
-  if (std::isnan(v)) {
-    return "NaN";
-  }
-  if (std::isinf(v)) {
-    return v < 0 ? "-Infinity" : "Infinity";
-  }
-  if (v == 0) {
-    return "0";  // also -0
-  }
-  std::string out = v < 0 ? "-" : "";
-  // to_chars without a precision gives the shortest digits that round-trip,
-  // choosing the closest to v on ties: the digits and exponent ECMAScript's
-  // algorithm calls s and n-1. Form: d[.ddd]e±XX.
-  char buf[64];
-  const auto res =
-      std::to_chars(buf, buf + sizeof buf, std::fabs(v), std::chars_format::scientific);
-  const std::string_view sci(buf, static_cast<size_t>(res.ptr - buf));
-  const size_t ePos = sci.find('e');
-  std::string digits;
-  for (char c : sci.substr(0, ePos)) {
-    if (c != '.') {
-      digits.push_back(c);
-    }
-  }
-  const int k = static_cast<int>(digits.size());
-  const int n = std::atoi(std::string(sci.substr(ePos + 1)).c_str()) + 1;
-
-  if (k <= n && n <= 21) {
-    out += digits;
-    out.append(static_cast<size_t>(n - k), '0');
-  } else if (0 < n && n <= 21) {
-    out += digits.substr(0, static_cast<size_t>(n));
-    out.push_back('.');
-    out += digits.substr(static_cast<size_t>(n));
-  } else if (-6 < n && n <= 0) {
-    out += "0.";
-    out.append(static_cast<size_t>(-n), '0');
-    out += digits;
-  } else {
-    out.push_back(digits[0]);
-    if (k > 1) {
-      out.push_back('.');
-      out += digits.substr(1);
-    }
-    const int e = n - 1;
-    out += e >= 0 ? "e+" : "e-";
-    out += std::to_string(std::abs(e));
-  }
-  return out;
+  return formatNumber(v);
 }
 
 Result<std::string> canonicalJson(const nlohmann::json& value) {

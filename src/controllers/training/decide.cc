@@ -12,6 +12,7 @@
 #include "controllers/training/results.h"
 #include "controllers/training/timestamps.h"
 #include "controllers/training/training_job.h"
+#include "core/utf8.h"
 
 namespace mlops::training {
 namespace {
@@ -52,8 +53,19 @@ std::map<std::string, double> metricsOf(const Json& obj) {
   return out;
 }
 
+// External text (pod and container messages) quoted in a status message:
+// cut at a character boundary, invalid UTF-8 replaced, or the status write
+// would fail on every retry.
 std::string cut(const std::string& s, size_t max) {
-  return s.size() <= max ? s : s.substr(0, max) + "...";
+  return truncateUtf8(s, max);
+}
+
+// Every message the decision writes (status, conditions, Events) is valid
+// UTF-8 and within the CRDs' condition message maxLength (32768), whatever
+// external text it quotes.
+std::string safeMessage(const std::string& message) {
+  constexpr std::string_view kEllipsis = "...";
+  return truncateUtf8(message, kMaxMessageBytes - kEllipsis.size(), kEllipsis);
 }
 
 // ---- Kubernetes object predicates ----
@@ -192,17 +204,18 @@ struct Builder {
   void phase(const std::string& phase, const std::string& reason, const std::string& message) {
     status["phase"] = phase;
     status["reason"] = reason;
-    status["message"] = message;
+    status["message"] = safeMessage(message);
     if (isTerminal(phase) && !status.contains("completionTime")) {
       status["completionTime"] = now;
     }
   }
   void condition(const std::string& type, const std::string& st, const std::string& reason,
                  const std::string& message) {
-    setCondition(status["conditions"], Condition{type, st, reason, message}, generation, now);
+    setCondition(status["conditions"], Condition{type, st, reason, safeMessage(message)},
+                 generation, now);
   }
   void event(const std::string& type, const std::string& reason, const std::string& message) {
-    decision.events.push_back(Event{type, reason, message});
+    decision.events.push_back(Event{type, reason, safeMessage(message)});
   }
   void fail(const std::string& reason, const std::string& message, const char* jobComplete) {
     phase("Failed", reason, message);
@@ -247,6 +260,19 @@ void recordImageDigests(Builder& b, const EffectiveInputs& inputs, const Json* p
   }
 }
 
+// The ModelVersion was registered by this run: its UID label names the run's
+// UID. One without the label (registered before the label existed) counts
+// when its training-run label names the run; VersionRegistry only offers such
+// a legacy version when it is younger than the run.
+bool isThisRunsVersion(const Json& mv, const Json& run) {
+  const Json& labels = at(at(mv, "metadata"), "labels");
+  const std::string uid = str(labels, std::string(kLabelTrainingRunUID).c_str());
+  if (!uid.empty()) {
+    return uid == str(at(run, "metadata"), "uid");
+  }
+  return str(labels, std::string(kLabelTrainingRun).c_str()) == str(at(run, "metadata"), "name");
+}
+
 Json lineageDataset(const EffectiveInputs* inputs, const Json& status) {
   Json dataset =
       inputs != nullptr && inputs->dataset.is_object() ? inputs->dataset : Json::object();
@@ -260,6 +286,9 @@ ModelVersionRequest modelVersionRequest(const Builder& b, const EffectiveInputs*
   const Json& spec = at(b.in.run, "spec");
   const std::string model = str(spec, "model");
   Json source{{"trainingRun", b.runName}};
+  if (const std::string uid = str(at(b.in.run, "metadata"), "uid"); !uid.empty()) {
+    source["trainingRunUID"] = uid;
+  }
   if (!str(b.status, "fingerprint").empty()) {
     source["fingerprint"] = b.status["fingerprint"];
   }
@@ -292,6 +321,9 @@ ModelVersionRequest modelVersionRequest(const Builder& b, const EffectiveInputs*
   Json labels{{std::string(kLabelModel), model},
               {std::string(kLabelTrainingRun), b.runName},
               {std::string(kLabelManagedBy), std::string(kManagedBy)}};
+  if (const std::string uid = str(at(b.in.run, "metadata"), "uid"); !uid.empty()) {
+    labels[std::string(kLabelTrainingRunUID)] = uid;
+  }
   return ModelVersionRequest{std::move(labels), std::move(mvSpec)};
 }
 
@@ -315,8 +347,7 @@ void registerOrSucceed(Builder& b, const EffectiveInputs* inputs) {
     return;
   }
   const Json* mv = b.in.modelVersion ? &*b.in.modelVersion : nullptr;
-  if (mv != nullptr &&
-      str(at(at(*mv, "metadata"), "labels"), std::string(kLabelTrainingRun).c_str()) == b.runName &&
+  if (mv != nullptr && isThisRunsVersion(*mv, b.in.run) &&
       integer(at(*mv, "spec"), "version") >= 1) {
     const std::string name = str(at(*mv, "metadata"), "name");
     const int64_t version = integer(at(*mv, "spec"), "version");
@@ -326,6 +357,16 @@ void registerOrSucceed(Builder& b, const EffectiveInputs* inputs) {
         "registered ModelVersion " + name + " (version " + std::to_string(version) + ")";
     b.condition("Registered", "True", "Registered", message);
     b.phase("Succeeded", "Registered", message);
+    return;
+  }
+  if (const auto& e = b.in.registrationError;
+      e && (e->code == ErrorCode::kInvalid || e->code == ErrorCode::kBadRequest)) {
+    // Retrying cannot help: the same object would be refused again, and every
+    // try would reserve another version number.
+    const std::string message = "the API server rejected the ModelVersion of model " +
+                                str(at(run, "spec"), "model") + ": " + e->message;
+    b.condition("Registered", "False", "RegistrationRejected", message);
+    b.fail("RegistrationRejected", message, nullptr);
     return;
   }
   const std::string message =
@@ -403,6 +444,72 @@ void completeFromPod(Builder& b, const EffectiveInputs& inputs, const Json& pod)
   registerOrSucceed(b, &inputs);
 }
 
+// The newest Warning FailedCreate Event about the Job `jobUID`, or nullptr.
+const Json* newestFailedCreate(const std::vector<Json>& events, const std::string& jobUID) {
+  const Json* newest = nullptr;
+  std::string newestTime;
+  for (const auto& e : events) {
+    if (str(e, "reason") != "FailedCreate" || str(e, "type") != "Warning" ||
+        str(at(e, "involvedObject"), "uid") != jobUID) {
+      continue;
+    }
+    std::string time = str(e, "lastTimestamp");
+    if (time.empty()) time = str(e, "eventTime");
+    if (time.empty()) time = str(e, "firstTimestamp");
+    if (newest == nullptr || time > newestTime) {  // RFC 3339 sorts as text
+      newest = &e;
+      newestTime = time;
+    }
+  }
+  return newest;
+}
+
+bool jobHasNoPod(const Json& job, const std::vector<const Json*>& podsOfTheJob) {
+  const Json& js = at(job, "status");
+  return podsOfTheJob.empty() && integer(js, "active") == 0 && integer(js, "failed") == 0 &&
+         integer(js, "succeeded") == 0 && integer(js, "terminating") == 0;
+}
+
+// The Job has created no pod. If its Events say pod creation fails, surface
+// that, and fail the run once the bound has passed. Returns true when it
+// decided the phase.
+bool podCreationFailing(Builder& b, const Json& job) {
+  const std::string jobName = str(at(job, "metadata"), "name");
+  const Json* failure = newestFailedCreate(b.in.jobEvents, str(at(job, "metadata"), "uid"));
+  const auto created = parseTimestamp(str(at(job, "metadata"), "creationTimestamp"));
+  const auto timeout = b.in.options.podCreationTimeout;
+  const std::chrono::system_clock::duration remaining =
+      created ? *created + timeout - b.in.now : std::chrono::system_clock::duration(timeout);
+  // Poll the Events (they are not watched) until a pod appears, and come
+  // back right after the bound.
+  const auto untilBound =
+      std::chrono::duration_cast<std::chrono::seconds>(remaining) + std::chrono::seconds(1);
+  b.decision.requeueAfter = remaining > std::chrono::seconds(0)
+                                ? std::min<std::chrono::seconds>(untilBound, kPollJobEvents)
+                                : kPollJobEvents;
+  if (failure == nullptr) {
+    return false;
+  }
+  const std::string eventMessage = cut(str(*failure, "message"), 1024);
+  b.condition("PodsCreated", "False", "FailedCreate", eventMessage);
+  if (created && remaining <= std::chrono::seconds(0)) {
+    b.decision.requeueAfter.reset();
+    b.fail("PodCreationFailed",
+           "Job " + jobName + " created no pod in " + std::to_string(timeout.count()) +
+               "s: FailedCreate: " + eventMessage,
+           "False");
+    return true;
+  }
+  std::string message = "Job " + jobName + " cannot create its pod (FailedCreate): " + eventMessage;
+  if (created) {
+    message +=
+        "; the run fails at " + formatTimestamp(*created + timeout) + " if no pod is created";
+  }
+  b.condition("JobComplete", "Unknown", "PodCreationFailing", message);
+  b.phase("Running", "PodCreationFailing", message);
+  return true;
+}
+
 // The Job exists and is this run's: follow it.
 void observeJob(Builder& b, const EffectiveInputs& inputs, const Json& job) {
   const std::string jobName = str(at(job, "metadata"), "name");
@@ -463,6 +570,13 @@ void observeJob(Builder& b, const EffectiveInputs& inputs, const Json& job) {
     b.phase("Pending", "JobSuspended", message);
     return;
   }
+  if (jobHasNoPod(job, pods)) {
+    if (podCreationFailing(b, job)) {
+      return;
+    }
+  } else if (findCondition(b.status["conditions"], "PodsCreated") != nullptr) {
+    b.condition("PodsCreated", "True", "PodCreated", "Job " + jobName + " created a pod");
+  }
   const std::string message = "Job " + jobName + " is running (attempt " +
                               std::to_string(std::max<int64_t>(attempts, 1)) + ")";
   b.condition("JobComplete", "Unknown", "JobRunning", message);
@@ -503,7 +617,7 @@ bool isQuietReason(const std::string& reason) {
 
 bool isWarningReason(const std::string& reason) {
   return reason == "OriginalNotFound" || reason == "JobNameTaken" || reason == "JobCreateFailed" ||
-         reason == "NotReproduced";
+         reason == "NotReproduced" || reason == "PodCreationFailing";
 }
 
 TrainingRunDecision finish(Builder& b) {
@@ -539,6 +653,22 @@ TrainingRunDecision finish(Builder& b) {
 }
 
 }  // namespace
+
+bool jobNeedsEvents(const TrainingRunInput& in) {
+  const Json& status = at(in.run, "status");
+  const std::string recorded = str(status, "jobUID");
+  if (isTerminal(str(status, "phase")) || recorded.empty() || !in.job ||
+      str(at(*in.job, "metadata"), "uid") != recorded ||
+      !str(at(status, "artifact"), "uri").empty()) {
+    return false;
+  }
+  const Json& job = *in.job;
+  if (isJobSuspended(job) || trueJobCondition(job, "Failed") != nullptr ||
+      trueJobCondition(job, "Complete") != nullptr) {
+    return false;
+  }
+  return jobHasNoPod(job, podsOfJob(in.pods, recorded));
+}
 
 TrainingRunDecision decideTrainingRun(const TrainingRunInput& in) {
   const Json& run = in.run;

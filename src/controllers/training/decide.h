@@ -19,7 +19,7 @@
 //     │
 //     ▼
 //   Pending ──────── Job seen, UID recorded ──────▶ Running
-//   CreatingJob                                     JobRunning
+//   CreatingJob                                     JobRunning, PodCreationFailing
 //   WaitingForOriginal, OriginalNotFound            ReadingResults
 //   JobNameTaken, JobCreateFailed   ◀── suspended ─ │
 //   JobSuspended                    ── resumed ───▶ │ Job complete, results valid, gates pass
@@ -37,7 +37,8 @@
 //     ▼
 //   Failed ◀── from Running: JobLost, OriginalLost, BackoffLimitExceeded,
 //              DeadlineExceeded (the Job's own Failed reason; JobFailed if
-//              none), InvalidResults, ValidationFailed
+//              none), InvalidResults, ValidationFailed, RegistrationRejected,
+//              PodCreationFailed
 //
 // Succeeded and Failed are terminal.
 //
@@ -52,6 +53,12 @@
 //   reason Registering, Registered=Unknown.
 // - A failed gate ends Failed/ValidationFailed with Validated=False naming
 //   the gate, value and bound; metrics and artifact are still recorded.
+// - A Job with no pod whose Events say FailedCreate: Running/
+//   PodCreationFailing with PodsCreated=False (reason FailedCreate, the
+//   Event's message); once options.podCreationTimeout has passed since the
+//   Job was created without any pod, Failed/PodCreationFailed.
+// - RegistrationRejected: the API server refused the ModelVersion with 422
+//   (or 400); retrying would be refused again.
 // - Re-deciding an unchanged situation returns an identical status
 //   (statusChanged == false) and no events; condition lastTransitionTime
 //   moves only when a condition's status changes.
@@ -69,8 +76,15 @@
 
 namespace mlops::training {
 
+// How long a Job may go without creating any pod, while its Events say pod
+// creation fails (FailedCreate: a missing ServiceAccount, a quota, an
+// admission webhook), before the run fails with PodCreationFailed.
+inline constexpr std::chrono::seconds kDefaultPodCreationTimeout{300};
+
 struct TrainingRunOptions {
   std::string artifactRoot = "s3://mlops-artifacts";  // --artifact-root
+  // Measured from the Job's creationTimestamp.
+  std::chrono::seconds podCreationTimeout = kDefaultPodCreationTimeout;
 };
 
 struct TrainingRunInput {
@@ -83,15 +97,26 @@ struct TrainingRunInput {
   // Pods labelled mlops.dev/training-run=<run>; only those whose controller
   // ownerReference is the Job are used.
   std::vector<nlohmann::json> pods;
+  // core/v1 Events about the Job (involvedObject.uid = the Job's UID), read
+  // live only while the Job has no pod at all (see jobNeedsEvents()); only
+  // Warning FailedCreate Events of this Job are used.
+  std::vector<nlohmann::json> jobEvents;
   // Reproduction only: the TrainingRun named spec.reproduction.of, or
   // nullopt when it does not exist. Ignored for ordinary runs.
   std::optional<nlohmann::json> original;
   // For validation.compareToProduction: the metrics of the model's version in
   // production, nullopt when none is. Only needed when the run is complete.
   std::optional<ProductionMetrics> production;
-  // A ModelVersion labelled mlops.dev/training-run=<run>, looked up on the
-  // API server (not the cache), or nullopt.
+  // The ModelVersion this run registered (labelled
+  // mlops.dev/training-run-uid=<run UID>), looked up on the API server (not
+  // the cache), or nullopt. One labelled for another UID (an earlier run of
+  // the same name) is never taken as this run's.
   std::optional<nlohmann::json> modelVersion;
+  // The error of the controller's last attempt to register: Invalid (422) or
+  // BadRequest → Failed/RegistrationRejected with the server's message (the
+  // same object would be refused again); others are retried by the
+  // controller and not passed here.
+  std::optional<Error> registrationError;
   // The error of the controller's last attempt to create `jobToCreate`, if it
   // failed: Invalid/BadRequest → Failed/JobRejected; AlreadyExists → wait for
   // the cache; anything else → Pending/JobCreateFailed and retry.
@@ -111,10 +136,12 @@ struct Event {
 // What to create when the run registers. The controller allocates the
 // version number, sets spec.version and names the object <model>-v<version>.
 struct ModelVersionRequest {
-  nlohmann::json labels;  // mlops.dev/model, mlops.dev/training-run, managed-by
-  // model, artifact, metrics, source {trainingRun, fingerprint, dataset, code,
-  // imageDigests}, serving (copied from the run), stage (Production when
-  // spec.promotion is Automatic, else None). Empty members are omitted.
+  // mlops.dev/model, mlops.dev/training-run, mlops.dev/training-run-uid,
+  // managed-by
+  nlohmann::json labels;
+  // model, artifact, metrics, source {trainingRun, trainingRunUID,
+  // fingerprint, dataset, code, imageDigests}, serving (copied from the run), stage (Production
+  // when spec.promotion is Automatic, else None). Empty members are omitted.
   nlohmann::json spec;
 };
 
@@ -127,12 +154,23 @@ struct TrainingRunDecision {
   std::optional<std::chrono::seconds> requeueAfter;
 };
 
+// The most bytes of a status, condition or Event message (the CRDs' condition
+// message maxLength); longer ones are cut at a character boundary.
+inline constexpr size_t kMaxMessageBytes = 32768;
+
+// Whether the controller should read the Job's Events for `input`: the run
+// follows a Job (status.jobUID recorded) that is neither finished nor
+// suspended and has no pod (none in input.pods, none counted in its status).
+bool jobNeedsEvents(const TrainingRunInput& input);
+
 // Requeue hints.
 inline constexpr std::chrono::seconds kWaitForOriginal{30};
 inline constexpr std::chrono::seconds kWaitForJobName{15};
 inline constexpr std::chrono::seconds kRetryJobCreate{30};
 inline constexpr std::chrono::seconds kWaitForCache{2};
 inline constexpr std::chrono::seconds kWaitForSucceededPod{5};
+// While a Job has no pod: how often its Events are read again.
+inline constexpr std::chrono::seconds kPollJobEvents{15};
 // How long after the Job completed its succeeded pod may still be missing
 // from the input (informer lag) before the results count as lost.
 inline constexpr std::chrono::seconds kSucceededPodGrace{60};

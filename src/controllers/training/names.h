@@ -12,6 +12,9 @@ inline constexpr std::string_view kTrainingRunKind = "TrainingRun";
 
 inline constexpr std::string_view kLabelModel = "mlops.dev/model";
 inline constexpr std::string_view kLabelTrainingRun = "mlops.dev/training-run";
+// The UID of the TrainingRun that registered a ModelVersion: a run deleted
+// and created again under the same name is another run, with another UID.
+inline constexpr std::string_view kLabelTrainingRunUID = "mlops.dev/training-run-uid";
 inline constexpr std::string_view kLabelComponent = "app.kubernetes.io/component";
 inline constexpr std::string_view kLabelManagedBy = "app.kubernetes.io/managed-by";
 inline constexpr std::string_view kComponentTraining = "training";

@@ -2,8 +2,8 @@
 
 #include <cmath>
 
-#include "controllers/training/canonical_json.h"
 #include "controllers/training/metric_difference.h"
+#include "core/number_format.h"
 
 namespace mlops::training {
 namespace {
@@ -49,14 +49,16 @@ ReproductionReport compareReproduction(const std::string& of,
     const auto it = reproducedMetrics.find(metric);
     if (it == reproducedMetrics.end()) {
       report.missingMetrics.push_back(metric);
-      failures.push_back(metric + " missing (original " + ecmaScriptNumber(original) + ")");
+      failures.push_back(metric + " missing (original " + formatNumber(original) + ")");
       continue;
     }
-    const double delta = std::fabs(it->second - original);
+    // On the decimals as reported, so that 0.962 against 0.96 is 0.002 in the
+    // status and the message, not 0.0020000000000000018.
+    const double delta = std::fabs(exactDifference(it->second, original));
     report.deltas[metric] = delta;
-    const std::string line = metric + " delta " + ecmaScriptNumber(delta) + " (" +
-                             ecmaScriptNumber(original) + " -> " + ecmaScriptNumber(it->second) +
-                             ", tolerance " + ecmaScriptNumber(allowed) + ")";
+    const std::string line = metric + " delta " + formatNumber(delta) + " (" +
+                             formatNumber(original) + " -> " + formatNumber(it->second) +
+                             ", tolerance " + formatNumber(allowed) + ")";
     if (absoluteDifferenceWithin(it->second, original, allowed)) {
       passes.push_back(line);
     } else {

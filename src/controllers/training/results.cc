@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "controllers/training/sha256.h"
+#include "core/utf8.h"
 
 namespace mlops::training {
 namespace {
@@ -40,22 +41,31 @@ std::string describe(const Json& v) {
 // the status.
 std::string quoted(const std::string& s) {
   constexpr size_t kMax = 80;
-  Json j = s.size() > kMax ? s.substr(0, kMax) + "..." : s;
-  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return Json(truncateUtf8(s, kMax)).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 bool isBlank(std::string_view s) {
   return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
 
-// nlohmann's what() starts with "[json.exception.parse_error.101] ".
-std::string parserMessage(const Json::parse_error& e) {
+// nlohmann's what() starts with "[json.exception.parse_error.101] ". The
+// rest quotes the bytes last read, which may be part of a multi-byte
+// character (a trainer's localized error text): repaired so that the message
+// can be written to the status.
+std::string parserMessage(const Json::exception& e) {
   std::string what = e.what();
   if (const size_t end = what.find("] ");
       what.rfind("[json.exception.", 0) == 0 && end != std::string::npos) {
     what.erase(0, end + 2);
   }
-  return what;
+  return truncateUtf8(what, 256);
+}
+
+// The start of a termination message that is not JSON, quoted: usually the
+// trainer's own error text, which says more than the parser does.
+std::string beginning(std::string_view message) {
+  constexpr size_t kMax = 200;
+  return Json(truncateUtf8(message, kMax)).dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 Status checkDigest(const Json& holder, const char* field, const std::string& path) {
@@ -93,7 +103,13 @@ Result<TrainingResults> parseResults(std::string_view message) {
                      parserMessage(e) + "); keep the results JSON under " +
                      std::to_string(kTerminationMessageLimit) + " bytes");
     }
-    return invalid("malformed results: not valid JSON (" + parserMessage(e) + ")");
+    return invalid("malformed results: not valid JSON (" + parserMessage(e) +
+                   "); the termination message begins " + beginning(message));
+  } catch (const Json::exception& e) {
+    // Valid JSON text that nlohmann cannot hold, such as a number beyond a
+    // double's range (1e400) anywhere in the document (out_of_range.406).
+    return invalid("malformed results: valid JSON that cannot be represented (" + parserMessage(e) +
+                   "); numbers must fit in a double (at most about 1.8e308)");
   }
 
   if (!doc.is_object()) {
@@ -119,6 +135,11 @@ Result<TrainingResults> parseResults(std::string_view message) {
       return invalid("results metric " + quoted(it.key()) + " must be a finite number");
     }
     results.metrics[it.key()] = v;
+  }
+  if (results.metrics.size() > kMaxMetrics) {
+    return invalid("results report " + std::to_string(results.metrics.size()) +
+                   " metrics; a ModelVersion holds at most " + std::to_string(kMaxMetrics) +
+                   " (spec.metrics maxProperties), so report fewer");
   }
 
   if (!doc.contains("artifact")) {

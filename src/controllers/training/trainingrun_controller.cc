@@ -3,8 +3,9 @@
 #include <utility>
 #include <vector>
 
-#include "core/json_access.h"
 #include "controllers/training/names.h"
+#include "core/json_access.h"
+#include "core/utf8.h"
 #include "runtime/indexer.h"
 #include "runtime/object.h"
 
@@ -124,6 +125,26 @@ Result<std::optional<Json>> TrainingRunReconciler::gatherJob(const Json& run) {
   return liveJob(ns, name);
 }
 
+std::vector<Json> TrainingRunReconciler::jobEvents(const std::string& ns,
+                                                   const std::string& jobUID) {
+  kube::ListOptions opts;
+  opts.fieldSelector = "involvedObject.uid=" + jobUID;
+  auto page = api_.list(kube::resources::kEvents, ns, opts);
+  if (!page) {
+    // Without them the run only cannot say why the Job has no pod yet.
+    log_.warn("cannot read the Job's events",
+              {{"namespace", ns}, {"jobUID", jobUID}, {"error", page.error().toString()}});
+    return {};
+  }
+  std::vector<Json> out;
+  for (const auto& e : page->items) {
+    if (stringMember(member(e, "involvedObject"), "uid") == jobUID) {
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
 std::optional<ProductionMetrics> TrainingRunReconciler::productionMetrics(
     const std::string& ns, const std::string& model) {
   auto versions = cache_.byIndex(kube::resources::kModelVersions, kModelVersionsByModel,
@@ -184,6 +205,10 @@ Result<TrainingRunInput> TrainingRunReconciler::gather(const Json& run) {
   }
   in.pods = std::move(*pods);
 
+  if (jobNeedsEvents(in)) {
+    in.jobEvents = jobEvents(ns, runtime::uidOf(*in.job));
+  }
+
   if (const std::string of = stringMember(member(spec, "reproduction"), "of"); !of.empty()) {
     auto original = optionalGet(cache_, kube::resources::kTrainingRuns, ns, of);
     if (!original) {
@@ -223,6 +248,50 @@ Status TrainingRunReconciler::createJob(TrainingRunInput& in, const Json& job) {
   return okStatus();
 }
 
+Result<Json> TrainingRunReconciler::registerVersion(const Request& request, TrainingRunInput& in,
+                                                    Json& current, TrainingRunDecision& decision) {
+  const Json& metadata = member(current, "metadata");
+  const RunIdentity identity{stringMember(metadata, "name"), stringMember(metadata, "uid"),
+                             stringMember(metadata, "creationTimestamp")};
+  std::optional<int64_t> claimed;
+  if (const Json& v = member(member(member(current, "status"), "registration"), "version");
+      v.is_number_integer()) {
+    claimed = v.get<int64_t>();
+  }
+  const std::string model = stringMember(decision.registerModelVersion->spec, "model");
+  bool claimWritten = false;
+  // Writes the decided status and the claim in one status write, with the
+  // run's resourceVersion as precondition; a Conflict goes back as is.
+  auto claim = [&](int64_t version) -> Status {
+    Json updated = current;
+    if (!claimWritten) {
+      updated["status"] = decision.status;
+    }
+    updated["status"]["registration"] =
+        Json{{"version", version}, {"modelVersion", modelVersionName(model, version)}};
+    auto written =
+        api_.updateStatus(kube::resources::kTrainingRuns, request.ns, updated, writeOptions());
+    if (!written) {
+      return written.error();
+    }
+    log_.info("claimed version", {{"key", request.key()}, {"version", version}});
+    if (!claimWritten) {
+      // These events describe the transition just written; the decision
+      // made after registration starts from it.
+      for (const auto& e : decision.events) {
+        events_.event(*written, eventTypeOf(e.type), e.reason, e.message);
+      }
+      decision.events.clear();
+    }
+    claimWritten = true;
+    current = *written;
+    in.run = current;
+    return okStatus();
+  };
+  return registry_.registerVersion(request.ns, identity, claimed, *decision.registerModelVersion,
+                                   claim);
+}
+
 Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request) {
   auto cached = optionalGet(cache_, kube::resources::kTrainingRuns, request.ns, request.name);
   if (!cached) {
@@ -242,9 +311,12 @@ Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request)
 
   // Decide, act, and decide again with what the action produced, so that the
   // one status write records it (the Job's UID; Succeeded with the version).
+  // `current` is the run as last read or written: its resourceVersion is the
+  // precondition of every status write.
+  Json current = run;
   TrainingRunDecision decision = decideTrainingRun(in);
   bool jobTried = false;
-  bool registrationTried = false;
+  int registrationTries = 0;
   std::optional<Error> registrationError;
   while (true) {
     if (decision.jobToCreate && !jobTried) {
@@ -255,11 +327,37 @@ Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request)
       decision = decideTrainingRun(in);
       continue;
     }
-    if (decision.registerModelVersion && !registrationTried) {
-      registrationTried = true;
-      auto mv = registry_.registerVersion(request.ns, request.name, *decision.registerModelVersion);
+    if (decision.registerModelVersion && registrationTries < 2) {
+      ++registrationTries;
+      auto mv = registerVersion(request, in, current, decision);
       if (!mv) {
+        const ErrorCode code = mv.error().code;
+        if (code == ErrorCode::kConflict) {
+          // The claim lost against another writer, or the run changed since
+          // the cache saw it: adopt the claim on the run as it is now, rather
+          // than waiting for the cache (and reserving again meanwhile).
+          auto live = optionalGet(api_, kube::resources::kTrainingRuns, request.ns, request.name);
+          if (registrationTries < 2 && live && *live && !isFinished(**live) &&
+              member(member(member(**live, "status"), "registration"), "version")
+                  .is_number_integer()) {
+            current = **live;
+            in.run = current;
+            decision = decideTrainingRun(in);
+            continue;
+          }
+          log_.debug("registration claim conflicted; requeueing", {{"key", request.key()}});
+          return ReconcileResult{.requeue = true};
+        }
+        if (code == ErrorCode::kInvalid || code == ErrorCode::kBadRequest) {
+          // Refused for good: the decision fails the run with the message.
+          in.registrationError = mv.error();
+          decision = decideTrainingRun(in);
+          continue;
+        }
         registrationError = mv.error();
+        // Decide again from the run as last written (it may hold a claim now),
+        // so that the write below keeps what is on the run.
+        decision = decideTrainingRun(in);
         break;
       }
       in.modelVersion = std::move(*mv);
@@ -270,7 +368,7 @@ Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request)
   }
 
   if (decision.statusChanged) {
-    Json updated = run;  // carries metadata.resourceVersion
+    Json updated = current;  // carries metadata.resourceVersion
     updated["status"] = decision.status;
     auto written =
         api_.updateStatus(kube::resources::kTrainingRuns, request.ns, updated, writeOptions());
@@ -286,8 +384,8 @@ Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request)
       }
       return written.error();
     }
-    const std::string before = stringMember(member(run, "status"), "phase") + "/" +
-                               stringMember(member(run, "status"), "reason");
+    const std::string before = stringMember(member(current, "status"), "phase") + "/" +
+                               stringMember(member(current, "status"), "reason");
     const std::string after =
         stringMember(decision.status, "phase") + "/" + stringMember(decision.status, "reason");
     if (before != after) {
@@ -299,8 +397,10 @@ Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request)
   }
 
   if (registrationError) {
-    events_.event(run, runtime::EventType::kWarning, "RegistrationFailed",
-                  "registering a ModelVersion failed, will retry: " + registrationError->message);
+    events_.event(
+        current, runtime::EventType::kWarning, "RegistrationFailed",
+        truncateUtf8("registering a ModelVersion failed, will retry: " + registrationError->message,
+                     1024));
     return *registrationError;
   }
   ReconcileResult result;

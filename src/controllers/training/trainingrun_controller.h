@@ -17,6 +17,9 @@
 //            informer, index by spec.model) when compareToProduction is set.
 //            A recorded Job missing from the cache (or with another UID) is
 //            confirmed with a GET on the API server before it counts as lost.
+//            While the Job has no pod (jobNeedsEvents()), its Events are
+//            listed live (fieldSelector involvedObject.uid=<Job UID>; RBAC:
+//            list events) for FailedCreate.
 //   decide   decideTrainingRun(); then act, and decide again with the result
 //            in the input:
 //              jobToCreate          → create (never apply); AlreadyExists →
@@ -24,10 +27,20 @@
 //                                     one: JobNameTaken); other errors go
 //                                     back as jobCreateError.
 //              registerModelVersion → VersionRegistry::registerVersion() (live
-//                                     lookup, high-water mark, create, status
-//                                     Registered); the result goes back as
-//                                     modelVersion, so Succeeded is written
-//                                     together with modelVersion/version.
+//                                     lookup by run UID, high-water mark,
+//                                     claim, create, status Registered); the
+//                                     result goes back as modelVersion, so
+//                                     Succeeded is written together with
+//                                     modelVersion/version. The claim is a
+//                                     status write of the decided status plus
+//                                     status.registration {version,
+//                                     modelVersion} with the run's
+//                                     resourceVersion: on Conflict requeue
+//                                     (the next reconcile reads the winner's
+//                                     claim and creates or adopts the same
+//                                     version). Invalid/BadRequest from the
+//                                     create goes back as registrationError
+//                                     (Failed/RegistrationRejected).
 //   write    status with the status subresource (PUT with resourceVersion)
 //            only when it changed; Conflict → requeue (with backoff); the
 //            decision's events are recorded only after the write succeeded.
@@ -40,6 +53,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -101,6 +115,16 @@ class TrainingRunReconciler final : public runtime::Reconciler {
   // Creates the Job; fills in.job or in.jobCreateError. An Error only when
   // even the follow-up GET failed.
   Status createJob(TrainingRunInput& in, const nlohmann::json& job);
+  // Live list of the core/v1 Events about the Job (fieldSelector
+  // involvedObject.uid); empty when they cannot be read.
+  std::vector<nlohmann::json> jobEvents(const std::string& ns, const std::string& jobUID);
+  // VersionRegistry::registerVersion() for decision.registerModelVersion,
+  // claiming the number with a status write of decision.status plus
+  // status.registration over `current`'s resourceVersion. After a claim,
+  // `current` and in.run are the written run, and the decision's events have
+  // been recorded (and cleared).
+  Result<nlohmann::json> registerVersion(const runtime::Request& request, TrainingRunInput& in,
+                                         nlohmann::json& current, TrainingRunDecision& decision);
 
   runtime::CacheReader& cache_;
   kube::Client& api_;
@@ -112,8 +136,9 @@ class TrainingRunReconciler final : public runtime::Reconciler {
 };
 
 struct TrainingRunControllerOptions {
-  TrainingRunOptions decide;  // artifactRoot (--artifact-root)
-  int workers = 2;            // --workers
+  // artifactRoot (--artifact-root), podCreationTimeout
+  TrainingRunOptions decide;
+  int workers = 2;  // --workers
 };
 
 // Wires the controller into `manager`: the informers (TrainingRuns, labelled

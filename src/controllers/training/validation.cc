@@ -2,8 +2,8 @@
 
 #include <vector>
 
-#include "controllers/training/canonical_json.h"
 #include "controllers/training/metric_difference.h"
+#include "core/number_format.h"
 
 namespace mlops::training {
 namespace {
@@ -15,7 +15,7 @@ std::string quoted(const std::string& s) {
 }
 
 std::string num(double v) {
-  return ecmaScriptNumber(v);
+  return formatNumber(v);
 }
 
 struct Finding {

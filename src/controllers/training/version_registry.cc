@@ -4,8 +4,8 @@
 #include <charconv>
 #include <limits>
 
-#include "core/json_access.h"
 #include "controllers/training/names.h"
+#include "core/json_access.h"
 
 namespace mlops::training {
 namespace {
@@ -69,27 +69,49 @@ std::string modelVersionName(const std::string& model, int64_t version) {
   return model + "-v" + std::to_string(version);
 }
 
+bool registeredBy(const Json& mv, const RunIdentity& run) {
+  if (const std::string uid = labelOf(mv, kLabelTrainingRunUID); !uid.empty()) {
+    return uid == run.uid;
+  }
+  if (labelOf(mv, kLabelTrainingRun) != run.name) {
+    return false;
+  }
+  const std::string sourceUID =
+      stringMember(member(member(mv, "spec"), "source"), "trainingRunUID");
+  if (!sourceUID.empty()) {
+    return sourceUID == run.uid;
+  }
+  // Registered before the UID label existed: it can only be this run's if it
+  // is younger than the run (an earlier run of the same name registered
+  // before this one was created). RFC 3339 UTC timestamps sort as text.
+  const std::string created = stringMember(member(mv, "metadata"), "creationTimestamp");
+  return !created.empty() && !run.creationTimestamp.empty() && created > run.creationTimestamp;
+}
+
 VersionRegistry::VersionRegistry(kube::Client& api, runtime::Logger logger)
     : api_(api), log_(std::move(logger)) {}
 
 Result<std::optional<Json>> VersionRegistry::findRegistered(const std::string& ns,
                                                             const std::string& model,
-                                                            const std::string& run) {
+                                                            const RunIdentity& run) {
+  // By name, then by UID: versions registered before the UID label existed
+  // carry only the name label.
   kube::ListOptions opts;
-  opts.labelSelector =
-      std::string(kLabelTrainingRun) + "=" + run + "," + std::string(kLabelModel) + "=" + model;
+  opts.labelSelector = std::string(kLabelTrainingRun) + "=" + run.name + "," +
+                       std::string(kLabelModel) + "=" + model;
   auto page = kube::listAll(api_, kube::resources::kModelVersions, ns, opts);
   if (!page) {
     return page.error();
   }
   std::optional<Json> found;
   for (const auto& mv : page->items) {
-    if (stringMember(member(mv, "spec"), "model") != model || versionOf(mv) < 1) {
+    if (stringMember(member(mv, "spec"), "model") != model || versionOf(mv) < 1 ||
+        !registeredBy(mv, run)) {
       continue;
     }
     if (found) {
       log_.warn("several ModelVersions are labelled for one training run; using the lowest",
-                {{"namespace", ns}, {"trainingRun", run}});
+                {{"namespace", ns}, {"trainingRun", run.name}});
     }
     if (!found || versionOf(mv) < versionOf(*found)) {
       found = mv;
@@ -186,8 +208,10 @@ Result<Json> VersionRegistry::ensureRegisteredStatus(Json mv, const std::string&
                                              ": it kept changing");
 }
 
-Result<Json> VersionRegistry::registerVersion(const std::string& ns, const std::string& run,
-                                              const ModelVersionRequest& request) {
+Result<Json> VersionRegistry::registerVersion(const std::string& ns, const RunIdentity& run,
+                                              std::optional<int64_t> claimed,
+                                              const ModelVersionRequest& request,
+                                              const Claim& claim) {
   const std::string model = stringMember(request.spec, "model");
   if (model.empty()) {
     return makeError(ErrorCode::kInvalidArgument, "the ModelVersion request names no model");
@@ -197,22 +221,41 @@ Result<Json> VersionRegistry::registerVersion(const std::string& ns, const std::
     return existing.error();
   }
   if (*existing) {
-    return ensureRegisteredStatus(std::move(**existing), run);
+    return ensureRegisteredStatus(std::move(**existing), run.name);
   }
 
+  std::optional<int64_t> number;
+  if (claimed && *claimed >= 1) {
+    number = *claimed;
+  }
   for (int round = 0; round < kMaxRounds; ++round) {
-    auto number = reserveNumber(ns, model);
     if (!number) {
-      return number.error();
+      auto reserved = reserveNumber(ns, model);
+      if (!reserved) {
+        return reserved.error();
+      }
+      // The claim goes on the run before the ModelVersion exists: a second
+      // writer racing this one either fails this very write (Conflict) or
+      // reads the claim and creates the same name.
+      if (auto st = claim(*reserved); !st) {
+        return st.error();
+      }
+      number = *reserved;
     }
     const std::string name = modelVersionName(model, *number);
     Json labels = request.labels.is_object() ? request.labels : Json::object();
     labels[std::string(kLabelModel)] = model;
-    labels[std::string(kLabelTrainingRun)] = run;
+    labels[std::string(kLabelTrainingRun)] = run.name;
+    if (!run.uid.empty()) {
+      labels[std::string(kLabelTrainingRunUID)] = run.uid;
+    }
     labels[std::string(kLabelManagedBy)] = std::string(kManagedBy);
     labels[std::string(kLabelVersion)] = std::to_string(*number);
     Json spec = request.spec;
     spec["version"] = *number;
+    if (!run.uid.empty()) {
+      spec["source"]["trainingRunUID"] = run.uid;
+    }
     const Json mv{{"apiVersion", std::string(kApiVersion)},
                   {"kind", "ModelVersion"},
                   {"metadata", {{"name", name}, {"namespace", ns}, {"labels", std::move(labels)}}},
@@ -221,8 +264,8 @@ Result<Json> VersionRegistry::registerVersion(const std::string& ns, const std::
     auto created = api_.create(kube::resources::kModelVersions, ns, mv, writeOptions());
     if (created) {
       log_.info("created ModelVersion",
-                {{"namespace", ns}, {"modelVersion", name}, {"trainingRun", run}});
-      return ensureRegisteredStatus(std::move(*created), run);
+                {{"namespace", ns}, {"modelVersion", name}, {"trainingRun", run.name}});
+      return ensureRegisteredStatus(std::move(*created), run.name);
     }
     if (created.error().code != ErrorCode::kAlreadyExists) {
       return created.error();
@@ -230,16 +273,17 @@ Result<Json> VersionRegistry::registerVersion(const std::string& ns, const std::
     auto taken = api_.get(kube::resources::kModelVersions, ns, name);
     if (!taken) {
       if (taken.error().code == ErrorCode::kNotFound) {
-        continue;  // deleted in between: the next round takes a fresh number
+        continue;  // deleted in between: the claimed number is still this run's
       }
       return taken.error();
     }
-    if (labelOf(*taken, kLabelTrainingRun) == run &&
-        stringMember(member(*taken, "spec"), "model") == model) {
-      return ensureRegisteredStatus(std::move(*taken), run);
+    if (registeredBy(*taken, run) && stringMember(member(*taken, "spec"), "model") == model) {
+      // Another writer created it from the same claim.
+      return ensureRegisteredStatus(std::move(*taken), run.name);
     }
-    log_.info("version number taken by another ModelVersion; taking the next",
-              {{"namespace", ns}, {"modelVersion", name}, {"trainingRun", run}});
+    log_.info("version number taken by another ModelVersion; claiming the next",
+              {{"namespace", ns}, {"modelVersion", name}, {"trainingRun", run.name}});
+    number.reset();
   }
   return makeError(ErrorCode::kConflict, "could not register a ModelVersion of model " + model +
                                              " in " + std::to_string(kMaxRounds) + " rounds");

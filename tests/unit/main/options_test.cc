@@ -85,6 +85,8 @@ TEST(Options, EveryFlagIsValidated) {
            {"--workers=", "--workers: not an integer"},
            {"--retention-keep=-1", "--retention-keep: must be at least 0"},
            {"--retention-keep=100000", "--retention-keep: must be at most 10000"},
+           {"--pod-creation-timeout-seconds=0", "--pod-creation-timeout-seconds: must be at least 1"},
+           {"--pod-creation-timeout-seconds=86401", "must be at most 86400"},
            {"--namespace=Team_A", "--namespace: 'Team_A' is not a valid namespace name"},
            {"--namespace=-a", "not a valid namespace name"},
            {"--namespace=" + std::string(64, 'a'), "not a valid namespace name"},
@@ -117,6 +119,7 @@ TEST(Options, EveryFlagIsValidated) {
 TEST(Options, GoodValuesOfEveryFlagAreAccepted) {
   auto parsed = parseCommandLine(
       {"--namespace=team-a", "--workers=128", "--retention-keep=0",
+       "--pod-creation-timeout-seconds=20",
        "--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=localhost:9000",
        "--leader-election-namespace=mlops-system", "--leader-election-id=mlops.dev-leader",
        "--prometheus-url=https://[::1]:9090/prom", "--prometheus-url-allow=http://a:1,https://b/",
@@ -124,6 +127,7 @@ TEST(Options, GoodValuesOfEveryFlagAreAccepted) {
       envOf({}));
   ASSERT_TRUE(parsed.ok()) << parsed.error().toString();
   EXPECT_EQ(parsed->options.workers, 128);
+  EXPECT_EQ(parsed->options.podCreationTimeoutSeconds, 20);
   EXPECT_EQ(parsed->options.prometheusUrl, "https://[::1]:9090/prom");
 }
 

@@ -7,6 +7,7 @@
 #include "controllers/training/conditions.h"
 #include "controllers/training/effective_inputs.h"
 #include "controllers/training/timestamps.h"
+#include "core/utf8.h"
 #include "training_fixtures.h"
 
 namespace mlops::training {
@@ -342,6 +343,7 @@ TEST(DecideTrainingRun, ValidResultsRegisterAModelVersion) {
   EXPECT_EQ(d.registerModelVersion->labels,
             Json({{"mlops.dev/model", "iris"},
                   {"mlops.dev/training-run", "iris-run-1"},
+                  {"mlops.dev/training-run-uid", kRunUID},
                   {"app.kubernetes.io/managed-by", "mlops-operator"}}));
   const Json& spec = d.registerModelVersion->spec;
   EXPECT_FALSE(spec.contains("version"));
@@ -351,6 +353,7 @@ TEST(DecideTrainingRun, ValidResultsRegisterAModelVersion) {
   EXPECT_EQ(spec["stage"], "None");
   EXPECT_EQ(spec["serving"], in.run["spec"]["serving"]);
   EXPECT_EQ(spec["source"], Json({{"trainingRun", "iris-run-1"},
+                                  {"trainingRunUID", kRunUID},
                                   {"fingerprint", s["fingerprint"]},
                                   {"dataset",
                                    {{"uri", "s3://datasets/iris/2024-05"},
@@ -688,6 +691,177 @@ TEST(DecideTrainingRun, PreservesTransitionTimesAcrossDecisions) {
   EXPECT_TRUE(second.statusChanged);
   EXPECT_EQ(conditionField(second.status, "Ready", "lastTransitionTime"), "2024-05-01T12:10:30Z");
   EXPECT_EQ(second.status["message"], "Job iris-run-1 is running (attempt 2)");
+}
+
+// ---- A run is its UID, not its name ----
+
+TEST(DecideTrainingRun, AVersionOfAnEarlierRunOfTheSameNameIsNotAdopted) {
+  auto in = completedInput(resultsJSON(0.95));
+  in.modelVersion = Json{{"metadata",
+                          {{"name", "iris-v1"},
+                           {"labels",
+                            {{"mlops.dev/training-run", "iris-run-1"},
+                             {"mlops.dev/training-run-uid", "uid-of-the-deleted-run"}}}}},
+                         {"spec", {{"model", "iris"}, {"version", 1}}}};
+  const auto d = decideTrainingRun(in);
+  EXPECT_EQ(d.status["phase"], "Running");
+  EXPECT_EQ(d.status["reason"], "Registering");
+  EXPECT_FALSE(d.status.contains("modelVersion"));
+  EXPECT_TRUE(d.registerModelVersion.has_value());
+
+  // The same with this run's UID: adopted.
+  (*in.modelVersion)["metadata"]["labels"]["mlops.dev/training-run-uid"] = kRunUID;
+  EXPECT_EQ(decideTrainingRun(in).status["phase"], "Succeeded");
+}
+
+// ---- A registration the API server refuses ----
+
+TEST(DecideTrainingRun, ARegistrationRefusedWith422FailsTheRun) {
+  auto in = completedInput(resultsJSON(0.95));
+  const auto registering = decideTrainingRun(in);
+  in.run = withStatus(in.run, registering);
+  Error refused = makeError(ErrorCode::kInvalid,
+                            "ModelVersion.mlops.dev \"iris-v1\" is invalid: spec.metrics: Too "
+                            "many: 300: must have at most 256 items");
+  refused.httpStatus = 422;
+  in.registrationError = refused;
+  const auto d = decideTrainingRun(in);
+  const std::string message =
+      "the API server rejected the ModelVersion of model iris: " + refused.message;
+  EXPECT_EQ(d.status["phase"], "Failed");
+  EXPECT_EQ(d.status["reason"], "RegistrationRejected");
+  EXPECT_EQ(d.status["message"], message);
+  EXPECT_EQ(conditionField(d.status, "Registered", "status"), "False");
+  EXPECT_EQ(conditionField(d.status, "Registered", "reason"), "RegistrationRejected");
+  EXPECT_FALSE(d.registerModelVersion.has_value());
+  EXPECT_EQ(d.events, (std::vector<Event>{{"Warning", "RegistrationRejected", message}}));
+
+  // A transient error is the controller's to retry, never a failure.
+  in.registrationError = makeError(ErrorCode::kUnavailable, "etcd is away");
+  EXPECT_EQ(decideTrainingRun(in).status["reason"], "Registering");
+}
+
+// ---- A Job that cannot create its pods ----
+
+// A Job created at `created` that has no pod at all.
+TrainingRunInput podlessInput(const std::string& created) {
+  TrainingRunInput in = inputFor(startedRun());
+  in.job = jobOf(in.run);
+  (*in.job)["metadata"]["creationTimestamp"] = created;
+  (*in.job)["status"] = Json::object();
+  return in;
+}
+
+Json failedCreateEvent(const std::string& jobUID, const std::string& message,
+                       const std::string& time = "2024-05-01T12:09:00Z") {
+  return Json{{"type", "Warning"},
+              {"reason", "FailedCreate"},
+              {"message", message},
+              {"lastTimestamp", time},
+              {"involvedObject", {{"kind", "Job"}, {"name", "iris-run-1"}, {"uid", jobUID}}}};
+}
+
+TEST(DecideTrainingRun, AJobThatCannotCreateItsPodShowsWhyAndFailsAfterTheBound) {
+  const std::string why =
+      "Error creating: pods \"iris-run-1-\" is forbidden: error looking up service account "
+      "team-a/missing: serviceaccount \"missing\" not found";
+  auto in = podlessInput("2024-05-01T12:08:00Z");  // 2m30s before kNow
+  EXPECT_TRUE(jobNeedsEvents(in));
+  in.jobEvents = {failedCreateEvent("another-job", "not this Job's"),
+                  failedCreateEvent(kJobUID, "older", "2024-05-01T12:08:01Z"),
+                  failedCreateEvent(kJobUID, why)};
+  const auto d = decideTrainingRun(in);
+  EXPECT_EQ(d.status["phase"], "Running");
+  EXPECT_EQ(d.status["reason"], "PodCreationFailing");
+  EXPECT_EQ(d.status["message"],
+            "Job iris-run-1 cannot create its pod (FailedCreate): " + why +
+                "; the run fails at 2024-05-01T12:13:00Z if no pod is created");
+  EXPECT_EQ(conditionField(d.status, "PodsCreated", "status"), "False");
+  EXPECT_EQ(conditionField(d.status, "PodsCreated", "reason"), "FailedCreate");
+  EXPECT_EQ(conditionField(d.status, "PodsCreated", "message"), why);
+  ASSERT_TRUE(d.requeueAfter.has_value());
+  EXPECT_LE(*d.requeueAfter, kPollJobEvents);
+  ASSERT_EQ(d.events.size(), 1u);
+  EXPECT_EQ(d.events[0].type, "Warning");
+  EXPECT_EQ(d.events[0].reason, "PodCreationFailing");
+
+  // Past the bound (5 minutes after the Job was created): Failed.
+  auto later = in;
+  later.run = withStatus(in.run, d);
+  later.now = *parseTimestamp("2024-05-01T12:13:00Z");
+  const auto failed = decideTrainingRun(later);
+  EXPECT_EQ(failed.status["phase"], "Failed");
+  EXPECT_EQ(failed.status["reason"], "PodCreationFailed");
+  EXPECT_EQ(failed.status["message"],
+            "Job iris-run-1 created no pod in 300s: FailedCreate: " + why);
+  EXPECT_EQ(conditionField(failed.status, "JobComplete", "status"), "False");
+  EXPECT_EQ(conditionField(failed.status, "JobComplete", "reason"), "PodCreationFailed");
+
+  // The bound is an option.
+  auto shortBound = in;
+  shortBound.options.podCreationTimeout = std::chrono::seconds(60);
+  EXPECT_EQ(decideTrainingRun(shortBound).status["reason"], "PodCreationFailed");
+
+  // A pod appears after all: running, PodsCreated=True.
+  auto recovered = later;
+  recovered.now = kNow;
+  (*recovered.job)["status"]["active"] = 1;
+  recovered.pods = {podOf(*recovered.job, "p1", "Running", "2024-05-01T12:10:00Z")};
+  EXPECT_FALSE(jobNeedsEvents(recovered));
+  const auto running = decideTrainingRun(recovered);
+  EXPECT_EQ(running.status["reason"], "JobRunning");
+  EXPECT_EQ(conditionField(running.status, "PodsCreated", "status"), "True");
+}
+
+TEST(DecideTrainingRun, APodlessJobWithoutFailureEventsKeepsRunningAndPolls) {
+  auto in = podlessInput("2024-05-01T11:00:00Z");  // long past the bound
+  const auto d = decideTrainingRun(in);
+  EXPECT_EQ(d.status["phase"], "Running");
+  EXPECT_EQ(d.status["reason"], "JobRunning");
+  EXPECT_EQ(conditionField(d.status, "PodsCreated", "status"), "<absent>");
+  EXPECT_EQ(d.requeueAfter, std::optional<std::chrono::seconds>(kPollJobEvents));
+
+  // Just before the bound: back right after it.
+  auto close = podlessInput("2024-05-01T12:05:35Z");  // the bound is 12:10:35, kNow 12:10:30
+  EXPECT_EQ(decideTrainingRun(close).requeueAfter,
+            std::optional<std::chrono::seconds>(std::chrono::seconds(6)));
+
+  // Jobs that finished or are suspended, and runs without a recorded Job, need
+  // no Events.
+  auto suspended = in;
+  (*suspended.job)["spec"]["suspend"] = true;
+  EXPECT_FALSE(jobNeedsEvents(suspended));
+  EXPECT_FALSE(jobNeedsEvents(inputFor(sampleRun())));
+}
+
+// ---- Messages quoting external text ----
+
+TEST(DecideTrainingRun, ExternalTextIsCutBetweenCharacters) {
+  // A trainer's localized error, 300 two-byte letters: cut at 256 bytes by
+  // the summary of the failed attempt.
+  std::string localized;
+  for (int i = 0; i < 300; ++i) localized += "\xD0\x96";
+  for (size_t shift : {0u, 1u}) {  // and once with the cut falling mid-letter
+    const std::string text = std::string(shift, 'x') + localized;
+    auto in = inputFor(startedRun());
+    in.job = withJobCondition(jobOf(in.run), "Failed", "BackoffLimitExceeded");
+    in.pods = {podOf(*in.job, "p1", "Failed", "2024-05-01T12:00:06Z", text, 1)};
+    const auto d = decideTrainingRun(in);
+    const std::string message = d.status["message"];
+    EXPECT_TRUE(isValidUtf8(message)) << shift;
+    EXPECT_NO_THROW(d.status.dump()) << shift;
+    EXPECT_NE(message.find("\xD0\x96..."), std::string::npos) << message;
+  }
+
+  // Not JSON and not ASCII, from the succeeded pod: InvalidResults quoting it.
+  const std::string error = "\xD0\x9E\xD1\x88\xD0\xB8\xD0\xB1\xD0\xBA\xD0\xB0";  // "Ошибка"
+  const auto d = decideTrainingRun(completedInput(error));
+  EXPECT_EQ(d.status["phase"], "Failed");
+  EXPECT_EQ(d.status["reason"], "InvalidResults");
+  EXPECT_NO_THROW(d.status.dump());
+  EXPECT_NE(d.status["message"].get<std::string>().find("begins \"" + error + "\""),
+            std::string::npos)
+      << d.status["message"];
 }
 
 }  // namespace

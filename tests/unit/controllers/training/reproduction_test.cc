@@ -93,5 +93,16 @@ TEST(CompareReproduction, ReportsDeltasAndFingerprintMatch) {
   EXPECT_EQ(ok.message, "reproduced o: a delta 0 (1 -> 1, tolerance 0.01); fingerprints match");
 }
 
+TEST(CompareReproduction, DeltasAreTheDecimalDifferenceInStatusAndMessage) {
+  // In binary 0.962 - 0.96 is 0.0020000000000000018; people read 0.002.
+  const auto r = compareReproduction("orig", {{"accuracy", 0.96}}, {{"accuracy", 0.962}},
+                                     Json{{"accuracy", 0.001}}, "v1:a", "v1:a");
+  EXPECT_EQ(r.deltas.at("accuracy"), 0.002);
+  EXPECT_EQ(r.toStatus()["deltas"]["accuracy"].dump(), "0.002");
+  EXPECT_EQ(r.message,
+            "did not reproduce orig: accuracy delta 0.002 (0.96 -> 0.962, tolerance 0.001) exceeds "
+            "tolerance; fingerprints match");
+}
+
 }  // namespace
 }  // namespace mlops::training

@@ -1,6 +1,12 @@
 #include "controllers/training/results.h"
 
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
+
+#include <optional>
+
+#include "core/utf8.h"
 
 namespace mlops::training {
 namespace {
@@ -128,6 +134,97 @@ TEST(ParseResults, CutsHostileValuesInMessages) {
                               longDigest + "\"}}");
   ASSERT_FALSE(results.ok());
   EXPECT_LT(results.error().message.size(), 200u);
+}
+
+TEST(ParseResults, ValidJsonThatCannotBeRepresentedIsInvalidResultsNotAnException) {
+  // 1e400 is valid JSON but beyond a double; anywhere in the document, even in
+  // a member the operator ignores, the parser refuses it.
+  const std::string artifact = R"("artifact": {"uri": "s3://a"})";
+  for (const std::string& message :
+       {R"({"metrics": {"accuracy": 1e400}, )" + artifact + "}",
+        R"({"metrics": {"loss": -1e400}, )" + artifact + "}",
+        R"({"metrics": {}, )" + artifact + R"(, "notes": {"deep": [1, 2, 1e400]}})",
+        std::string("1e400")}) {
+    std::optional<Result<TrainingResults>> results;
+    ASSERT_NO_THROW(results.emplace(parseResults(message))) << message;
+    ASSERT_FALSE(results->ok()) << message;
+    EXPECT_EQ(results->error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(results->error().message.rfind(
+                  "malformed results: valid JSON that cannot be represented (number overflow "
+                  "parsing '",
+                  0),
+              0u)
+        << results->error().message;
+    EXPECT_NE(results->error().message.find("e400'"), std::string::npos)
+        << results->error().message;
+  }
+}
+
+TEST(ParseResults, ANonJsonLocalizedErrorGivesAValidUtf8MessageQuotingIt) {
+  // A trainer's localized error instead of results: "Ошибка: нет данных".
+  const std::string text =
+      "\xD0\x9E\xD1\x88\xD0\xB8\xD0\xB1\xD0\xBA\xD0\xB0: \xD0\xBD\xD0\xB5\xD1\x82 "
+      "\xD0\xB4\xD0\xB0\xD0\xBD\xD0\xBD\xD1\x8B\xD1\x85";
+  auto results = parseResults(text);
+  ASSERT_FALSE(results.ok());
+  const std::string& message = results.error().message;
+  EXPECT_TRUE(isValidUtf8(message)) << message;
+  EXPECT_EQ(
+      message.rfind("malformed results: not valid JSON (parse error at line 1, column 1: ", 0), 0u)
+      << message;
+  EXPECT_NE(message.find("the termination message begins \"" + text + "\""), std::string::npos)
+      << message;
+  // nlohmann_json can encode it (it throws on invalid UTF-8).
+  EXPECT_NO_THROW(nlohmann::json(message).dump());
+
+  // A long one is quoted only in part, cut between characters.
+  std::string longText;
+  for (int i = 0; i < 300; ++i) longText += "\xD0\x96";  // "Ж", two bytes
+  auto cut = parseResults(longText);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_TRUE(isValidUtf8(cut.error().message)) << cut.error().message;
+  EXPECT_LT(cut.error().message.size(), 600u);
+
+  // Not UTF-8 at all (Latin-1 "Fehler: Datei ungültig"): replaced, still readable.
+  auto latin1 = parseResults("Fehler: Datei ung\xFCltig");
+  ASSERT_FALSE(latin1.ok());
+  EXPECT_TRUE(isValidUtf8(latin1.error().message)) << latin1.error().message;
+  EXPECT_NE(latin1.error().message.find("Fehler: Datei ung\xEF\xBF\xBDltig"), std::string::npos)
+      << latin1.error().message;
+}
+
+std::string resultsWithMetrics(size_t count) {
+  nlohmann::json metrics = nlohmann::json::object();
+  for (size_t i = 0; i < count; ++i) metrics["m" + std::to_string(i)] = 1;
+  return nlohmann::json{{"metrics", metrics}, {"artifact", {{"uri", "s3://a"}}}}.dump();
+}
+
+TEST(ParseResults, MoreMetricsThanAModelVersionHoldsAreInvalid) {
+  EXPECT_TRUE(parseResults(resultsWithMetrics(kMaxMetrics)).ok());
+  auto results = parseResults(resultsWithMetrics(kMaxMetrics + 1));
+  ASSERT_FALSE(results.ok());
+  EXPECT_EQ(results.error().message,
+            "results report 257 metrics; a ModelVersion holds at most 256 (spec.metrics "
+            "maxProperties), so report fewer");
+}
+
+// The limits parseResults() enforces are the ModelVersion schema's, read from
+// the CRD the API server enforces.
+TEST(ParseResults, LimitsMatchTheModelVersionCrd) {
+  const YAML::Node crd =
+      YAML::LoadFile(std::string(MLOPS_REPO_ROOT) + "/crds/mlops.dev_modelversions.yaml");
+  const YAML::Node spec =
+      crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
+  ASSERT_TRUE(spec["metrics"]["maxProperties"]) << "spec.metrics has no maxProperties";
+  EXPECT_EQ(spec["metrics"]["maxProperties"].as<size_t>(), kMaxMetrics);
+  EXPECT_EQ(spec["metrics"]["additionalProperties"]["type"].as<std::string>(), "number");
+  EXPECT_EQ(spec["artifact"]["properties"]["uri"]["minLength"].as<int>(), 1);
+  // The digest patterns parseResults() checks with isSha256Digest().
+  EXPECT_EQ(spec["artifact"]["properties"]["digest"]["pattern"].as<std::string>(),
+            "^sha256:[a-f0-9]{64}$");
+  EXPECT_EQ(
+      spec["source"]["properties"]["dataset"]["properties"]["digest"]["pattern"].as<std::string>(),
+      "^sha256:[a-f0-9]{64}$");
 }
 
 }  // namespace

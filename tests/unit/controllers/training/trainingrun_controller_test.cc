@@ -230,15 +230,19 @@ TEST_F(CompletedRunTest, SucceededIsWrittenOnceTogetherWithTheNewVersion) {
   EXPECT_EQ((*mv)["status"]["phase"], "Registered");
   EXPECT_EQ((*mv)["spec"]["source"]["trainingRun"], "iris-run-1");
   EXPECT_EQ((*mv)["spec"]["metrics"]["accuracy"], 0.95);
-  EXPECT_EQ(api_.count("updateStatus", "trainingruns.mlops.dev"), 1);  // no Registering write
+  // Two status writes: the claim of version 1 (Registering), then Succeeded.
+  EXPECT_EQ(api_.count("updateStatus", "trainingruns.mlops.dev"), 2);
 
   json run = runNow();
   EXPECT_EQ(run["status"]["phase"], "Succeeded");
   EXPECT_EQ(run["status"]["reason"], "Registered");
   EXPECT_EQ(run["status"]["modelVersion"], "iris-v1");
   EXPECT_EQ(run["status"]["version"], 1);
+  EXPECT_EQ(run["status"]["registration"], json({{"version", 1}, {"modelVersion", "iris-v1"}}));
   EXPECT_EQ(run["status"]["metrics"]["accuracy"], 0.95);
   EXPECT_EQ(eventReasons().back(), "Registered");
+  EXPECT_EQ((*mv)["metadata"]["labels"]["mlops.dev/training-run-uid"], fx::kRunUID);
+  EXPECT_EQ((*mv)["spec"]["source"]["trainingRunUID"], fx::kRunUID);
 
   // Terminal: a reconcile neither reads the API nor writes.
   api_.clearWrites();
@@ -247,15 +251,17 @@ TEST_F(CompletedRunTest, SucceededIsWrittenOnceTogetherWithTheNewVersion) {
 }
 
 TEST_F(CompletedRunTest, AVersionCreatedBeforeACrashIsAdopted) {
-  fake_.put(
-      kube::resources::kModelVersions,
-      json{{"apiVersion", "mlops.dev/v1alpha1"},
-           {"kind", "ModelVersion"},
-           {"metadata",
-            {{"name", "iris-v4"},
-             {"namespace", "team-a"},
-             {"labels", {{"mlops.dev/model", "iris"}, {"mlops.dev/training-run", "iris-run-1"}}}}},
-           {"spec", {{"model", "iris"}, {"version", 4}}}});
+  fake_.put(kube::resources::kModelVersions,
+            json{{"apiVersion", "mlops.dev/v1alpha1"},
+                 {"kind", "ModelVersion"},
+                 {"metadata",
+                  {{"name", "iris-v4"},
+                   {"namespace", "team-a"},
+                   {"labels",
+                    {{"mlops.dev/model", "iris"},
+                     {"mlops.dev/training-run", "iris-run-1"},
+                     {"mlops.dev/training-run-uid", fx::kRunUID}}}}},
+                 {"spec", {{"model", "iris"}, {"version", 4}}}});
   completeWith(fx::resultsJSON(0.95));
   ASSERT_TRUE(reconcile().ok());
   EXPECT_EQ(api_.count("create", "modelversions.mlops.dev"), 0);
@@ -287,7 +293,120 @@ TEST_F(CompletedRunTest, AFailedRegistrationKeepsTheResultsAndIsRetried) {
   ASSERT_TRUE(reconcile().ok());
   run = runNow();
   EXPECT_EQ(run["status"]["phase"], "Succeeded");
-  EXPECT_EQ(run["status"]["modelVersion"], "iris-v2");  // v1 was reserved, then lost
+  // The claim of v1 was written before the create failed: the retry uses it.
+  EXPECT_EQ(run["status"]["modelVersion"], "iris-v1");
+}
+
+TEST_F(CompletedRunTest, TheNumberIsClaimedOnTheRunBeforeTheVersionIsCreated) {
+  completeWith(fx::resultsJSON(0.95));
+  json claimAtCreate;
+  api_.setHook([&](const HookedClient::Call& call, const json&) -> std::optional<Error> {
+    if (call.verb == "create" && call.resource == "modelversions.mlops.dev") {
+      claimAtCreate = (*fake_.object(kube::resources::kTrainingRuns, "team-a",
+                                     "iris-run-1"))["status"]["registration"];
+    }
+    return std::nullopt;
+  });
+  ASSERT_TRUE(reconcile().ok());
+  EXPECT_EQ(claimAtCreate, json({{"version", 1}, {"modelVersion", "iris-v1"}}));
+  EXPECT_EQ(runNow()["status"]["phase"], "Succeeded");
+}
+
+TEST_F(CompletedRunTest, AClaimLostToAnotherWriterIsAdoptedNotDoubled) {
+  // Another operator process claims version 7 on the run just before this
+  // one writes its own claim (whose resourceVersion is then stale).
+  completeWith(fx::resultsJSON(0.95));
+  bool raced = false;
+  api_.setHook([&](const HookedClient::Call& call, const json& obj) -> std::optional<Error> {
+    if (!raced && call.verb == "updateStatus" && call.resource == "trainingruns.mlops.dev" &&
+        obj["status"].contains("registration")) {
+      raced = true;
+      json theirs = *fake_.object(kube::resources::kTrainingRuns, "team-a", "iris-run-1");
+      theirs["status"] = obj["status"];
+      theirs["status"]["registration"] = {{"version", 7}, {"modelVersion", "iris-v7"}};
+      fake_.put(kube::resources::kTrainingRuns, theirs);
+    }
+    return std::nullopt;
+  });
+  auto result = reconcile();
+  ASSERT_TRUE(result.ok()) << result.error().toString();
+  auto page = fake_.list(kube::resources::kModelVersions, "team-a");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(page->items[0]["metadata"]["name"], "iris-v7");
+  json run = *fake_.object(kube::resources::kTrainingRuns, "team-a", "iris-run-1");
+  EXPECT_EQ(run["status"]["phase"], "Succeeded");
+  EXPECT_EQ(run["status"]["version"], 7);
+}
+
+TEST_F(CompletedRunTest, AVersionTheApiServerRefusesFailsTheRunInsteadOfRetrying) {
+  completeWith(fx::resultsJSON(0.95));
+  const std::string refusal =
+      "ModelVersion.mlops.dev \"iris-v1\" is invalid: spec.metrics: Too many: 300: must have at "
+      "most 256 items";
+  api_.setHook([&](const HookedClient::Call& call, const json&) -> std::optional<Error> {
+    if (call.verb == "create" && call.resource == "modelversions.mlops.dev") {
+      return apiError(ErrorCode::kInvalid, 422, "Invalid", refusal);
+    }
+    return std::nullopt;
+  });
+  auto result = reconcile();
+  ASSERT_TRUE(result.ok()) << result.error().toString();  // no retry
+  json run = runNow();
+  EXPECT_EQ(run["status"]["phase"], "Failed");
+  EXPECT_EQ(run["status"]["reason"], "RegistrationRejected");
+  EXPECT_NE(run["status"]["message"].get<std::string>().find(refusal), std::string::npos);
+  ASSERT_FALSE(eventReasons().empty());
+  EXPECT_EQ(eventReasons().back(), "RegistrationRejected");
+  EXPECT_EQ(api_.count("create", "modelversions.mlops.dev"), 1);
+  // Finished: never tried again.
+  ASSERT_TRUE(reconcile().ok());
+  EXPECT_EQ(api_.count("create", "modelversions.mlops.dev"), 1);
+}
+
+TEST_F(TrainingRunReconcilerTest, AJobWithoutPodsShowsItsFailedCreateEvents) {
+  json run = fx::sampleRun();
+  run["status"] = {{"phase", "Running"},
+                   {"reason", "JobRunning"},
+                   {"jobUID", fx::kJobUID},
+                   {"jobName", "iris-run-1"}};
+  run = put(kube::resources::kTrainingRuns, run);
+  json job = operatorJob(run);
+  job["status"] = json::object();  // no pod ever
+  put(kube::resources::kJobs, job);
+  const std::string why =
+      "Error creating: pods \"iris-run-1-\" is forbidden: error looking up service account "
+      "team-a/missing: serviceaccount \"missing\" not found";
+  fake_.put(
+      kube::resources::kEvents,
+      json{{"apiVersion", "v1"},
+           {"kind", "Event"},
+           {"metadata", {{"name", "iris-run-1.17f"}, {"namespace", "team-a"}}},
+           {"type", "Warning"},
+           {"reason", "FailedCreate"},
+           {"message", why},
+           {"lastTimestamp", "2024-01-01T00:00:01Z"},
+           {"involvedObject", {{"kind", "Job"}, {"name", "iris-run-1"}, {"uid", fx::kJobUID}}}});
+  auto result = reconcile();
+  ASSERT_TRUE(result.ok()) << result.error().toString();
+  json updated = runNow();
+  EXPECT_EQ(updated["status"]["reason"], "PodCreationFailing");
+  EXPECT_GT(result->requeueAfter.count(), 0);  // Events are polled, not watched
+  bool found = false;
+  for (const auto& c : updated["status"]["conditions"]) {
+    if (c["type"] == "PodsCreated") {
+      found = true;
+      EXPECT_EQ(c["reason"], "FailedCreate");
+      EXPECT_EQ(c["message"], why);
+    }
+  }
+  EXPECT_TRUE(found) << updated["status"].dump();
+  // The events were asked for by the Job's UID.
+  bool selected = false;
+  for (const auto& call : fake_.listCalls()) {
+    selected = selected || call.fieldSelector == "involvedObject.uid=" + fx::kJobUID;
+  }
+  EXPECT_TRUE(selected);
 }
 
 TEST_F(CompletedRunTest, TheChallengerIsComparedWithTheVersionInProduction) {
