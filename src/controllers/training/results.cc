@@ -49,7 +49,7 @@ bool isBlank(std::string_view s) {
 }
 
 // nlohmann's what() starts with "[json.exception.parse_error.101] ".
-std::string parserMessage(const Json::parse_error& e) {
+std::string parserMessage(const Json::exception& e) {
   std::string what = e.what();
   if (const size_t end = what.find("] ");
       what.rfind("[json.exception.", 0) == 0 && end != std::string::npos) {
@@ -94,6 +94,10 @@ Result<TrainingResults> parseResults(std::string_view message) {
                      std::to_string(kTerminationMessageLimit) + " bytes");
     }
     return invalid("malformed results: not valid JSON (" + parserMessage(e) + ")");
+  } catch (const Json::out_of_range& e) {
+    // A number beyond double range (1e400) is reported as out_of_range 406,
+    // not as a parse error.
+    return invalid("malformed results: a number is out of range (" + parserMessage(e) + ")");
   }
 
   if (!doc.is_object()) {

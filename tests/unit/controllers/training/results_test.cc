@@ -100,6 +100,23 @@ TEST(ParseResults, SaysExactlyWhatIsWrong) {
   }
 }
 
+// nlohmann throws out_of_range, not parse_error, for a number beyond double
+// range; found by fuzz/results_fuzz. Before the fix the exception escaped
+// parseResults (and a trainer could take the operator down with "1e400").
+TEST(ParseResults, ANumberBeyondDoubleRangeIsMalformedNotAnException) {
+  for (const char* message : {R"({"metrics": {"loss": 1e400}, "artifact": {"uri": "s3://a"}})",
+                              R"({"metrics": {"loss": -1e400}, "artifact": {"uri": "s3://a"}})",
+                              R"({"metrics": {}, "artifact": {"uri": "s3://a"}, "x": [1e999]})"}) {
+    auto results = parseResults(message);
+    ASSERT_FALSE(results.ok()) << message;
+    EXPECT_EQ(results.error().code, ErrorCode::kInvalidArgument);
+    EXPECT_EQ(results.error().message.rfind("malformed results: ", 0), 0u)
+        << results.error().message;
+    EXPECT_NE(results.error().message.find("out of range"), std::string::npos)
+        << results.error().message;
+  }
+}
+
 TEST(ParseResults, FlagsA4096ByteMessageThatDoesNotParseAsTruncated) {
   std::string message = R"({"metrics": {"accuracy": 0.9}, "artifact": {"uri": "s3://)";
   message += std::string(kTerminationMessageLimit - message.size(), 'x');
