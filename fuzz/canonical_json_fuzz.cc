@@ -8,8 +8,10 @@
 //
 // Properties:
 //   - canonicalJson never throws or crashes;
-//   - it fails exactly for values JCS cannot write (NaN/infinity, invalid
-//     UTF-8), so anything that came from JSON text succeeds;
+//   - it fails exactly for values JCS cannot write: a non-finite number
+//     (JSON text like 1e400 parses to infinity), a CBOR byte string, or a
+//     string that is not UTF-8 (nlohmann's strict dump() is the independent
+//     judge of that);
 //   - the output is JSON, and canonicalizing it again gives the same bytes:
 //     canonicalJson(parse(canonicalJson(x))) == canonicalJson(x);
 //   - ecmaScriptNumber round-trips every finite double through strtod.
@@ -40,13 +42,32 @@ void checkNumberText(double v) {
   FUZZ_CHECK(back == v, text);
 }
 
-void checkNumbers(const Json& value) {
+// Checks every double's text and tells whether the value holds something
+// JSON has no text for: NaN, an infinity, or a CBOR byte string (nlohmann's
+// binary type).
+bool checkNumbers(const Json& value) {
   if (value.is_number_float()) {
     checkNumberText(value.get<double>());
-  } else if (value.is_structured()) {
+    return !std::isfinite(value.get<double>());
+  }
+  if (value.is_binary()) {
+    return true;
+  }
+  bool unwritable = false;
+  if (value.is_structured()) {
     for (const auto& child : value) {
-      checkNumbers(child);
+      unwritable = checkNumbers(child) || unwritable;
     }
+  }
+  return unwritable;
+}
+
+bool validUtf8(const Json& value) {
+  try {
+    (void)value.dump();  // strict: throws type_error 316 on invalid UTF-8
+    return true;
+  } catch (const Json::type_error&) {
+    return false;
   }
 }
 
@@ -66,17 +87,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     checkNumberText(v);
   }
 
-  Json value = fromCbor ? Json::from_cbor(rest, rest + restSize, /*strict=*/true,
-                                          /*allow_exceptions=*/false)
-                        : Json::parse(rest, rest + restSize, nullptr, /*allow_exceptions=*/false);
+  Json value;
+  try {
+    value = fromCbor ? Json::from_cbor(rest, rest + restSize, /*strict=*/true,
+                                       /*allow_exceptions=*/false)
+                     : Json::parse(rest, rest + restSize, nullptr, /*allow_exceptions=*/false);
+  } catch (const Json::exception&) {
+    // nlohmann 3.11.2's from_cbor throws out_of_range 408 ("excessive array
+    // size") even with allow_exceptions=false. Not our code (the operator
+    // never reads CBOR), and such input yields no value to canonicalize.
+    return 0;
+  }
   if (value.is_discarded()) {
     return 0;
   }
-  checkNumbers(value);
+  const bool unwritable = checkNumbers(value);
+  const bool utf8 = validUtf8(value);
 
   auto canonical = mlops::training::canonicalJson(value);
+  FUZZ_CHECK(
+      canonical.ok() == (!unwritable && utf8),
+      std::string(canonical.ok() ? "accepted" : "rejected: " + canonical.error().toString()) +
+          (unwritable ? " (has a non-finite number or binary)" : "") +
+          (utf8 ? "" : " (has invalid UTF-8)"));
   if (!canonical.ok()) {
-    FUZZ_CHECK(fromCbor, "JSON text could not be canonicalized: " + canonical.error().toString());
     return 0;
   }
   Json reparsed = Json::parse(*canonical, nullptr, /*allow_exceptions=*/false);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make fuzz` (and the bounded run in `make test`): builds the libFuzzer
 # targets in fuzz/ with clang, ASan and UBSan (build-fuzz/), and runs each for
-# FUZZ_SECONDS starting from its seed corpus fuzz/corpus/<target>/.
+# FUZZ_SECONDS starting from its seed corpus fuzz/corpus/<name>/ (target
+# <name>_fuzz).
 #
 # Usage: hack/fuzz.sh [target...]   (default: every target)
 #
@@ -52,7 +53,7 @@ failed=()
 figures=()
 for t in "${targets[@]}"; do
   bin="$dir/fuzz/$t"
-  seeds="fuzz/corpus/$t"
+  seeds="fuzz/corpus/${t%_fuzz}"
   [ -x "$bin" ] || { echo "fuzz: no target $t" >&2; exit 2; }
   [ -d "$seeds" ] || { echo "fuzz: no seed corpus $seeds" >&2; exit 2; }
   mkdir -p "$work/$t/corpus" "$work/$t/artifacts"
@@ -62,23 +63,26 @@ for t in "${targets[@]}"; do
   log="$work/$t/log"
   rc=0
   # The first corpus directory receives new inputs; the seeds are only read.
-  "$bin" -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
+  # TMPDIR: kubeconfig_fuzz's scratch files go where the trap removes them.
+  TMPDIR="$work/$t" "$bin" -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$work/$t/artifacts/" "${dict[@]}" \
     "$work/$t/corpus" "$seeds" >"$log" 2>&1 || rc=$?
   # The last status line ("#123 DONE cov: ...") and the final stats.
   grep -E '^#[0-9]+\s+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -n 1 || true
   grep -E '^stat::' "$log" || true
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-  rate=$(grep -oE 'exec/s: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
-  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
-  ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -n 1 | cut -d' ' -f2)
-  corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -n 1 | cut -d' ' -f2)
+  # A run that crashes on a seed prints no status line: figures may be absent.
+  last() { { grep -oE "$1" "$log" || true; } | tail -n 1 | cut -d' ' -f2; }
+  execs=$(last 'number_of_executed_units: [0-9]+')
+  rate=$(last 'exec/s: [0-9]+')
+  cov=$(last 'cov: [0-9]+')
+  ft=$(last 'ft: [0-9]+')
+  corp=$(last 'corp: [0-9]+/[0-9]+[a-zA-Z]*')
   figures+=("$t: ${execs:-?} executions in ${seconds}s (${rate:-?} exec/s), cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}")
   if [ "$rc" -ne 0 ]; then
     failed+=("$t")
     echo "fuzz: $t FAILED (exit $rc); the report:"
     # The sanitizer or property report, without the mutation chatter.
-    grep -vE '^#[0-9]+\s' "$log" | tail -n 60
+    grep -vE '^#[0-9]+\s|NEW_FUNC|^INFO:' "$log" | tail -n 60 || true
     for a in "$work/$t/artifacts"/*; do
       [ -f "$a" ] || continue
       echo "fuzz: input $(basename "$a") ($(wc -c <"$a") bytes), base64:"
