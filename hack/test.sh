@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: builds everything, brings up the local control plane (or reuses
 # a running one), runs the unit and integration tests under ASan+UBSan and
-# under TSan (hack/test-sanitize.sh), each fuzz target for a bounded time
+# the threaded code's unit tests under TSan (hack/test-sanitize.sh), each fuzz
+# target for a bounded time
 # (hack/fuzz.sh), then unit, integration and end-to-end tests with ctest, and
 # stops the plane again if this script started it. Exits non-zero when any
 # part failed.
@@ -43,8 +44,17 @@ failed=()
 if [ "${MLOPS_SKIP_SANITIZE:-}" = 1 ]; then
   step "sanitizers: SKIPPED (MLOPS_SKIP_SANITIZE=1)"
 else
-  step "sanitizers: unit and integration tests under ASan+UBSan and TSan"
-  hack/test-sanitize.sh || failed+=("sanitizers")
+  # Both sanitizers over every unit and integration test (make
+  # test-sanitize) cost two more full builds, more than a cold CI run has
+  # time for (figures in hack/test-sanitize.sh's summary). CI runs ASan+UBSan
+  # over unit and integration tests, and TSan over the unit tests of the
+  # threaded code: the runtime (work queue, informers, leader election,
+  # manager) and the REST client.
+  step "sanitizers: ASan+UBSan on unit and integration tests"
+  hack/test-sanitize.sh address || failed+=("ASan+UBSan")
+  step "sanitizers: TSan on the runtime and kube unit tests"
+  SANITIZE_TARGETS="${CI_TSAN_TARGETS:-runtime_unit_tests kube_unit_tests}" \
+    hack/test-sanitize.sh thread || failed+=("TSan")
 fi
 if [ "${MLOPS_SKIP_FUZZ:-}" = 1 ]; then
   step "fuzzing: SKIPPED (MLOPS_SKIP_FUZZ=1)"
