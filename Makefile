@@ -43,6 +43,15 @@ test: deps ## Install what is missing, build, and run unit, integration and end-
 test-unit: build ## Run the unit tests only (no cluster needed).
 	@ctest --test-dir $(BUILD_DIR) -L unit --output-on-failure -j $(JOBS)
 
+.PHONY: test-sanitize
+test-sanitize: deps ## Unit and integration tests under ASan+UBSan and under TSan (build-asan/, build-tsan/).
+	@hack/test-sanitize.sh
+
+FUZZ_SECONDS ?= 300
+.PHONY: fuzz
+fuzz: deps ## Run each libFuzzer target (fuzz/) for FUZZ_SECONDS (300) from its seed corpus.
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) hack/fuzz.sh
+
 .PHONY: lint
 lint: ## clang-format check and clang-tidy.
 	@hack/lint.sh
@@ -76,5 +85,5 @@ run: build ## Run the operator from build/ against the current KUBECONFIG.
 	@$(BUILD_DIR)/mlops-operator --log-format=text
 
 .PHONY: clean
-clean: ## Remove the build tree (the tool cache outside the clone stays).
-	@rm -rf $(BUILD_DIR)
+clean: ## Remove the build trees (the tool cache outside the clone stays).
+	@rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz

@@ -1,6 +1,7 @@
 #include "controllers/training/image_digest.h"
 
 #include "controllers/training/sha256.h"
+#include "core/json_access.h"
 
 namespace mlops::training {
 
@@ -52,10 +53,10 @@ std::map<std::string, std::string> imageDigestsOfPod(const nlohmann::json& pod) 
       if (!cs.is_object()) {
         continue;
       }
-      const std::string name = cs.value("name", "");
-      const std::string imageID = cs.contains("imageID") && cs["imageID"].is_string()
-                                      ? cs["imageID"].get<std::string>()
-                                      : "";
+      // stringMember, not value("name", ""): value() throws when the member
+      // exists with another type.
+      const std::string name = stringMember(cs, "name");
+      const std::string imageID = stringMember(cs, "imageID");
       if (name.empty()) {
         continue;
       }

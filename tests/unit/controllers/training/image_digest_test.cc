@@ -60,5 +60,21 @@ TEST(ImageDigestsOfPod, ReadsContainerAndInitContainerStatuses) {
   EXPECT_TRUE(imageDigestsOfPod(Json{{"status", {{"containerStatuses", "x"}}}}).empty());
 }
 
+// Found by fuzz/image_digest_fuzz: a status whose name is not a string made
+// nlohmann's value("name", "") throw type_error 302 out of imageDigestsOfPod.
+TEST(ImageDigestsOfPod, IgnoresStatusesWithMistypedFieldsInsteadOfThrowing) {
+  const Json pod = {{"status",
+                     {{"containerStatuses",
+                       {{{"name", 5}, {"imageID", "busybox@" + kDigest}},
+                        {{"name", "ok"}, {"imageID", 7}},
+                        "not an object",
+                        nullptr,
+                        {{"name", "trainer"}, {"imageID", "t@" + kDigest}}}}}}};
+  std::map<std::string, std::string> digests;
+  ASSERT_NO_THROW(digests = imageDigestsOfPod(pod));
+  const std::map<std::string, std::string> expected{{"trainer", kDigest}};
+  EXPECT_EQ(digests, expected);
+}
+
 }  // namespace
 }  // namespace mlops::training
