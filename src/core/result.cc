@@ -4,20 +4,34 @@ namespace mlops {
 
 const char* errorCodeName(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kNotFound: return "NotFound";
-    case ErrorCode::kAlreadyExists: return "AlreadyExists";
-    case ErrorCode::kConflict: return "Conflict";
-    case ErrorCode::kGone: return "Gone";
-    case ErrorCode::kUnauthorized: return "Unauthorized";
-    case ErrorCode::kForbidden: return "Forbidden";
-    case ErrorCode::kInvalid: return "Invalid";
-    case ErrorCode::kBadRequest: return "BadRequest";
-    case ErrorCode::kTooManyRequests: return "TooManyRequests";
-    case ErrorCode::kTimeout: return "Timeout";
-    case ErrorCode::kUnavailable: return "Unavailable";
-    case ErrorCode::kInvalidArgument: return "InvalidArgument";
-    case ErrorCode::kInternal: return "Internal";
-    case ErrorCode::kCancelled: return "Cancelled";
+    case ErrorCode::kNotFound:
+      return "NotFound";
+    case ErrorCode::kAlreadyExists:
+      return "AlreadyExists";
+    case ErrorCode::kConflict:
+      return "Conflict";
+    case ErrorCode::kGone:
+      return "Gone";
+    case ErrorCode::kUnauthorized:
+      return "Unauthorized";
+    case ErrorCode::kForbidden:
+      return "Forbidden";
+    case ErrorCode::kInvalid:
+      return "Invalid";
+    case ErrorCode::kBadRequest:
+      return "BadRequest";
+    case ErrorCode::kTooManyRequests:
+      return "TooManyRequests";
+    case ErrorCode::kTimeout:
+      return "Timeout";
+    case ErrorCode::kUnavailable:
+      return "Unavailable";
+    case ErrorCode::kInvalidArgument:
+      return "InvalidArgument";
+    case ErrorCode::kInternal:
+      return "Internal";
+    case ErrorCode::kCancelled:
+      return "Cancelled";
   }
   return "Unknown";
 }

@@ -18,18 +18,18 @@ namespace mlops {
 enum class ErrorCode {
   kNotFound,
   kAlreadyExists,
-  kConflict,          // optimistic-concurrency or field-manager conflict (409)
-  kGone,              // 410: resourceVersion too old ("Expired"/"Gone")
-  kUnauthorized,      // 401: credentials rejected
-  kForbidden,         // 403: RBAC said no
-  kInvalid,           // 422: the object failed validation
-  kBadRequest,        // 400
-  kTooManyRequests,   // 429
-  kTimeout,           // client or server timeout (408, 504, deadline exceeded)
-  kUnavailable,       // connection refused/reset, 5xx other than the above
-  kInvalidArgument,   // bad input detected on our side (config, parse errors)
-  kInternal,          // anything else
-  kCancelled,         // operation stopped because of shutdown
+  kConflict,         // optimistic-concurrency or field-manager conflict (409)
+  kGone,             // 410: resourceVersion too old ("Expired"/"Gone")
+  kUnauthorized,     // 401: credentials rejected
+  kForbidden,        // 403: RBAC said no
+  kInvalid,          // 422: the object failed validation
+  kBadRequest,       // 400
+  kTooManyRequests,  // 429
+  kTimeout,          // client or server timeout (408, 504, deadline exceeded)
+  kUnavailable,      // connection refused/reset, 5xx other than the above
+  kInvalidArgument,  // bad input detected on our side (config, parse errors)
+  kInternal,         // anything else
+  kCancelled,        // operation stopped because of shutdown
 };
 
 const char* errorCodeName(ErrorCode code);
@@ -52,15 +52,24 @@ Error makeError(ErrorCode code, std::string message);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}               // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}           // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   explicit operator bool() const { return ok(); }
 
-  const T& value() const& { check(); return std::get<T>(v_); }
-  T& value() & { check(); return std::get<T>(v_); }
-  T&& value() && { check(); return std::get<T>(std::move(v_)); }
+  const T& value() const& {
+    check();
+    return std::get<T>(v_);
+  }
+  T& value() & {
+    check();
+    return std::get<T>(v_);
+  }
+  T&& value() && {
+    check();
+    return std::get<T>(std::move(v_));
+  }
   const T& operator*() const& { return value(); }
   T& operator*() & { return value(); }
   const T* operator->() const { return &value(); }
@@ -78,6 +87,8 @@ class [[nodiscard]] Result {
 // A Result with no value: success or an Error.
 struct Ok {};
 using Status = Result<Ok>;
-inline Status okStatus() { return Ok{}; }
+inline Status okStatus() {
+  return Ok{};
+}
 
 }  // namespace mlops

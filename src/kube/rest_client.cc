@@ -777,11 +777,10 @@ class RestClient final : public Client {
         // timeout too, not the stream's idle timeout, and is read only up to
         // kMaxErrorBodyBytes. The read runs as a task so that the timeout
         // (and a cancelled `cts`, which closes the connection) end it.
-        pplx::task<std::optional<std::string>> body =
-            pplx::create_task([response, cts]() {
-              http::http_response reply = response;  // shares the same reply
-              return readBody(reply, kMaxErrorBodyBytes, /*truncate=*/true, *cts);
-            });
+        pplx::task<std::optional<std::string>> body = pplx::create_task([response, cts]() {
+          http::http_response reply = response;  // shares the same reply
+          return readBody(reply, kMaxErrorBodyBytes, /*truncate=*/true, *cts);
+        });
         if (!finishesWithin(body, requestTimeout)) {
           cts->cancel();
           transport_->observe("GET", status);

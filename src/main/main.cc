@@ -84,9 +84,8 @@ int main(int argc, char** argv) {
       !allowed.ok()) {
     return fatal(allowed.error().message);
   }
-  log.info("connected to the API server", {{"server", config->server},
-                                           {"source", config->source},
-                                           {"version", kVersion}});
+  log.info("connected to the API server",
+           {{"server", config->server}, {"source", config->source}, {"version", kVersion}});
 
   runtime::ManagerOptions mopts;
   mopts.ns = opts.watchNamespace;

@@ -329,7 +329,8 @@ Result<ParsedCommandLine> parseCommandLine(const std::vector<std::string>& args,
       return parsed;
     }
     if (arg.rfind("--", 0) != 0) {
-      return makeError(ErrorCode::kInvalidArgument, "unexpected argument '" + arg + "' (see --help)");
+      return makeError(ErrorCode::kInvalidArgument,
+                       "unexpected argument '" + arg + "' (see --help)");
     }
     std::string name = arg.substr(2);
     std::optional<std::string> value;
@@ -366,7 +367,8 @@ Result<ParsedCommandLine> parseCommandLine(const std::vector<std::string>& args,
 
 std::string usageText() {
   std::ostringstream out;
-  out << "mlops-operator: trains, versions, serves, judges and retrains ML models on Kubernetes.\n\n"
+  out << "mlops-operator: trains, versions, serves, judges and retrains ML models on "
+         "Kubernetes.\n\n"
       << "Usage: mlops-operator [flags]\n\nFlags (each also an environment variable):\n";
   for (const auto& spec : flagSpecs()) {
     std::string flag = std::string("--") + spec.name;

@@ -22,12 +22,12 @@ inline constexpr int kMaxRetentionKeep = 10000;
 inline constexpr int kMaxPodCreationTimeoutSeconds = 86400;
 
 struct Options {
-  std::string kubeconfig;                     // "" → KUBECONFIG, in-cluster, ~/.kube/config
-  std::string watchNamespace;                 // "" → all namespaces
+  std::string kubeconfig;      // "" → KUBECONFIG, in-cluster, ~/.kube/config
+  std::string watchNamespace;  // "" → all namespaces
   std::string metricsBindAddress = ":8080";
   std::string healthProbeBindAddress = ":8081";
   bool leaderElect = false;
-  std::string leaderElectionNamespace;        // "" → the operator's own namespace
+  std::string leaderElectionNamespace;  // "" → the operator's own namespace
   std::string leaderElectionId = "mlops-operator-leader";
   std::string prometheusUrl;
   std::vector<std::string> prometheusUrlAllow;  // URL prefixes; empty → any
@@ -35,8 +35,8 @@ struct Options {
   int retentionKeep = 10;
   int podCreationTimeoutSeconds = 300;  // a Job without a pod fails the run after this
   int workers = 2;
-  std::string logFormat = "json";             // json | text
-  std::string logLevel = "info";              // debug | info | warn | error
+  std::string logFormat = "json";  // json | text
+  std::string logLevel = "info";   // debug | info | warn | error
 };
 
 // What parsing asked for: run with options, or print help/version and exit 0.

@@ -283,9 +283,10 @@ bool LeaderElector::acquire() {
       log_.info("acquired the lease");
       return true;
     }
-    auto wait = config_.retryPeriod +
-                std::chrono::milliseconds(static_cast<int64_t>(
-                    uniform01() * kAcquireJitter * static_cast<double>(config_.retryPeriod.count())));
+    auto wait =
+        config_.retryPeriod +
+        std::chrono::milliseconds(static_cast<int64_t>(
+            uniform01() * kAcquireJitter * static_cast<double>(config_.retryPeriod.count())));
     // Try again just after the lease we observed expires rather than up to a
     // whole jittered retry period later: a dead leader is replaced within
     // leaseDuration of our last observation of its renewal, not that plus 4 s.

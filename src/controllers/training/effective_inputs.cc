@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/json_access.h"
 #include "controllers/training/artifact_uri.h"
 #include "controllers/training/seed.h"
+#include "core/json_access.h"
 
 namespace mlops::training {
 namespace {

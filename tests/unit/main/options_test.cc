@@ -40,8 +40,8 @@ TEST(Options, FlagsInBothFormsAndBareBooleans) {
 }
 
 TEST(Options, EnvironmentFillsInAndCommandLineWins) {
-  auto parsed = parseCommandLine({"--log-level=debug"},
-                                 envOf({{"MLOPS_LOG_LEVEL", "warn"}, {"MLOPS_RETENTION_KEEP", "3"}}));
+  auto parsed = parseCommandLine(
+      {"--log-level=debug"}, envOf({{"MLOPS_LOG_LEVEL", "warn"}, {"MLOPS_RETENTION_KEEP", "3"}}));
   ASSERT_TRUE(parsed.ok()) << parsed.error().toString();
   EXPECT_EQ(parsed->options.logLevel, "debug");
   EXPECT_EQ(parsed->options.retentionKeep, 3);
@@ -85,7 +85,8 @@ TEST(Options, EveryFlagIsValidated) {
            {"--workers=", "--workers: not an integer"},
            {"--retention-keep=-1", "--retention-keep: must be at least 0"},
            {"--retention-keep=100000", "--retention-keep: must be at most 10000"},
-           {"--pod-creation-timeout-seconds=0", "--pod-creation-timeout-seconds: must be at least 1"},
+           {"--pod-creation-timeout-seconds=0",
+            "--pod-creation-timeout-seconds: must be at least 1"},
            {"--pod-creation-timeout-seconds=86401", "must be at most 86400"},
            {"--namespace=Team_A", "--namespace: 'Team_A' is not a valid namespace name"},
            {"--namespace=-a", "not a valid namespace name"},
@@ -119,11 +120,11 @@ TEST(Options, EveryFlagIsValidated) {
 TEST(Options, GoodValuesOfEveryFlagAreAccepted) {
   auto parsed = parseCommandLine(
       {"--namespace=team-a", "--workers=128", "--retention-keep=0",
-       "--pod-creation-timeout-seconds=20",
-       "--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=localhost:9000",
-       "--leader-election-namespace=mlops-system", "--leader-election-id=mlops.dev-leader",
-       "--prometheus-url=https://[::1]:9090/prom", "--prometheus-url-allow=http://a:1,https://b/",
-       "--artifact-root=gs://bucket/models", "--log-level=error", "--log-format=text"},
+       "--pod-creation-timeout-seconds=20", "--metrics-bind-address=127.0.0.1:0",
+       "--health-probe-bind-address=localhost:9000", "--leader-election-namespace=mlops-system",
+       "--leader-election-id=mlops.dev-leader", "--prometheus-url=https://[::1]:9090/prom",
+       "--prometheus-url-allow=http://a:1,https://b/", "--artifact-root=gs://bucket/models",
+       "--log-level=error", "--log-format=text"},
       envOf({}));
   ASSERT_TRUE(parsed.ok()) << parsed.error().toString();
   EXPECT_EQ(parsed->options.workers, 128);

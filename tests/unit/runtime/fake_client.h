@@ -56,7 +56,7 @@ class FakeClient final : public kube::Client {
   void expireEveryWatch(bool expire);
   // Lists answer without a resourceVersion (as some aggregated APIs do).
   void omitListResourceVersion(bool omit);
-  void clearFailures();                         // drops pending injected failures
+  void clearFailures();  // drops pending injected failures
   // Sends an ERROR event carrying a metav1.Status with `code` to matching watches.
   void sendErrorEvent(const kube::Resource& r, int code);
 
