@@ -5,10 +5,11 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev \
-      libcivetweb-dev libssl-dev \
+      libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
+COPY cmake ./cmake
 COPY src ./src
 COPY tests ./tests
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMLOPS_BUILD_TESTS=OFF \
@@ -20,7 +21,7 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates libcpprest2.10 libyaml-cpp0.7 libprometheus-cpp-core1.0 \
-      libprometheus-cpp-pull1.0 libcivetweb1 libssl3 \
+      libssl3 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/mlops-operator /usr/local/bin/mlops-operator
 # A fixed non-root user; the Deployment also runs it with a read-only root

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config
   libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev
-  libcivetweb-dev libssl-dev libgtest-dev libgmock-dev
+  libssl-dev libgtest-dev libgmock-dev
   prometheus openssl curl python3 python3-sklearn
   clang-format clang-tidy
   ccache clang libclang-rt-14-dev llvm

@@ -76,6 +76,10 @@ std::string formatNumber(double v) {
   return out;
 }
 
+// Two 17-digit mantissas aligned to one exponent need more than 64 bits; the
+// GCC/Clang extension type is marked as such so -Wpedantic stays quiet.
+__extension__ using Int128 = __int128;
+
 double exactDifference(double a, double b) {
   if (!std::isfinite(a) || !std::isfinite(b)) {
     return a - b;
@@ -85,12 +89,12 @@ double exactDifference(double a, double b) {
   }
   // Each operand as sign × mantissa × 10^last, with at most 17 mantissa digits.
   struct Scaled {
-    __int128 mantissa;
+    Int128 mantissa;
     int last;  // decimal exponent of the last digit
   };
   const auto scaled = [](double v) {
     const Decimal d = shortestDecimal(v);
-    __int128 m = 0;
+    Int128 m = 0;
     for (char c : d.digits) {
       m = m * 10 + (c - '0');
     }
@@ -108,7 +112,7 @@ double exactDifference(double a, double b) {
   }
   for (int i = 0; i < shiftX; ++i) x.mantissa *= 10;
   for (int i = 0; i < shiftY; ++i) y.mantissa *= 10;
-  __int128 diff = x.mantissa - y.mantissa;
+  Int128 diff = x.mantissa - y.mantissa;
   if (diff == 0) {
     return 0.0;
   }
