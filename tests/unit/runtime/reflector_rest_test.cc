@@ -134,7 +134,9 @@ TEST(ReflectorRestTest, RelistsAfterBackoffWhenTheServerSendsA410ErrorEvent) {
   EXPECT_EQ(r.backoffs(), (std::vector<std::chrono::milliseconds>{1s}));
   EXPECT_EQ(r.store.replaced.load(), 1);
   for (const auto& req : server.requests()) {
-    if (isWatch(req)) EXPECT_EQ(req.param("resourceVersion"), "10");
+    if (isWatch(req)) {
+      EXPECT_EQ(req.param("resourceVersion"), "10");
+    }
   }
   clock.advance(999ms);
   ASSERT_TRUE(clock.settle(1));
