@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: builds everything, brings up the local control plane (or reuses
-# a running one), runs the unit and integration tests under ASan+UBSan and
+# a running one), runs `make lint`, the unit and integration tests under ASan+UBSan and
 # the threaded code's unit tests under TSan (hack/test-sanitize.sh), each fuzz
 # target for a bounded time
 # (hack/fuzz.sh), then unit, integration and end-to-end tests with ctest, and
@@ -9,8 +9,8 @@
 #
 # The plain ctest run comes last so that its closing line, which counts every
 # test, is the last ctest summary printed. MLOPS_SKIP_SANITIZE=1 and
-# MLOPS_SKIP_FUZZ=1 skip those parts for a quick local run (announced, and
-# never in CI). CI_FUZZ_SECONDS sets the per-target fuzzing time (25).
+# MLOPS_SKIP_FUZZ=1 skip those parts for a quick local run (announced; CI
+# sets neither). CI_FUZZ_SECONDS sets the per-target fuzzing time (25).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="${JOBS:-2}"
@@ -41,6 +41,9 @@ cmake -S . -B "$build_dir" -G Ninja >/dev/null
 cmake --build "$build_dir" -j "$jobs"
 
 failed=()
+step "lint (clang-format, clang-tidy)"
+BUILD_DIR="$build_dir" hack/lint.sh || failed+=("lint")
+
 if [ "${MLOPS_SKIP_SANITIZE:-}" = 1 ]; then
   step "sanitizers: SKIPPED (MLOPS_SKIP_SANITIZE=1)"
 else
