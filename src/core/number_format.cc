@@ -110,8 +110,12 @@ double exactDifference(double a, double b) {
   if (shiftX > kMaxShift || shiftY > kMaxShift) {
     return a - b;
   }
-  for (int i = 0; i < shiftX; ++i) x.mantissa *= 10;
-  for (int i = 0; i < shiftY; ++i) y.mantissa *= 10;
+  for (int i = 0; i < shiftX; ++i) {
+    x.mantissa *= 10;
+  }
+  for (int i = 0; i < shiftY; ++i) {
+    y.mantissa *= 10;
+  }
   Int128 diff = x.mantissa - y.mantissa;
   if (diff == 0) {
     return 0.0;

@@ -53,9 +53,15 @@ std::string Error::toString() const {
   std::string out = errorCodeName(code);
   if (httpStatus != 0 || !reason.empty()) {
     out += " (";
-    if (httpStatus != 0) out += "HTTP " + std::to_string(httpStatus);
-    if (httpStatus != 0 && !reason.empty()) out += ", ";
-    if (!reason.empty()) out += reason;
+    if (httpStatus != 0) {
+      out += "HTTP " + std::to_string(httpStatus);
+    }
+    if (httpStatus != 0 && !reason.empty()) {
+      out += ", ";
+    }
+    if (!reason.empty()) {
+      out += reason;
+    }
     out += ")";
   }
   out += ": " + message;

@@ -79,7 +79,9 @@ class [[nodiscard]] Result {
 
  private:
   void check() const {
-    if (!ok()) std::abort();  // reading the value of a failed Result is a bug
+    if (!ok()) {
+      std::abort();  // reading the value of a failed Result is a bug
+    }
   }
   std::variant<T, Error> v_;
 };

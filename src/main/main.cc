@@ -40,7 +40,9 @@ int main(int argc, char** argv) {
   using namespace mlops;
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = parseCommandLine(args, processEnv);
-  if (!parsed.ok()) return fatal(parsed.error().message);
+  if (!parsed.ok()) {
+    return fatal(parsed.error().message);
+  }
   switch (parsed->action) {
     case ParsedCommandLine::Action::kHelp:
       std::cout << usageText();
@@ -60,12 +62,16 @@ int main(int argc, char** argv) {
 
   auto metrics = std::make_shared<runtime::RuntimeMetrics>();
   auto config = kube::loadConfig(kube::ConfigEnvironment::fromProcess(opts.kubeconfig));
-  if (!config.ok()) return fatal(config.error().message);
+  if (!config.ok()) {
+    return fatal(config.error().message);
+  }
   config->onResponse = metrics->restClientObserver();
   config->userAgent = std::string("mlops-operator/") + kVersion;
 
   auto client = kube::makeRestClient(*config);
-  if (!client.ok()) return fatal(client.error().message);
+  if (!client.ok()) {
+    return fatal(client.error().message);
+  }
 
   if (auto access = checkApiServerAccess(**client, config->server, std::chrono::seconds(10));
       !access.ok()) {
@@ -111,7 +117,9 @@ int main(int argc, char** argv) {
   trainingOptions.decide.podCreationTimeout = std::chrono::seconds(opts.podCreationTimeoutSeconds);
   trainingOptions.workers = opts.workers;
   auto trainingController = training::setupTrainingRunController(manager, trainingOptions);
-  if (!trainingController.ok()) return fatal(trainingController.error().message);
+  if (!trainingController.ok()) {
+    return fatal(trainingController.error().message);
+  }
   trainingRuns = std::move(*trainingController);
 
   return manager.run();

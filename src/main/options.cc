@@ -70,14 +70,18 @@ bool isDnsSubdomain(const std::string& s) {
   std::string label;
   size_t labels = 0;
   while (std::getline(in, label, '.')) {
-    if (!isDnsLabel(label)) return false;
+    if (!isDnsLabel(label)) {
+      return false;
+    }
     ++labels;
   }
   return labels > 0 && s.back() != '.';
 }
 
 Status namespaceName(const std::string& flag, const std::string& value) {
-  if (value.empty() || isDnsLabel(value)) return okStatus();
+  if (value.empty() || isDnsLabel(value)) {
+    return okStatus();
+  }
   return invalidFlag(flag, "'" + value +
                                "' is not a valid namespace name (lower-case letters, digits and "
                                "'-', starting and ending with a letter or digit, at most 63)");
@@ -97,7 +101,9 @@ Status httpUrl(const std::string& flag, const std::string& value) {
     return fail("it must start with http:// or https://");
   }
   for (unsigned char c : value) {
-    if (c <= 0x20 || c >= 0x7F) return fail("it contains a space or a control or non-ASCII byte");
+    if (c <= 0x20 || c >= 0x7F) {
+      return fail("it contains a space or a control or non-ASCII byte");
+    }
   }
   const std::string authority = rest.substr(0, rest.find_first_of("/?#"));
   if (authority.find('@') != std::string::npos) {
@@ -107,18 +113,30 @@ Status httpUrl(const std::string& flag, const std::string& value) {
   std::string port;
   if (!host.empty() && host.front() == '[') {
     const auto close = host.find(']');
-    if (close == std::string::npos) return fail("unterminated IPv6 address");
+    if (close == std::string::npos) {
+      return fail("unterminated IPv6 address");
+    }
     port = host.substr(close + 1);
     host = host.substr(1, close - 1);
-    if (host.empty()) return fail("empty IPv6 address");
-    if (!port.empty() && port.front() != ':') return fail("junk after the IPv6 address");
-    if (!port.empty()) port.erase(0, 1);
+    if (host.empty()) {
+      return fail("empty IPv6 address");
+    }
+    if (!port.empty() && port.front() != ':') {
+      return fail("junk after the IPv6 address");
+    }
+    if (!port.empty()) {
+      port.erase(0, 1);
+    }
   } else if (const auto colon = host.rfind(':'); colon != std::string::npos) {
     port = host.substr(colon + 1);
     host = host.substr(0, colon);
-    if (port.empty()) return fail("empty port");
+    if (port.empty()) {
+      return fail("empty port");
+    }
   }
-  if (host.empty()) return fail("it has no host");
+  if (host.empty()) {
+    return fail("it has no host");
+  }
   if (!port.empty()) {
     if (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) ||
         std::stoi(port) < 1 || std::stoi(port) > 65535) {
@@ -130,13 +148,19 @@ Status httpUrl(const std::string& flag, const std::string& value) {
 
 Status bindAddress(const std::string& flag, const std::string& value) {
   auto parsed = server::parseBindAddress(value);
-  if (!parsed.ok()) return invalidFlag(flag, parsed.error().message);
+  if (!parsed.ok()) {
+    return invalidFlag(flag, parsed.error().message);
+  }
   return okStatus();
 }
 
 Result<bool> parseBool(const std::string& flag, const std::string& value) {
-  if (value == "true" || value == "1") return true;
-  if (value == "false" || value == "0") return false;
+  if (value == "true" || value == "1") {
+    return true;
+  }
+  if (value == "false" || value == "0") {
+    return false;
+  }
   return makeError(ErrorCode::kInvalidArgument,
                    "--" + flag + ": expected true or false, got '" + value + "'");
 }
@@ -145,7 +169,9 @@ Status oneOf(const std::string& flag, const std::string& value,
              std::initializer_list<const char*> allowed) {
   std::string list;
   for (const char* a : allowed) {
-    if (value == a) return okStatus();
+    if (value == a) {
+      return okStatus();
+    }
     list += list.empty() ? a : std::string(", ") + a;
   }
   return makeError(ErrorCode::kInvalidArgument,
@@ -157,7 +183,9 @@ std::vector<std::string> splitList(const std::string& value) {
   std::stringstream in(value);
   std::string item;
   while (std::getline(in, item, ',')) {
-    if (!item.empty()) out.push_back(item);
+    if (!item.empty()) {
+      out.push_back(item);
+    }
   }
   return out;
 }
@@ -172,20 +200,26 @@ const std::vector<FlagSpec>& flagSpecs() {
        }},
       {"namespace", Kind::kString, "Watch only this namespace. Default: all namespaces.",
        [](Options& o, const std::string& v) -> Status {
-         if (auto s = namespaceName("namespace", v); !s) return s;
+         if (auto s = namespaceName("namespace", v); !s) {
+           return s;
+         }
          o.watchNamespace = v;
          return okStatus();
        }},
       {"metrics-bind-address", Kind::kString, "Address of /metrics. Default :8080.",
        [](Options& o, const std::string& v) -> Status {
-         if (auto s = bindAddress("metrics-bind-address", v); !s) return s;
+         if (auto s = bindAddress("metrics-bind-address", v); !s) {
+           return s;
+         }
          o.metricsBindAddress = v;
          return okStatus();
        }},
       {"health-probe-bind-address", Kind::kString,
        "Address of /healthz and /readyz. Default :8081.",
        [](Options& o, const std::string& v) -> Status {
-         if (auto s = bindAddress("health-probe-bind-address", v); !s) return s;
+         if (auto s = bindAddress("health-probe-bind-address", v); !s) {
+           return s;
+         }
          o.healthProbeBindAddress = v;
          return okStatus();
        }},
@@ -193,14 +227,18 @@ const std::vector<FlagSpec>& flagSpecs() {
        "Elect a leader on a Lease so only one replica acts. Default false.",
        [](Options& o, const std::string& v) -> Status {
          auto b = parseBool("leader-elect", v);
-         if (!b) return b.error();
+         if (!b) {
+           return b.error();
+         }
          o.leaderElect = *b;
          return okStatus();
        }},
       {"leader-election-namespace", Kind::kString,
        "Namespace of the leader-election Lease. Default: the operator's namespace.",
        [](Options& o, const std::string& v) -> Status {
-         if (auto s = namespaceName("leader-election-namespace", v); !s) return s;
+         if (auto s = namespaceName("leader-election-namespace", v); !s) {
+           return s;
+         }
          o.leaderElectionNamespace = v;
          return okStatus();
        }},
@@ -218,7 +256,9 @@ const std::vector<FlagSpec>& flagSpecs() {
       {"prometheus-url", Kind::kString, "Default Prometheus URL for DriftPolicies that name none.",
        [](Options& o, const std::string& v) -> Status {
          if (!v.empty()) {
-           if (auto s = httpUrl("prometheus-url", v); !s) return s;
+           if (auto s = httpUrl("prometheus-url", v); !s) {
+             return s;
+           }
          }
          o.prometheusUrl = v;
          return okStatus();
@@ -228,7 +268,9 @@ const std::vector<FlagSpec>& flagSpecs() {
        [](Options& o, const std::string& v) -> Status {
          std::vector<std::string> prefixes = splitList(v);
          for (const std::string& p : prefixes) {
-           if (auto s = httpUrl("prometheus-url-allow", p); !s) return s;
+           if (auto s = httpUrl("prometheus-url-allow", p); !s) {
+             return s;
+           }
          }
          o.prometheusUrlAllow = std::move(prefixes);
          return okStatus();
@@ -251,7 +293,9 @@ const std::vector<FlagSpec>& flagSpecs() {
        "Superseded/rolled-back versions kept before archiving. Default 10.",
        [](Options& o, const std::string& v) -> Status {
          auto n = parseInt("retention-keep", v, 0, kMaxRetentionKeep);
-         if (!n) return n.error();
+         if (!n) {
+           return n.error();
+         }
          o.retentionKeep = *n;
          return okStatus();
        }},
@@ -260,28 +304,36 @@ const std::vector<FlagSpec>& flagSpecs() {
        "ServiceAccount, a quota) before the run fails. Default 300.",
        [](Options& o, const std::string& v) -> Status {
          auto n = parseInt("pod-creation-timeout-seconds", v, 1, kMaxPodCreationTimeoutSeconds);
-         if (!n) return n.error();
+         if (!n) {
+           return n.error();
+         }
          o.podCreationTimeoutSeconds = *n;
          return okStatus();
        }},
       {"workers", Kind::kInt, "Concurrent reconciles per controller. Default 2.",
        [](Options& o, const std::string& v) -> Status {
          auto n = parseInt("workers", v, 1, kMaxWorkers);
-         if (!n) return n.error();
+         if (!n) {
+           return n.error();
+         }
          o.workers = *n;
          return okStatus();
        }},
       {"log-format", Kind::kString, "json or text. Default json.",
        [](Options& o, const std::string& v) -> Status {
          auto s = oneOf("log-format", v, {"json", "text"});
-         if (!s) return s;
+         if (!s) {
+           return s;
+         }
          o.logFormat = v;
          return okStatus();
        }},
       {"log-level", Kind::kString, "debug, info, warn or error. Default info.",
        [](Options& o, const std::string& v) -> Status {
          auto s = oneOf("log-level", v, {"debug", "info", "warn", "error"});
-         if (!s) return s;
+         if (!s) {
+           return s;
+         }
          o.logLevel = v;
          return okStatus();
        }},
@@ -291,13 +343,17 @@ const std::vector<FlagSpec>& flagSpecs() {
 
 std::string envName(const std::string& flag) {
   std::string out = "MLOPS_";
-  for (char c : flag) out += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  for (char c : flag) {
+    out += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  }
   return out;
 }
 
 const FlagSpec* findFlag(const std::string& name) {
   for (const auto& spec : flagSpecs()) {
-    if (name == spec.name) return &spec;
+    if (name == spec.name) {
+      return &spec;
+    }
   }
   return nullptr;
 }
@@ -352,7 +408,9 @@ Result<ParsedCommandLine> parseCommandLine(const std::vector<std::string>& args,
       }
     }
     auto s = spec->set(parsed.options, *value);
-    if (!s) return s.error();
+    if (!s) {
+      return s.error();
+    }
   }
   // Checks across flags.
   const Options& o = parsed.options;
@@ -372,7 +430,9 @@ std::string usageText() {
       << "Usage: mlops-operator [flags]\n\nFlags (each also an environment variable):\n";
   for (const auto& spec : flagSpecs()) {
     std::string flag = std::string("--") + spec.name;
-    if (spec.kind != Kind::kBool) flag += "=VALUE";
+    if (spec.kind != Kind::kBool) {
+      flag += "=VALUE";
+    }
     out << "  " << flag << "\n      " << spec.help << "  [$" << envName(spec.name) << "]\n";
   }
   out << "  --help\n      Show this text.\n  --version\n      Print the version.\n";
@@ -381,7 +441,9 @@ std::string usageText() {
 
 std::optional<std::string> processEnv(const std::string& name) {
   const char* v = std::getenv(name.c_str());
-  if (v == nullptr) return std::nullopt;
+  if (v == nullptr) {
+    return std::nullopt;
+  }
   return std::string(v);
 }
 

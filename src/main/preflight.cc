@@ -18,7 +18,9 @@ Status checkApiServerAccess(kube::Client& client, const std::string& server,
   auto pause = std::chrono::milliseconds(500);
   while (true) {
     auto reply = client.create(kSelfSubjectReviews, "", review);
-    if (reply.ok()) return okStatus();
+    if (reply.ok()) {
+      return okStatus();
+    }
     const Error& e = reply.error();
     if (e.code == ErrorCode::kUnauthorized) {
       return makeError(ErrorCode::kUnauthorized,

@@ -454,8 +454,12 @@ const Json* newestFailedCreate(const std::vector<Json>& events, const std::strin
       continue;
     }
     std::string time = str(e, "lastTimestamp");
-    if (time.empty()) time = str(e, "eventTime");
-    if (time.empty()) time = str(e, "firstTimestamp");
+    if (time.empty()) {
+      time = str(e, "eventTime");
+    }
+    if (time.empty()) {
+      time = str(e, "firstTimestamp");
+    }
     if (newest == nullptr || time > newestTime) {  // RFC 3339 sorts as text
       newest = &e;
       newestTime = time;
