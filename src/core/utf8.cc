@@ -83,7 +83,7 @@ std::string sanitizeUtf8(std::string_view text) {
 }
 
 std::string truncateUtf8(std::string_view text, size_t maxBytes, std::string_view ellipsis) {
-  const std::string clean = sanitizeUtf8(text);
+  std::string clean = sanitizeUtf8(text);
   if (clean.size() <= maxBytes) {
     return clean;
   }
