@@ -217,7 +217,7 @@ std::optional<std::string> readBody(http::http_response& response, size_t limit,
 // caller's CancelToken reaches cpprestsdk, which closes the connection.
 class CancelLink {
  public:
-  CancelLink(CancelToken* token, pplx::cancellation_token_source cts) : token_(token) {
+  CancelLink(CancelToken* token, const pplx::cancellation_token_source& cts) : token_(token) {
     if (token_ != nullptr) {
       id_ = token_->subscribe([cts] { cts.cancel(); });
     }
