@@ -10,6 +10,8 @@ CLUSTER_ENV := .cluster/env
 MLOPS_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/mlops-operator
 export CCACHE_DIR ?= $(MLOPS_CACHE)/ccache
 export CCACHE_BASEDIR := $(CURDIR)
+# With -g ccache hashes the build directory too; a clone elsewhere would miss.
+export CCACHE_NOHASHDIR := 1
 export CCACHE_MAXSIZE ?= 4G
 
 ##@ General
