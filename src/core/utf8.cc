@@ -66,6 +66,24 @@ bool isValidUtf8(std::string_view text) {
   return true;
 }
 
+std::string_view utf8Prefix(std::string_view text, size_t maxBytes) {
+  if (text.size() <= maxBytes) {
+    return text;
+  }
+  size_t end = 0;
+  while (end < text.size()) {
+    size_t n = sequenceLength(text, end);
+    if (n == 0) {
+      n = 1;  // a stray byte is cut like a character of its own
+    }
+    if (end + n > maxBytes) {
+      break;
+    }
+    end += n;
+  }
+  return text.substr(0, end);
+}
+
 std::string sanitizeUtf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -21,6 +21,11 @@ std::string sanitizeUtf8(std::string_view text);
 // True when `text` is well-formed UTF-8.
 bool isValidUtf8(std::string_view text);
 
+// The longest prefix of `text` of at most `maxBytes` bytes that does not end
+// inside a UTF-8 sequence (a malformed byte counts as a character of its own).
+// Nothing is repaired: the prefix is a view into `text`.
+std::string_view utf8Prefix(std::string_view text, size_t maxBytes);
+
 // The longest prefix of sanitizeUtf8(text) of at most `maxBytes` bytes that
 // ends at a character boundary; when anything was cut, `ellipsis` is appended
 // (the result may then be up to maxBytes + ellipsis.size() bytes).

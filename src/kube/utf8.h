@@ -1,28 +1,25 @@
-// UTF-8 hygiene for text that crosses into JSON or logs.
-//
-// nlohmann::json throws when it serialises a string that is not valid UTF-8,
-// and text from the outside (a container's termination message, a server's
-// error body, a file) may be anything. These helpers make such text safe
-// without throwing, and cut it without splitting a character.
+// UTF-8 hygiene for text that crosses into JSON or logs, under the names the
+// client and the logger use. nlohmann::json throws when it serialises a string
+// that is not valid UTF-8, and text from the outside (a server's error body, a
+// file) may be anything. The implementation is core/utf8.h's, shared with the
+// controllers.
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 
+#include "core/utf8.h"
+
 namespace mlops::kube {
 
-// True when `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no
-// surrogates, nothing above U+10FFFF).
-bool isValidUtf8(std::string_view text);
+using ::mlops::isValidUtf8;
+using ::mlops::utf8Prefix;
 
 // `text` with every byte that does not start or continue a well-formed
-// sequence replaced by U+FFFD, the way nlohmann's error_handler_t::replace
-// does. Valid text comes back unchanged.
-std::string toValidUtf8(std::string_view text);
-
-// The longest prefix of `text` of at most `maxBytes` bytes that does not end
-// inside a UTF-8 sequence (a malformed tail is treated like a character).
-std::string_view utf8Prefix(std::string_view text, size_t maxBytes);
+// sequence replaced by U+FFFD; valid text comes back unchanged.
+inline std::string toValidUtf8(std::string_view text) {
+  return sanitizeUtf8(text);
+}
 
 }  // namespace mlops::kube
