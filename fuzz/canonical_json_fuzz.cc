@@ -1,4 +1,4 @@
-// Canonical JSON (controllers/training/canonical_json.h, RFC 8785) on
+// Canonical JSON (objects/canonical_json.h, RFC 8785) on
 // arbitrary values.
 //
 // The first byte picks how the rest becomes a JSON value:
@@ -25,8 +25,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controllers/training/canonical_json.h"
 #include "fuzz/fuzz_check.h"
+#include "objects/canonical_json.h"
 
 namespace {
 
@@ -36,7 +36,7 @@ void checkNumberText(double v) {
   if (!std::isfinite(v)) {
     return;
   }
-  const std::string text = mlops::training::ecmaScriptNumber(v);
+  const std::string text = mlops::objects::ecmaScriptNumber(v);
   const double back = std::strtod(text.c_str(), nullptr);
   // -0 is written "0" by design (ECMAScript does the same).
   FUZZ_CHECK(back == v, text);
@@ -104,7 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool unwritable = checkNumbers(value);
   const bool utf8 = validUtf8(value);
 
-  auto canonical = mlops::training::canonicalJson(value);
+  auto canonical = mlops::objects::canonicalJson(value);
   FUZZ_CHECK(
       canonical.ok() == (!unwritable && utf8),
       std::string(canonical.ok() ? "accepted" : "rejected: " + canonical.error().toString()) +
@@ -115,7 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   Json reparsed = Json::parse(*canonical, nullptr, /*allow_exceptions=*/false);
   FUZZ_CHECK(!reparsed.is_discarded(), "canonical output is not JSON: " + *canonical);
-  auto again = mlops::training::canonicalJson(reparsed);
+  auto again = mlops::objects::canonicalJson(reparsed);
   FUZZ_CHECK(again.ok(), *canonical + " -> " + again.error().toString());
   FUZZ_CHECK(*again == *canonical, *canonical + "\n  became\n  " + *again);
   return 0;

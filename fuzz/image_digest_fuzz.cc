@@ -19,8 +19,8 @@
 #include <nlohmann/json.hpp>
 
 #include "controllers/training/image_digest.h"
-#include "controllers/training/sha256.h"
 #include "fuzz/fuzz_check.h"
+#include "objects/sha256.h"
 
 namespace {
 
@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string input(imageID);
 
   if (auto digest = digestFromImageID(imageID)) {
-    FUZZ_CHECK(isSha256Digest(*digest), input);
+    FUZZ_CHECK(mlops::objects::isSha256Digest(*digest), input);
     FUZZ_CHECK(imageID == *digest || endsWith(imageID, "@" + *digest), input);
   }
 
@@ -82,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   for (const auto& [container, digest] : imageDigestsOfPod(pod)) {
     FUZZ_CHECK(!container.empty(), "a digest for a container without a name");
-    FUZZ_CHECK(isSha256Digest(digest), digest);
+    FUZZ_CHECK(mlops::objects::isSha256Digest(digest), digest);
   }
   return 0;
 }

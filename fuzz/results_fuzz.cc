@@ -18,8 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "controllers/training/results.h"
-#include "controllers/training/sha256.h"
 #include "fuzz/fuzz_check.h"
+#include "objects/sha256.h"
 
 namespace {
 
@@ -70,9 +70,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   FUZZ_CHECK(!results->artifact.uri.empty(), "empty artifact uri accepted");
   FUZZ_CHECK(
-      results->artifact.digest.empty() || mlops::training::isSha256Digest(results->artifact.digest),
+      results->artifact.digest.empty() || mlops::objects::isSha256Digest(results->artifact.digest),
       results->artifact.digest);
-  FUZZ_CHECK(!results->datasetDigest || mlops::training::isSha256Digest(*results->datasetDigest),
+  FUZZ_CHECK(!results->datasetDigest || mlops::objects::isSha256Digest(*results->datasetDigest),
              *results->datasetDigest);
 
   // dump() throws on invalid UTF-8; accepted strings came through nlohmann's

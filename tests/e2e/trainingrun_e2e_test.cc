@@ -21,7 +21,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "controllers/training/sha256.h"
+#include "objects/sha256.h"
 #include "operator_fixture.h"
 #include "operator_process.h"
 #include "support/plane.h"
@@ -38,7 +38,7 @@ constexpr const char* kArtifactDigest =
     "sha256:a2d8aedfec7cbc6e3f0adafe81e0d14624947ab7e90a321a3b7032cbe961dc52";
 
 std::string digestOfImage(const std::string& image) {
-  return "sha256:" + training::sha256Hex(image);
+  return "sha256:" + objects::sha256Hex(image);
 }
 
 std::string resultsJson(const std::string& run, double accuracy, double f1 = 0.955) {

@@ -3,18 +3,25 @@
 #include <algorithm>
 #include <set>
 
-#include "controllers/training/conditions.h"
 #include "controllers/training/effective_inputs.h"
 #include "controllers/training/fingerprint.h"
 #include "controllers/training/image_digest.h"
 #include "controllers/training/names.h"
 #include "controllers/training/reproduction.h"
 #include "controllers/training/results.h"
-#include "controllers/training/timestamps.h"
 #include "controllers/training/training_job.h"
 #include "core/utf8.h"
+#include "objects/conditions.h"
+#include "objects/timestamps.h"
 
 namespace mlops::training {
+
+using objects::Condition;
+using objects::findCondition;
+using objects::formatTimestamp;
+using objects::parseTimestamp;
+using objects::setCondition;
+
 namespace {
 
 using Json = nlohmann::json;

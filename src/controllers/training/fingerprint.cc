@@ -1,9 +1,13 @@
 #include "controllers/training/fingerprint.h"
 
-#include "controllers/training/canonical_json.h"
-#include "controllers/training/sha256.h"
+#include "objects/canonical_json.h"
+#include "objects/sha256.h"
 
 namespace mlops::training {
+
+using objects::canonicalJson;
+using objects::sha256Hex;
+
 namespace {
 
 using Json = nlohmann::json;

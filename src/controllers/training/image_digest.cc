@@ -1,9 +1,11 @@
 #include "controllers/training/image_digest.h"
 
-#include "controllers/training/sha256.h"
 #include "core/json_access.h"
+#include "objects/sha256.h"
 
 namespace mlops::training {
+
+using objects::isSha256Digest;
 
 std::optional<std::string> digestFromImageID(std::string_view imageID) {
   if (isSha256Digest(imageID)) {

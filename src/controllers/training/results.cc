@@ -4,10 +4,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "controllers/training/sha256.h"
 #include "core/utf8.h"
+#include "objects/sha256.h"
 
 namespace mlops::training {
+
+using objects::isSha256Digest;
+
 namespace {
 
 using Json = nlohmann::json;

@@ -3,9 +3,11 @@
 #include <limits>
 #include <string>
 
-#include "controllers/training/sha256.h"
+#include "objects/sha256.h"
 
 namespace mlops::training {
+
+using objects::sha256;
 
 int64_t seedFromUID(std::string_view uid) {
   const auto digest = sha256(uid);

@@ -2,11 +2,14 @@
 
 #include <algorithm>
 
-#include "controllers/training/canonical_json.h"
 #include "controllers/training/image_digest.h"
 #include "controllers/training/names.h"
+#include "objects/canonical_json.h"
 
 namespace mlops::training {
+
+using objects::canonicalJson;
+
 namespace {
 
 using Json = nlohmann::json;

@@ -4,13 +4,17 @@
 
 #include <gtest/gtest.h>
 
-#include "controllers/training/conditions.h"
 #include "controllers/training/effective_inputs.h"
-#include "controllers/training/timestamps.h"
 #include "core/utf8.h"
+#include "objects/conditions.h"
+#include "objects/timestamps.h"
 #include "training_fixtures.h"
 
 namespace mlops::training {
+
+using objects::findCondition;
+using objects::parseTimestamp;
+
 namespace {
 
 using namespace testing;

@@ -7,8 +7,12 @@
 #include <optional>
 
 #include "core/utf8.h"
+#include "objects/sha256.h"
 
 namespace mlops::training {
+
+using objects::isSha256Digest;
+
 namespace {
 
 const std::string kDigest = "sha256:" + std::string(64, 'a');

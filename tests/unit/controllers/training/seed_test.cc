@@ -4,7 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include "objects/sha256.h"
+
 namespace mlops::training {
+
+using objects::sha256;
+
 namespace {
 
 using Json = nlohmann::json;

@@ -1,4 +1,4 @@
-#include "controllers/training/canonical_json.h"
+#include "objects/canonical_json.h"
 
 #include <bit>
 #include <cstdint>
@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-namespace mlops::training {
+namespace mlops::objects {
 namespace {
 
 using Json = nlohmann::json;
@@ -188,4 +188,4 @@ TEST(CanonicalJson, EqualValuesGiveEqualText) {
 }
 
 }  // namespace
-}  // namespace mlops::training
+}  // namespace mlops::objects

@@ -1,8 +1,8 @@
-#include "controllers/training/sha256.h"
+#include "objects/sha256.h"
 
 #include <gtest/gtest.h>
 
-namespace mlops::training {
+namespace mlops::objects {
 namespace {
 
 TEST(Sha256, MatchesKnownVectors) {
@@ -40,4 +40,4 @@ TEST(IsSha256Digest, AcceptsOnlyTheApiFormat) {
 }
 
 }  // namespace
-}  // namespace mlops::training
+}  // namespace mlops::objects

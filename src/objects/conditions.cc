@@ -1,6 +1,6 @@
-#include "controllers/training/conditions.h"
+#include "objects/conditions.h"
 
-namespace mlops::training {
+namespace mlops::objects {
 
 const nlohmann::json* findCondition(const nlohmann::json& conditions, std::string_view type) {
   if (!conditions.is_array()) {
@@ -39,4 +39,4 @@ void setCondition(nlohmann::json& conditions, const Condition& condition,
   conditions.push_back(std::move(updated));
 }
 
-}  // namespace mlops::training
+}  // namespace mlops::objects

@@ -1,10 +1,10 @@
-#include "controllers/training/sha256.h"
+#include "objects/sha256.h"
 
 #include <new>
 
 #include <openssl/evp.h>
 
-namespace mlops::training {
+namespace mlops::objects {
 
 std::array<uint8_t, 32> sha256(std::string_view data) {
   std::array<uint8_t, 32> out{};
@@ -40,4 +40,4 @@ bool isSha256Digest(std::string_view digest) {
   return true;
 }
 
-}  // namespace mlops::training
+}  // namespace mlops::objects

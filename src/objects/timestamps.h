@@ -7,11 +7,11 @@
 #include <string>
 #include <string_view>
 
-namespace mlops::training {
+namespace mlops::objects {
 
 std::string formatTimestamp(std::chrono::system_clock::time_point t);
 
 // Accepts "YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)"; nullopt for anything else.
 std::optional<std::chrono::system_clock::time_point> parseTimestamp(std::string_view text);
 
-}  // namespace mlops::training
+}  // namespace mlops::objects

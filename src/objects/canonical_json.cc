@@ -1,4 +1,4 @@
-#include "controllers/training/canonical_json.h"
+#include "objects/canonical_json.h"
 
 #include <algorithm>
 #include <charconv>
@@ -12,7 +12,7 @@
 
 #include "core/number_format.h"
 
-namespace mlops::training {
+namespace mlops::objects {
 namespace {
 
 using Json = nlohmann::json;
@@ -218,4 +218,4 @@ Result<std::string> canonicalJson(const nlohmann::json& value) {
   return out;
 }
 
-}  // namespace mlops::training
+}  // namespace mlops::objects

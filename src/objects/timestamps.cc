@@ -1,8 +1,8 @@
-#include "controllers/training/timestamps.h"
+#include "objects/timestamps.h"
 
 #include <cstdio>
 
-namespace mlops::training {
+namespace mlops::objects {
 namespace {
 
 using namespace std::chrono;
@@ -76,4 +76,4 @@ std::optional<system_clock::time_point> parseTimestamp(std::string_view s) {
   return sys_days{ymd} + hours{h} + minutes{mi} + seconds{se} - minutes{offsetMinutes};
 }
 
-}  // namespace mlops::training
+}  // namespace mlops::objects

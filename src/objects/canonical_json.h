@@ -28,7 +28,7 @@
 
 #include "core/result.h"
 
-namespace mlops::training {
+namespace mlops::objects {
 
 // The RFC 8785 serialization of `value`.
 Result<std::string> canonicalJson(const nlohmann::json& value);
@@ -40,4 +40,4 @@ Result<std::string> canonicalJson(const nlohmann::json& value);
 // human-readable messages, so bounds appear as the user wrote them.
 std::string ecmaScriptNumber(double v);
 
-}  // namespace mlops::training
+}  // namespace mlops::objects

@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace mlops::training {
+namespace mlops::objects {
 
 struct Condition {
   std::string type;
@@ -29,4 +29,4 @@ void setCondition(nlohmann::json& conditions, const Condition& condition,
 // The condition of `type`, or nullptr.
 const nlohmann::json* findCondition(const nlohmann::json& conditions, std::string_view type);
 
-}  // namespace mlops::training
+}  // namespace mlops::objects

@@ -1,8 +1,8 @@
-#include "controllers/training/conditions.h"
+#include "objects/conditions.h"
 
 #include <gtest/gtest.h>
 
-namespace mlops::training {
+namespace mlops::objects {
 namespace {
 
 using Json = nlohmann::json;
@@ -58,4 +58,4 @@ TEST(SetCondition, UpsertsByTypeInFirstSeenOrder) {
 }
 
 }  // namespace
-}  // namespace mlops::training
+}  // namespace mlops::objects

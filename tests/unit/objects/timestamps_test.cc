@@ -1,8 +1,8 @@
-#include "controllers/training/timestamps.h"
+#include "objects/timestamps.h"
 
 #include <gtest/gtest.h>
 
-namespace mlops::training {
+namespace mlops::objects {
 namespace {
 
 using namespace std::chrono;
@@ -32,4 +32,4 @@ TEST(Timestamps, ParsesRfc3339) {
 }
 
 }  // namespace
-}  // namespace mlops::training
+}  // namespace mlops::objects

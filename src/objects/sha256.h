@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace mlops::training {
+namespace mlops::objects {
 
 std::array<uint8_t, 32> sha256(std::string_view data);
 std::string sha256Hex(std::string_view data);
@@ -20,4 +20,4 @@ std::string sha256Hex(std::string_view data);
 // (the format of every digest in the API: dataset, artifact, image).
 bool isSha256Digest(std::string_view digest);
 
-}  // namespace mlops::training
+}  // namespace mlops::objects
