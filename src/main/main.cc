@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "controllers/rollout/rollout_controller.h"
 #include "controllers/training/trainingrun_controller.h"
 #include "kube/config.h"
 #include "kube/rest_client.h"
@@ -104,6 +105,7 @@ int main(int argc, char** argv) {
   // Reconcilers must outlive the manager that runs them: declared first,
   // destroyed last.
   std::unique_ptr<training::TrainingRunReconciler> trainingRuns;
+  std::unique_ptr<rollout::RolloutReconciler> rollouts;
   runtime::Manager manager(**client, mopts);
 
   // The project's kinds are cached from the start, so readiness means the
@@ -121,6 +123,17 @@ int main(int argc, char** argv) {
     return fatal(trainingController.error().message);
   }
   trainingRuns = std::move(*trainingController);
+
+  rollout::RolloutControllerOptions rolloutOptions;
+  rolloutOptions.decide.retentionKeep = opts.retentionKeep;
+  rolloutOptions.defaultPrometheusUrl = opts.prometheusUrl;
+  rolloutOptions.prometheusUrlAllow = opts.prometheusUrlAllow;
+  rolloutOptions.workers = opts.workers;
+  auto rolloutController = rollout::setupRolloutController(manager, std::move(rolloutOptions));
+  if (!rolloutController.ok()) {
+    return fatal(rolloutController.error().message);
+  }
+  rollouts = std::move(*rolloutController);
 
   return manager.run();
 }

@@ -41,8 +41,35 @@ std::vector<RequiredPermission> buildTable() {
       "version registry registers a run's ModelVersion");
   add("mlops.dev", "modelversions", "status", {"update"},
       "version registry marks a new ModelVersion Registered");
+  add("mlops.dev", "modelversions", "", {"patch"},
+      "rollout controller adds and removes the production version's finalizer "
+      "(mlops.dev/production-protection)");
   add("mlops.dev", "driftpolicies", "", {"list", "watch"},
-      std::string(kInformer) + " of DriftPolicies (main: readiness means the CRD is served)");
+      std::string(kInformer) + " of DriftPolicies (main, rollout controller)");
+  add("mlops.dev", "driftpolicies", "", {"get"},
+      "rollout controller confirms on the API server that a model has no DriftPolicy before a "
+      "rolling update");
+  // Serving: the stable and canary Deployments and the Service of each model.
+  add("apps", "deployments", "", {"list", "watch"},
+      std::string(kInformer) + " of serving Deployments (rollout controller)");
+  add("apps", "deployments", "", {"get"},
+      "rollout controller checks that a serving name is not held by an unmanaged Deployment");
+  add("apps", "deployments", "", {"patch"},
+      "rollout controller applies the stable and canary Deployments (server-side apply)");
+  add("apps", "deployments", "", {"delete"},
+      "rollout controller removes a decided canary and a decommissioned model's Deployment");
+  add("", "services", "", {"list", "watch"},
+      std::string(kInformer) + " of serving Services (rollout controller)");
+  add("", "services", "", {"get"},
+      "rollout controller checks that a serving name is not held by an unmanaged Service");
+  add("", "services", "", {"patch"}, "rollout controller applies a model's Service (server-side apply)");
+  add("", "services", "", {"delete"}, "rollout controller removes a decommissioned model's Service");
+  add("", "secrets", "", {"get"},
+      "rollout controller reads a DriftPolicy's Prometheus bearer token (only Secrets labelled "
+      "mlops.dev/prometheus-credentials=true are used)");
+  add("", "namespaces", "", {"get"},
+      "rollout controller drops the production version's finalizer when its namespace is "
+      "terminating");
   // Training Jobs and their pods.
   add("batch", "jobs", "", {"get"},
       "TrainingRun controller reads a run's Job from the API server before creating one");

@@ -1,0 +1,337 @@
+#include "controllers/rollout/rollout_controller.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "analysis/evaluate.h"
+#include "core/json_access.h"
+#include "kube/resource.h"
+#include "prometheus/http_query_client.h"
+#include "prometheus/parse.h"
+#include "runtime/indexer.h"
+#include "runtime/object.h"
+
+namespace mlops::rollout {
+namespace {
+
+using Json = nlohmann::json;
+using runtime::ReconcileResult;
+using runtime::Request;
+
+// An answer to a live read, or a decision's follow-up, each asked at most
+// once per reconcile; three decisions are enough for all of them.
+constexpr int kMaxDecisions = 4;
+
+const kube::Resource& resourceOf(const std::string& kind) {
+  return kind == "Service" ? kube::resources::kServices : kube::resources::kDeployments;
+}
+
+bool needsServing(const std::vector<Json>& versions) {
+  return std::any_of(versions.begin(), versions.end(), [](const Json& v) {
+    return stringMember(member(v, "spec"), "stage") == "Production" ||
+           stringMember(member(v, "status"), "phase") == "Production";
+  });
+}
+
+bool anyDeleting(const std::vector<Json>& versions) {
+  return std::any_of(versions.begin(), versions.end(), [](const Json& v) {
+    return !stringMember(member(v, "metadata"), "deletionTimestamp").empty();
+  });
+}
+
+std::vector<Request> byModelLabel(const Json& obj) {
+  const std::string model = stringMember(runtime::labelsOf(obj), std::string(kLabelModel).c_str());
+  if (model.empty()) {
+    return {};
+  }
+  return {Request{runtime::namespaceOf(obj), model}};
+}
+
+std::vector<Request> bySpecModel(const Json& obj) {
+  const std::string model = stringMember(member(obj, "spec"), "model");
+  if (model.empty()) {
+    return {};
+  }
+  return {Request{runtime::namespaceOf(obj), model}};
+}
+
+}  // namespace
+
+RolloutReconciler::RolloutReconciler(runtime::CacheReader& cache, kube::Client& api,
+                                     runtime::EventRecorder& events,
+                                     RolloutControllerOptions options, const Clock& clock,
+                                     runtime::Logger logger)
+    : cache_(cache),
+      api_(api),
+      events_(events),
+      options_(std::move(options)),
+      clock_(clock),
+      log_(std::move(logger)) {
+  if (!options_.prometheus) {
+    options_.prometheus = prometheus::makeHttpQueryClientFactory();
+  }
+}
+
+Result<std::optional<Json>> RolloutReconciler::cached(const kube::Resource& r,
+                                                      const std::string& ns,
+                                                      const std::string& name) {
+  auto obj = cache_.get(r, ns, name);
+  if (obj.ok()) {
+    return std::optional<Json>(std::move(*obj));
+  }
+  if (obj.error().code == ErrorCode::kNotFound) {
+    return std::optional<Json>();
+  }
+  return obj.error();
+}
+
+Result<RolloutInput> RolloutReconciler::gather(const std::string& ns, const std::string& model) {
+  RolloutInput in;
+  in.ns = ns;
+  in.model = model;
+  in.options = options_.decide;
+  in.now = clock_.wallNow();
+  auto versions =
+      cache_.byIndex(kube::resources::kModelVersions, kModelVersionsByModel, runtime::makeKey(ns, model));
+  if (!versions.ok()) {
+    return versions.error();
+  }
+  in.versions = std::move(*versions);
+  auto policy = cached(kube::resources::kDriftPolicies, ns, model);
+  if (!policy.ok()) {
+    return policy.error();
+  }
+  in.policy = std::move(*policy);
+  const std::pair<std::optional<Json>*, std::pair<const kube::Resource*, std::string>> serving[] = {
+      {&in.stable, {&kube::resources::kDeployments, deploymentName(model, kTrackStable)}},
+      {&in.canary, {&kube::resources::kDeployments, deploymentName(model, kTrackCanary)}},
+      {&in.service, {&kube::resources::kServices, serviceName(model)}},
+  };
+  const bool serves = needsServing(in.versions);
+  for (const auto& [slot, ref] : serving) {
+    auto obj = cached(*ref.first, ns, ref.second);
+    if (!obj.ok()) {
+      return obj.error();
+    }
+    *slot = std::move(*obj);
+    if (*slot || !serves) {
+      continue;
+    }
+    // Not ours in the cache: is someone else's object holding the name?
+    auto live = api_.get(*ref.first, ns, ref.second);
+    if (live.ok() && !isManagedByOperator(*live)) {
+      in.namesTaken.push_back((ref.first == &kube::resources::kServices ? "Service " : "Deployment ") +
+                              ref.second);
+    } else if (!live.ok() && live.error().code != ErrorCode::kNotFound) {
+      return live.error();
+    }
+  }
+  if (anyDeleting(in.versions)) {
+    auto nsObj = api_.get(kube::resources::kNamespaces, "", ns);
+    if (nsObj.ok()) {
+      in.namespaceTerminating =
+          !stringMember(member(*nsObj, "metadata"), "deletionTimestamp").empty() ||
+          stringMember(member(*nsObj, "status"), "phase") == "Terminating";
+    } else if (nsObj.error().code != ErrorCode::kNotFound) {
+      return nsObj.error();
+    } else {
+      in.namespaceTerminating = true;
+    }
+  }
+  return in;
+}
+
+Result<std::unique_ptr<prometheus::QueryClient>> RolloutReconciler::queryClient(
+    const std::string& ns, const analysis::PrometheusSpec& spec) {
+  prometheus::ClientOptions opts;
+  opts.url = spec.url.empty() ? options_.defaultPrometheusUrl : spec.url;
+  opts.timeout = spec.timeout;
+  opts.insecureSkipVerify = spec.insecureSkipVerify;
+  if (opts.url.empty()) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "no Prometheus URL: set spec.prometheus.url or the operator's --prometheus-url");
+  }
+  if (!prometheus::urlAllowed(opts.url, options_.prometheusUrlAllow)) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "spec.prometheus.url " + opts.url +
+                         " is not under any of the operator's --prometheus-url-allow prefixes");
+  }
+  if (spec.bearerTokenSecretRef) {
+    const auto& ref = *spec.bearerTokenSecretRef;
+    auto secret = api_.get(kube::resources::kSecrets, ns, ref.name);
+    if (!secret.ok()) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "spec.prometheus.bearerTokenSecretRef: Secret " + ref.name + ": " +
+                           secret.error().message);
+    }
+    auto token = prometheus::bearerTokenFromSecret(*secret, ref.key);
+    if (!token.ok()) {
+      return makeError(ErrorCode::kInvalidArgument,
+                       "spec.prometheus.bearerTokenSecretRef: Secret " + ref.name + ": " +
+                           token.error().message);
+    }
+    opts.bearerToken = std::move(*token);
+  }
+  return options_.prometheus->make(opts);
+}
+
+Result<bool> RolloutReconciler::patchFinalizer(const RolloutInput& in, const std::string& name,
+                                               bool add) {
+  const Json* version = nullptr;
+  for (const Json& v : in.versions) {
+    if (runtime::nameOf(v) == name) {
+      version = &v;
+    }
+  }
+  if (version == nullptr) {
+    return true;
+  }
+  const Json& meta = member(*version, "metadata");
+  Json finalizers = Json::array();
+  if (member(meta, "finalizers").is_array()) {
+    for (const Json& f : meta["finalizers"]) {
+      if (f != std::string(kProtectionFinalizer)) {
+        finalizers.push_back(f);
+      }
+    }
+  }
+  if (add) {
+    finalizers.push_back(std::string(kProtectionFinalizer));
+  }
+  // resourceVersion makes the patch conditional: the list we edit is current.
+  const Json patch{{"metadata",
+                    {{"finalizers", finalizers},
+                     {"resourceVersion", stringMember(meta, "resourceVersion")}}}};
+  auto patched = api_.mergePatch(kube::resources::kModelVersions, in.ns, name, patch);
+  if (patched.ok() || patched.error().code == ErrorCode::kNotFound) {
+    return true;
+  }
+  if (patched.error().code == ErrorCode::kConflict) {
+    return false;
+  }
+  return patched.error();
+}
+
+Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request) {
+  auto gathered = gather(request.ns, request.name);
+  if (!gathered.ok()) {
+    return gathered.error();
+  }
+  RolloutInput in = std::move(*gathered);
+  RolloutDecision d = decideRollout(in);
+  for (int round = 1; round < kMaxDecisions && (d.evaluate || d.confirmPolicyAbsent); ++round) {
+    if (d.confirmPolicyAbsent) {
+      auto live = api_.get(kube::resources::kDriftPolicies, in.ns, in.model);
+      if (live.ok()) {
+        in.policy = std::move(*live);
+      } else if (live.error().code == ErrorCode::kNotFound) {
+        in.policyAbsentConfirmed = true;
+      } else {
+        return live.error();
+      }
+    } else {
+      auto client = queryClient(in.ns, d.evaluate->prometheus);
+      if (!client.ok()) {
+        in.prometheusConfigError = client.error().message;
+      } else {
+        in.evaluation = analysis::evaluateChecks(d.evaluate->checks, d.evaluate->placeholders,
+                                                 **client, objects::formatTimestamp(in.now));
+        log_.info("analysis evaluated", {{"model", in.ns + "/" + in.model},
+                                         {"version", d.evaluate->versionName},
+                                         {"verdict", std::string(analysis::verdictName(in.evaluation->verdict))},
+                                         {"queries", in.evaluation->queries}});
+      }
+    }
+    d = decideRollout(in);
+  }
+  if (d.evaluate || d.confirmPolicyAbsent) {
+    return makeError(ErrorCode::kInternal, "the rollout decision did not settle");
+  }
+
+  for (const auto& name : d.addFinalizer) {
+    auto done = patchFinalizer(in, name, true);
+    if (!done.ok()) {
+      return done.error();
+    }
+    if (!*done) {
+      return ReconcileResult{.requeue = true};
+    }
+  }
+  for (const Json& obj : d.apply) {
+    const kube::Resource& r = resourceOf(stringMember(obj, "kind"));
+    auto applied = api_.apply(r, in.ns, obj,
+                              kube::ApplyOptions{.fieldManager = std::string(kFieldManager),
+                                                 .force = true});
+    if (!applied.ok()) {
+      return applied.error();
+    }
+  }
+  for (const auto& ref : d.remove) {
+    auto removed = api_.remove(resourceOf(ref.kind), in.ns, ref.name,
+                               {.propagation = kube::PropagationPolicy::kBackground});
+    if (!removed.ok() && removed.error().code != ErrorCode::kNotFound) {
+      return removed.error();
+    }
+  }
+  for (const auto& write : d.statuses) {
+    auto written = api_.updateStatus(kube::resources::kModelVersions, in.ns, write.object);
+    if (!written.ok()) {
+      if (written.error().code == ErrorCode::kConflict) {
+        return ReconcileResult{.requeue = true};
+      }
+      if (written.error().code == ErrorCode::kNotFound) {
+        continue;
+      }
+      return written.error();
+    }
+  }
+  for (const auto& name : d.removeFinalizer) {
+    auto done = patchFinalizer(in, name, false);
+    if (!done.ok()) {
+      return done.error();
+    }
+    if (!*done) {
+      return ReconcileResult{.requeue = true};
+    }
+  }
+  for (const auto& e : d.events) {
+    for (const Json& v : in.versions) {
+      if (runtime::nameOf(v) == e.versionName) {
+        events_.event(v, e.warning ? runtime::EventType::kWarning : runtime::EventType::kNormal,
+                      e.reason, e.message);
+      }
+    }
+  }
+  ReconcileResult result;
+  if (d.requeueAfter) {
+    result.requeueAfter = *d.requeueAfter;
+  }
+  return result;
+}
+
+Result<std::unique_ptr<RolloutReconciler>> setupRolloutController(
+    runtime::Manager& manager, RolloutControllerOptions options) {
+  runtime::InformerOptions serving;
+  serving.labelSelector = kServingSelector;
+  runtime::Informer& versions = manager.informer(kube::resources::kModelVersions);
+  runtime::Informer& policies = manager.informer(kube::resources::kDriftPolicies);
+  runtime::Informer& deployments = manager.informer(kube::resources::kDeployments, serving);
+  runtime::Informer& services = manager.informer(kube::resources::kServices, serving);
+  if (!versions.indexer().hasIndex(kModelVersionsByModel)) {
+    if (auto st = versions.addIndex(kModelVersionsByModel, runtime::indexByField("/spec/model"));
+        !st) {
+      return st.error();
+    }
+  }
+  const int workers = options.workers;
+  auto reconciler = std::make_unique<RolloutReconciler>(
+      manager.cache(), manager.client(), manager.eventRecorder(), std::move(options));
+  runtime::Controller& controller = manager.addController("rollout", *reconciler, workers);
+  controller.watch(versions, bySpecModel);
+  controller.watch(policies, bySpecModel);
+  controller.watch(deployments, byModelLabel);
+  controller.watch(services, byModelLabel);
+  return reconciler;
+}
+
+}  // namespace mlops::rollout

@@ -1,0 +1,460 @@
+// End-to-end: the rollout controller in the mlops-operator binary, run with
+// its own ServiceAccount's token against the local control plane, judging
+// canaries on the plane's real Prometheus. The plane's test exporter plays
+// the model servers' metrics: each test sets a gauge series
+// mlops_e2e_error_rate{namespace,model,track} (TESTENV.md "The metrics
+// exporter"), which Prometheus scrapes every second. kwok plays the serving
+// pods: they become Running and Ready, so Deployments become Available.
+//
+// Each test starts its own operator watching only the test's namespace.
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "operator_fixture.h"
+#include "operator_process.h"
+#include "support/plane.h"
+
+namespace mlops::e2e {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+namespace res = kube::resources;
+
+constexpr const char* kMetric = "mlops_e2e_error_rate";
+
+json field(const json& obj, const std::string& pointer) {
+  const json::json_pointer p(pointer);
+  return obj.contains(p) ? obj.at(p) : json();
+}
+
+std::string str(const json& obj, const std::string& pointer) {
+  const json v = field(obj, pointer);
+  return v.is_string() ? v.get<std::string>() : "";
+}
+
+std::string conditionStatus(const json& obj, const std::string& type) {
+  const json conditions = field(obj, "/status/conditions");
+  if (conditions.is_array()) {
+    for (const auto& c : conditions) {
+      if (c.value("type", "") == type) return c.value("status", "");
+    }
+  }
+  return "";
+}
+
+class RolloutE2E : public OperatorFixture {
+ protected:
+  std::string namespacePrefix() const override { return "e2e-ro"; }
+
+  void TearDown() override {
+    if (op_) {
+      EXPECT_EQ(op_->output().find("Forbidden"), std::string::npos) << op_->output();
+      if (HasFailure()) std::cerr << "---- operator log ----\n" << op_->output() << "\n";
+      op_.reset();
+    }
+    for (const auto& labels : series_) exporter("DELETE", json{{"name", kMetric}, {"labels", labels}});
+    OperatorFixture::TearDown();
+  }
+
+  void startOperator(const std::vector<std::string>& extra = {}) {
+    op_.reset();
+    const int health = freePort();
+    std::vector<std::string> flags = {"--namespace=" + ns(), "--workers=2",
+                                      "--prometheus-url=" + env().get("PROMETHEUS_URL")};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    op_ = std::make_unique<OperatorProcess>(operatorArgs(freePort(), health, "", flags));
+    ASSERT_TRUE(eventually(30s, [&] {
+      auto r = httpGet(health, "/readyz");
+      return r && r->status == 200;
+    })) << op_->output();
+  }
+
+  // PUT or DELETE /series on the test exporter.
+  void exporter(const std::string& method, const json& body) {
+    const auto r = testing::runCommand({"curl", "-sS", "-f", "-X", method, "-H",
+                                        "Content-Type: application/json", "--data", body.dump(),
+                                        env().metricsExporterUrl() + "/series"});
+    EXPECT_EQ(r.exitCode, 0) << r.describe();
+  }
+
+  // Sets the error rate the model's `track` shows in Prometheus, and waits
+  // until Prometheus answers with it.
+  void setErrorRate(const std::string& model, const std::string& track, double value) {
+    const json labels{{"namespace", ns()}, {"model", model}, {"track", track}};
+    series_.insert(labels);
+    exporter("PUT", json{{"name", kMetric}, {"labels", labels}, {"value", value}});
+    const std::string query = std::string(kMetric) + "{namespace=\"" + ns() + "\",model=\"" +
+                              model + "\",track=\"" + track + "\"}";
+    ASSERT_TRUE(eventually(20s, [&] {
+      const auto r = testing::runCommand({"curl", "-sS", "-f", "--get", "--data-urlencode",
+                                          "query=" + query, env().get("PROMETHEUS_URL") + "/api/v1/query"});
+      if (r.exitCode != 0) return false;
+      const json reply = json::parse(r.out, nullptr, false);
+      const json result = field(reply, "/data/result");
+      return result.is_array() && result.size() == 1 &&
+             std::abs(std::stod(result[0]["value"][1].get<std::string>()) - value) < 1e-9;
+    })) << "Prometheus never showed " << query << " = " << value;
+  }
+
+  json modelVersion(const std::string& model, int number, const std::string& stage) {
+    return json{
+        {"apiVersion", "mlops.dev/v1alpha1"},
+        {"kind", "ModelVersion"},
+        {"metadata", {{"name", model + "-v" + std::to_string(number)}, {"namespace", ns()}}},
+        {"spec",
+         {{"model", model},
+          {"version", number},
+          {"artifact", {{"uri", "s3://e2e/" + model + "/" + std::to_string(number)}}},
+          {"serving",
+           {{"template",
+             {{"spec",
+               {{"containers", json::array({json{{"name", "server"},
+                                                 {"image", "registry.example.com/ml/server:1"},
+                                                 {"resources", {{"requests", {{"cpu", "10m"}}}}}}})}}}}}}},
+          {"stage", stage}}}};
+  }
+
+  json errorRateCheck(const std::string& name = "error-rate") {
+    return json{{"name", name},
+                {"query", std::string(kMetric) +
+                              "{namespace=\"{{namespace}}\",model=\"{{model}}\",track=\"{{track}}\"}"},
+                {"max", 0.05}};
+  }
+
+  json driftPolicy(const std::string& model, json analysis) {
+    analysis.emplace("checks", json::array({errorRateCheck()}));
+    analysis.emplace("interval", "1s");
+    analysis.emplace("initialDelay", "0s");
+    analysis.emplace("count", 3);
+    return json{{"apiVersion", "mlops.dev/v1alpha1"},
+                {"kind", "DriftPolicy"},
+                {"metadata", {{"name", model}, {"namespace", ns()}}},
+                {"spec", {{"model", model}, {"analysis", analysis}}}};
+  }
+
+  json create(const kube::Resource& r, const json& obj) {
+    auto created = client().create(r, ns(), obj);
+    EXPECT_TRUE(created.ok()) << created.error().toString();
+    return created.ok() ? *created : json();
+  }
+
+  std::optional<json> get(const kube::Resource& r, const std::string& name) {
+    auto obj = client().get(r, ns(), name);
+    if (obj) return *obj;
+    return std::nullopt;
+  }
+
+  void setStage(const std::string& name, const std::string& stage) {
+    auto patched = client().mergePatch(res::kModelVersions, ns(), name,
+                                       json{{"spec", {{"stage", stage}}}});
+    ASSERT_TRUE(patched.ok()) << patched.error().toString();
+  }
+
+  // Waits until the version's status satisfies `done`; returns its last state.
+  json waitForVersion(const std::string& name, const std::function<bool(const json&)>& done,
+                      std::chrono::milliseconds timeout = 60s) {
+    json last;
+    const bool reached = eventually(timeout, [&] {
+      auto v = get(res::kModelVersions, name);
+      if (!v) return false;
+      last = *v;
+      return done(last);
+    });
+    EXPECT_TRUE(reached) << name << " never reached the expected state; last: " << last.dump(2);
+    return last;
+  }
+
+  json waitForPhase(const std::string& name, const std::string& phase,
+                    std::chrono::milliseconds timeout = 60s) {
+    return waitForVersion(
+        name, [&](const json& v) { return str(v, "/status/phase") == phase; }, timeout);
+  }
+
+  // The version label of the Deployment's pod template, "" when absent.
+  std::string servedVersion(const std::string& deployment) {
+    auto d = get(res::kDeployments, deployment);
+    return d ? str(*d, "/spec/template/metadata/labels/mlops.dev~1version") : "";
+  }
+
+  bool eventuallyHasEvent(const std::string& involvedName, const std::string& reason,
+                          std::string* message = nullptr) {
+    return eventually(15s, [&] {
+      kube::ListOptions opts;
+      opts.fieldSelector = "involvedObject.name=" + involvedName;
+      auto page = client().list(res::kEvents, ns(), opts);
+      if (!page) return false;
+      for (const auto& e : page->items) {
+        if (e.value("reason", "") == reason) {
+          if (message) *message = e.value("message", "");
+          return true;
+        }
+      }
+      return false;
+    });
+  }
+
+  // v1 of `model` in production (served by `<model>`), and a policy if asked.
+  void v1InProduction(const std::string& model, const std::optional<json>& policy) {
+    if (policy) create(res::kDriftPolicies, *policy);
+    create(res::kModelVersions, modelVersion(model, 1, "Production"));
+    waitForPhase(model + "-v1", "Production");
+    ASSERT_EQ(servedVersion(model), "1");
+  }
+
+  std::unique_ptr<OperatorProcess> op_;
+  std::set<json> series_;
+};
+
+TEST_F(RolloutE2E, TheFirstVersionIsServedAndGetsTheServingObjectsAsDesigned) {
+  startOperator();
+  create(res::kModelVersions, modelVersion("iris", 1, "Production"));
+  const json v1 = waitForPhase("iris-v1", "Production");
+  EXPECT_EQ(conditionStatus(v1, "Ready"), "True");
+  EXPECT_EQ(field(v1, "/status/observedGeneration"), field(v1, "/metadata/generation"));
+  const auto finalizers = field(v1, "/metadata/finalizers");
+  ASSERT_TRUE(finalizers.is_array());
+  EXPECT_NE(std::find(finalizers.begin(), finalizers.end(), "mlops.dev/production-protection"),
+            finalizers.end());
+
+  auto stable = get(res::kDeployments, "iris");
+  ASSERT_TRUE(stable);
+  EXPECT_EQ(field(*stable, "/spec/selector/matchLabels"),
+            (json{{"mlops.dev/model", "iris"}, {"mlops.dev/track", "stable"}}));
+  EXPECT_EQ(str(*stable, "/metadata/labels/app.kubernetes.io~1managed-by"), "mlops-operator");
+  const json owners = field(*stable, "/metadata/ownerReferences");
+  ASSERT_EQ(owners.size(), 1u);
+  EXPECT_EQ(owners[0]["name"], "iris-v1");
+  EXPECT_EQ(owners[0]["controller"], true);
+  bool envFound = false;
+  for (const auto& e : field(*stable, "/spec/template/spec/containers/0/env")) {
+    envFound = envFound || (e["name"] == "MLOPS_MODEL_VERSION" && e["value"] == "1");
+  }
+  EXPECT_TRUE(envFound);
+  auto service = get(res::kServices, "iris");
+  ASSERT_TRUE(service);
+  EXPECT_EQ(field(*service, "/spec/selector"),
+            (json{{"mlops.dev/model", "iris"}, {"app.kubernetes.io/component", "serving"}}));
+}
+
+TEST_F(RolloutE2E, WithoutADriftPolicyANewVersionIsARollingUpdate) {
+  startOperator();
+  v1InProduction("iris", std::nullopt);
+  create(res::kModelVersions, modelVersion("iris", 2, "Production"));
+  waitForPhase("iris-v2", "Production");
+  EXPECT_EQ(str(waitForPhase("iris-v1", "Superseded"), "/status/phase"), "Superseded");
+  EXPECT_EQ(servedVersion("iris"), "2");
+  EXPECT_FALSE(get(res::kDeployments, "iris-canary")) << "no canary without a policy";
+}
+
+TEST_F(RolloutE2E, AHealthyCanaryIsPromotedAfterCountEvaluationsInTheStatedOrder) {
+  startOperator();
+  setErrorRate("iris", "canary", 0.01);
+  setErrorRate("iris", "stable", 0.01);
+  v1InProduction("iris", driftPolicy("iris", json::object()));
+  create(res::kModelVersions, modelVersion("iris", 2, "Production"));
+  // The canary runs v2 while stable still serves v1.
+  ASSERT_TRUE(eventually(30s, [&] { return servedVersion("iris-canary") == "2"; }));
+  EXPECT_EQ(servedVersion("iris"), "1");
+  const json v2 = waitForPhase("iris-v2", "Production");
+  EXPECT_GE(field(v2, "/status/analysis/successes").get<int>(), 0);  // bake restarted the counters
+  EXPECT_EQ(str(v2, "/status/analysis/kind"), "Bake");
+  EXPECT_EQ(field(v2, "/status/replacedVersion"), 1);
+  EXPECT_EQ(servedVersion("iris"), "2");
+  EXPECT_EQ(str(get(res::kModelVersions, "iris-v1").value_or(json()), "/status/phase"), "Superseded");
+  EXPECT_TRUE(eventually(15s, [&] { return !get(res::kDeployments, "iris-canary"); }))
+      << "the canary is deleted once v2 serves on stable";
+  std::string message;
+  EXPECT_TRUE(eventuallyHasEvent("iris-v2", "AnalysisSuccessful", &message));
+  EXPECT_NE(message.find("3 successful evaluations"), std::string::npos) << message;
+  EXPECT_TRUE(eventuallyHasEvent("iris-v2", "Promoted"));
+}
+
+TEST_F(RolloutE2E, ABreachingCanaryIsRolledBackWithTheDecidingMeasurement) {
+  startOperator();
+  setErrorRate("iris", "canary", 0.2);
+  v1InProduction("iris", driftPolicy("iris", json::object()));
+  create(res::kModelVersions, modelVersion("iris", 2, "Production"));
+  const json v2 = waitForPhase("iris-v2", "RolledBack");
+  EXPECT_EQ(str(v2, "/status/reason"), "AnalysisFailed");
+  EXPECT_EQ(conditionStatus(v2, "Stalled"), "True");
+  const json m = field(v2, "/status/analysis/checks/0/measurements/0");
+  EXPECT_EQ(m.value("verdict", ""), "Failed");
+  EXPECT_DOUBLE_EQ(m.value("value", 0.0), 0.2);
+  EXPECT_DOUBLE_EQ(m.value("max", 0.0), 0.05);
+  EXPECT_NE(m.value("query", "").find("model=\"iris\",track=\"canary\""), std::string::npos) << m;
+  std::string message;
+  EXPECT_TRUE(eventuallyHasEvent("iris-v2", "RolledBack", &message));
+  EXPECT_NE(message.find("0.2 > max 0.05"), std::string::npos) << message;
+  EXPECT_EQ(servedVersion("iris"), "1") << "stable untouched";
+  EXPECT_TRUE(eventually(15s, [&] { return !get(res::kDeployments, "iris-canary"); }));
+  EXPECT_EQ(str(get(res::kModelVersions, "iris-v1").value_or(json()), "/status/phase"), "Production");
+}
+
+TEST_F(RolloutE2E, NoDataPausesAsInconclusiveUntilAPersonDecides) {
+  startOperator();
+  // No series for the canary: the check has no data (onNoData: Inconclusive).
+  v1InProduction("iris", driftPolicy("iris", json::object()));
+  create(res::kModelVersions, modelVersion("iris", 2, "Production"));
+  const json paused = waitForVersion("iris-v2", [](const json& v) {
+    return str(v, "/status/reason") == "Inconclusive";
+  });
+  EXPECT_EQ(str(paused, "/status/phase"), "Canary");
+  EXPECT_EQ(conditionStatus(paused, "Stalled"), "True");
+  EXPECT_TRUE(get(res::kDeployments, "iris-canary")) << "a paused canary keeps running";
+  auto patched = client().mergePatch(res::kModelVersions, ns(), "iris-v2",
+                                     json{{"metadata", {{"annotations", {{"mlops.dev/decision", "rollback"}}}}}});
+  ASSERT_TRUE(patched.ok()) << patched.error().toString();
+  const json v2 = waitForPhase("iris-v2", "RolledBack");
+  EXPECT_EQ(str(v2, "/status/reason"), "ManualRollback");
+  EXPECT_EQ(str(v2, "/status/manualDecision/decision"), "rollback");
+  EXPECT_EQ(servedVersion("iris"), "1");
+
+  // The other way: a third version, promoted by a person.
+  create(res::kModelVersions, modelVersion("iris", 3, "Production"));
+  waitForVersion("iris-v3", [](const json& v) { return str(v, "/status/reason") == "Inconclusive"; });
+  patched = client().mergePatch(res::kModelVersions, ns(), "iris-v3",
+                                json{{"metadata", {{"annotations", {{"mlops.dev/decision", "promote"}}}}}});
+  ASSERT_TRUE(patched.ok()) << patched.error().toString();
+  waitForPhase("iris-v3", "Production");
+  EXPECT_EQ(servedVersion("iris"), "3");
+}
+
+TEST_F(RolloutE2E, AnUnreachablePrometheusRollsTheCanaryBackAfterTheErrorLimit) {
+  startOperator();
+  json policy = driftPolicy("iris", json{{"consecutiveErrorLimit", 2}});
+  policy["spec"]["prometheus"] = {{"url", "http://127.0.0.1:" + std::to_string(freePort())},
+                                  {"timeout", "2s"}};
+  v1InProduction("iris", policy);
+  create(res::kModelVersions, modelVersion("iris", 2, "Production"));
+  const json v2 = waitForPhase("iris-v2", "RolledBack");
+  EXPECT_EQ(str(v2, "/status/reason"), "AnalysisError");
+  EXPECT_EQ(field(v2, "/status/analysis/consecutiveErrors"), 3);
+  const std::string message = str(v2, "/status/analysis/checks/0/measurements/2/message");
+  EXPECT_FALSE(message.empty()) << v2.dump(2);
+  EXPECT_EQ(servedVersion("iris"), "1");
+}
+
+TEST_F(RolloutE2E, AQueryWithASyntaxErrorShowsPrometheusErrorInStatusAndAnEvent) {
+  startOperator();
+  json policy = driftPolicy("iris", json{{"consecutiveErrorLimit", 0}});
+  policy["spec"]["analysis"]["checks"] = json::array({json{{"name", "broken"}, {"query", "sum(("}, {"max", 1}}});
+  v1InProduction("iris", policy);
+  create(res::kModelVersions, modelVersion("iris", 2, "Production"));
+  const json v2 = waitForPhase("iris-v2", "RolledBack");
+  const std::string message = str(v2, "/status/analysis/checks/0/measurements/0/message");
+  EXPECT_NE(message.find("bad_data"), std::string::npos) << message;
+  EXPECT_NE(message.find("parse error"), std::string::npos) << message;
+  std::string event;
+  EXPECT_TRUE(eventuallyHasEvent("iris-v2", "AnalysisError", &event));
+  EXPECT_NE(event.find("bad_data"), std::string::npos) << event;
+}
+
+TEST_F(RolloutE2E, ABreachDuringBakeRestoresTheReplacedVersion) {
+  startOperator();
+  setErrorRate("iris", "canary", 0.01);
+  setErrorRate("iris", "stable", 0.01);
+  v1InProduction("iris", driftPolicy("iris", json{{"bakeTime", "5m"}}));
+  create(res::kModelVersions, modelVersion("iris", 2, "Production"));
+  waitForPhase("iris-v2", "Production");
+  setErrorRate("iris", "stable", 0.5);
+  const json v2 = waitForPhase("iris-v2", "RolledBack");
+  EXPECT_EQ(str(v2, "/status/reason"), "BakeFailed");
+  const json v1 = waitForPhase("iris-v1", "Production");
+  EXPECT_EQ(str(v1, "/status/reason"), "Restored");
+  EXPECT_EQ(servedVersion("iris"), "1");
+}
+
+TEST_F(RolloutE2E, ANewerCandidatePreemptsARunningCanary) {
+  startOperator();
+  v1InProduction("iris", driftPolicy("iris", json::object()));  // no data: v2 pauses
+  create(res::kModelVersions, modelVersion("iris", 2, "Production"));
+  waitForPhase("iris-v2", "Canary");
+  create(res::kModelVersions, modelVersion("iris", 3, "Production"));
+  const json v2 = waitForPhase("iris-v2", "Superseded");
+  EXPECT_EQ(str(v2, "/status/reason"), "Preempted");
+  EXPECT_TRUE(eventually(30s, [&] { return servedVersion("iris-canary") == "3"; }));
+}
+
+TEST_F(RolloutE2E, DeletingThePolicyMidCanaryPausesIt) {
+  startOperator();
+  v1InProduction("iris", driftPolicy("iris", json{{"count", 1000}}));
+  setErrorRate("iris", "canary", 0.01);
+  create(res::kModelVersions, modelVersion("iris", 2, "Production"));
+  waitForVersion("iris-v2", [](const json& v) {
+    return field(v, "/status/analysis/successes").is_number() &&
+           field(v, "/status/analysis/successes").get<int>() >= 1;
+  });
+  ASSERT_TRUE(client().remove(res::kDriftPolicies, ns(), "iris").ok());
+  const json v2 = waitForVersion("iris-v2", [](const json& v) {
+    return str(v, "/status/reason") == "PolicyMissing";
+  });
+  EXPECT_EQ(conditionStatus(v2, "Stalled"), "True");
+  EXPECT_EQ(servedVersion("iris-canary"), "2") << "nothing is removed on no evidence";
+  EXPECT_EQ(servedVersion("iris"), "1");
+}
+
+TEST_F(RolloutE2E, AnUnmanagedDeploymentOfTheModelsNameIsNeverTouched) {
+  startOperator();
+  json theirs{{"apiVersion", "apps/v1"},
+              {"kind", "Deployment"},
+              {"metadata", {{"name", "iris"}, {"namespace", ns()}}},
+              {"spec",
+               {{"replicas", 1},
+                {"selector", {{"matchLabels", {{"app", "theirs"}}}}},
+                {"template",
+                 {{"metadata", {{"labels", {{"app", "theirs"}}}}},
+                  {"spec", {{"containers", json::array({json{{"name", "c"}, {"image", "theirs:1"}}})}}}}}}}};
+  const json created = create(res::kDeployments, theirs);
+  create(res::kModelVersions, modelVersion("iris", 1, "Production"));
+  const json v1 = waitForVersion("iris-v1", [](const json& v) { return str(v, "/status/reason") == "NameTaken"; });
+  EXPECT_EQ(conditionStatus(v1, "Stalled"), "True");
+  auto after = get(res::kDeployments, "iris");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(str(*after, "/metadata/resourceVersion"), str(created, "/metadata/resourceVersion"))
+      << "the unmanaged Deployment was written to";
+}
+
+TEST_F(RolloutE2E, TheProductionVersionCannotBeDeletedButItsNamespaceCan) {
+  auto applied = testing::kubectl(env(), {"apply", "-f", testing::repoRoot() + "/deploy/admission-policy.yaml"});
+  ASSERT_EQ(applied.exitCode, 0) << applied.describe();
+  startOperator();
+  v1InProduction("iris", std::nullopt);
+  // The API server loads a new admission policy within a moment; a
+  // server-side dry run sees it without deleting anything.
+  ASSERT_TRUE(eventually(30s, [&] {
+    auto r = testing::kubectl(env(), {"delete", "modelversion", "iris-v1", "-n", ns(), "--dry-run=server"});
+    return r.exitCode != 0 && r.err.find("is in production") != std::string::npos;
+  })) << "the admission policy never refused the dry run";
+  auto removed = client().remove(res::kModelVersions, ns(), "iris-v1");
+    if (removed.ok()) return true;
+    refusal = removed.error().message;
+    return false;
+  }) == false || !refusal.empty());
+  auto removed = client().remove(res::kModelVersions, ns(), "iris-v1");
+  ASSERT_FALSE(removed.ok()) << "deleting the production version must be refused";
+  EXPECT_NE(removed.error().message.find("is in production"), std::string::npos)
+      << removed.error().message;
+  EXPECT_EQ(str(get(res::kModelVersions, "iris-v1").value_or(json()), "/status/phase"), "Production");
+  // The namespace goes, version and all (the test fixture waits for it).
+  auto nsRemoved = client().remove(res::kNamespaces, "", ns());
+  ASSERT_TRUE(nsRemoved.ok()) << nsRemoved.error().toString();
+  EXPECT_TRUE(eventually(60s, [&] { return !get(res::kModelVersions, "iris-v1"); }))
+      << "the finalizer was not released for a terminating namespace";
+}
+
+}  // namespace
+}  // namespace mlops::e2e
