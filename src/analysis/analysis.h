@@ -119,7 +119,9 @@ struct Measurement {
   std::string check;  // the check's name
   std::string time;   // RFC 3339, as given to judge()
   std::string query;  // as sent
-  std::optional<double> value;  // absent for no data, NaN or an error
+  // Absent for no data, NaN, ±Inf (JSON, and so status, has no number for
+  // them; the message names the value) or an error.
+  std::optional<double> value;
   std::optional<double> min;
   std::optional<double> max;
   Verdict verdict = Verdict::kError;
