@@ -197,7 +197,7 @@ void Controller::processKey(const std::string& key) {
     reconcileMetrics_->activeWorkers->Decrement();
     reconcileMetrics_->time->Observe(seconds);
   }
-  auto count = [&](prometheus::Counter* ControllerMetrics::*which) {
+  auto count = [&](::prometheus::Counter* ControllerMetrics::*which) {
     if (reconcileMetrics_) {
       ((*reconcileMetrics_).*which)->Increment();
     }

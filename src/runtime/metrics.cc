@@ -5,7 +5,7 @@
 namespace mlops::runtime {
 namespace {
 
-using prometheus::Histogram;
+using ::prometheus::Histogram;
 
 // controller-runtime's reconcile_time_seconds buckets.
 Histogram::BucketBoundaries reconcileBuckets() {
@@ -26,9 +26,9 @@ Histogram::BucketBoundaries queueBuckets() {
 
 class PrometheusQueueMetrics final : public QueueMetrics {
  public:
-  PrometheusQueueMetrics(prometheus::Gauge& depth, prometheus::Counter& adds,
-                         prometheus::Histogram& queueDuration, prometheus::Histogram& workDuration,
-                         prometheus::Counter& retries)
+  PrometheusQueueMetrics(::prometheus::Gauge& depth, ::prometheus::Counter& adds,
+                         ::prometheus::Histogram& queueDuration, ::prometheus::Histogram& workDuration,
+                         ::prometheus::Counter& retries)
       : depth_(depth),
         adds_(adds),
         queueDuration_(queueDuration),
@@ -41,65 +41,65 @@ class PrometheusQueueMetrics final : public QueueMetrics {
   void retried() override { retries_.Increment(); }
 
  private:
-  prometheus::Gauge& depth_;
-  prometheus::Counter& adds_;
-  prometheus::Histogram& queueDuration_;
-  prometheus::Histogram& workDuration_;
-  prometheus::Counter& retries_;
+  ::prometheus::Gauge& depth_;
+  ::prometheus::Counter& adds_;
+  ::prometheus::Histogram& queueDuration_;
+  ::prometheus::Histogram& workDuration_;
+  ::prometheus::Counter& retries_;
 };
 
 }  // namespace
 
-RuntimeMetrics::RuntimeMetrics() : RuntimeMetrics(std::make_shared<prometheus::Registry>()) {}
+RuntimeMetrics::RuntimeMetrics() : RuntimeMetrics(std::make_shared<::prometheus::Registry>()) {}
 
-RuntimeMetrics::RuntimeMetrics(std::shared_ptr<prometheus::Registry> registry)
+RuntimeMetrics::RuntimeMetrics(std::shared_ptr<::prometheus::Registry> registry)
     : registry_(std::move(registry)),
-      reconcileTotal_(prometheus::BuildCounter()
+      reconcileTotal_(::prometheus::BuildCounter()
                           .Name("controller_runtime_reconcile_total")
                           .Help("Total number of reconciliations per controller")
                           .Register(*registry_)),
-      reconcileErrors_(prometheus::BuildCounter()
+      reconcileErrors_(::prometheus::BuildCounter()
                            .Name("controller_runtime_reconcile_errors_total")
                            .Help("Total number of reconciliation errors per controller")
                            .Register(*registry_)),
-      reconcileTime_(prometheus::BuildHistogram()
+      reconcileTime_(::prometheus::BuildHistogram()
                          .Name("controller_runtime_reconcile_time_seconds")
                          .Help("Length of time per reconciliation per controller")
                          .Register(*registry_)),
-      activeWorkers_(prometheus::BuildGauge()
+      activeWorkers_(::prometheus::BuildGauge()
                          .Name("controller_runtime_active_workers")
                          .Help("Number of currently used workers per controller")
                          .Register(*registry_)),
-      maxConcurrent_(prometheus::BuildGauge()
+      maxConcurrent_(::prometheus::BuildGauge()
                          .Name("controller_runtime_max_concurrent_reconciles")
                          .Help("Maximum number of concurrent reconciles per controller")
                          .Register(*registry_)),
-      queueDepth_(prometheus::BuildGauge()
+      queueDepth_(::prometheus::BuildGauge()
                       .Name("workqueue_depth")
                       .Help("Current depth of workqueue")
                       .Register(*registry_)),
-      queueAdds_(prometheus::BuildCounter()
+      queueAdds_(::prometheus::BuildCounter()
                      .Name("workqueue_adds_total")
                      .Help("Total number of adds handled by workqueue")
                      .Register(*registry_)),
-      queueDuration_(prometheus::BuildHistogram()
+      queueDuration_(::prometheus::BuildHistogram()
                          .Name("workqueue_queue_duration_seconds")
                          .Help("How long in seconds an item stays in workqueue before being "
                                "requested")
                          .Register(*registry_)),
-      workDuration_(prometheus::BuildHistogram()
+      workDuration_(::prometheus::BuildHistogram()
                         .Name("workqueue_work_duration_seconds")
                         .Help("How long in seconds processing an item from workqueue takes")
                         .Register(*registry_)),
-      queueRetries_(prometheus::BuildCounter()
+      queueRetries_(::prometheus::BuildCounter()
                         .Name("workqueue_retries_total")
                         .Help("Total number of retries handled by workqueue")
                         .Register(*registry_)),
-      restRequests_(prometheus::BuildCounter()
+      restRequests_(::prometheus::BuildCounter()
                         .Name("rest_client_requests_total")
                         .Help("Number of HTTP requests, partitioned by status code and method")
                         .Register(*registry_)),
-      leaderStatus_(prometheus::BuildGauge()
+      leaderStatus_(::prometheus::BuildGauge()
                         .Name("leader_election_master_status")
                         .Help("Gauge of if the reporting system is master of the relevant lease, "
                               "0 indicates backup, 1 indicates master")
@@ -119,7 +119,7 @@ ControllerMetrics RuntimeMetrics::forController(const std::string& controller) {
 }
 
 std::unique_ptr<QueueMetrics> RuntimeMetrics::forQueue(const std::string& name) {
-  const prometheus::Labels labels{{"name", name}};
+  const ::prometheus::Labels labels{{"name", name}};
   return std::make_unique<PrometheusQueueMetrics>(
       queueDepth_.Add(labels), queueAdds_.Add(labels), queueDuration_.Add(labels, queueBuckets()),
       workDuration_.Add(labels, queueBuckets()), queueRetries_.Add(labels));
@@ -139,7 +139,7 @@ std::function<void(const std::string&, int)> RuntimeMetrics::restClientObserver(
 }
 
 std::string RuntimeMetrics::serialize() const {
-  return prometheus::TextSerializer().Serialize(registry_->Collect());
+  return ::prometheus::TextSerializer().Serialize(registry_->Collect());
 }
 
 }  // namespace mlops::runtime

@@ -11,7 +11,7 @@
 //   rest_client_requests_total{code,method}
 //   leader_election_master_status{name}
 //
-// One RuntimeMetrics owns one prometheus::Registry; domain metrics of the
+// One RuntimeMetrics owns one ::prometheus::Registry; domain metrics of the
 // controllers may be registered on the same registry (registry()). Thread
 // safe: prometheus-cpp metrics are.
 #pragma once
@@ -32,22 +32,22 @@ namespace mlops::runtime {
 
 // The metrics of one controller's reconciles (handles into RuntimeMetrics).
 struct ControllerMetrics {
-  prometheus::Counter* success = nullptr;
-  prometheus::Counter* error = nullptr;
-  prometheus::Counter* requeue = nullptr;
-  prometheus::Counter* requeueAfter = nullptr;
-  prometheus::Counter* errors = nullptr;  // reconcile_errors_total
-  prometheus::Histogram* time = nullptr;
-  prometheus::Gauge* activeWorkers = nullptr;
-  prometheus::Gauge* maxConcurrent = nullptr;
+  ::prometheus::Counter* success = nullptr;
+  ::prometheus::Counter* error = nullptr;
+  ::prometheus::Counter* requeue = nullptr;
+  ::prometheus::Counter* requeueAfter = nullptr;
+  ::prometheus::Counter* errors = nullptr;  // reconcile_errors_total
+  ::prometheus::Histogram* time = nullptr;
+  ::prometheus::Gauge* activeWorkers = nullptr;
+  ::prometheus::Gauge* maxConcurrent = nullptr;
 };
 
 class RuntimeMetrics {
  public:
   RuntimeMetrics();
-  explicit RuntimeMetrics(std::shared_ptr<prometheus::Registry> registry);
+  explicit RuntimeMetrics(std::shared_ptr<::prometheus::Registry> registry);
 
-  const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
+  const std::shared_ptr<::prometheus::Registry>& registry() const { return registry_; }
 
   ControllerMetrics forController(const std::string& controller);
   std::unique_ptr<QueueMetrics> forQueue(const std::string& name);
@@ -63,19 +63,19 @@ class RuntimeMetrics {
   std::string serialize() const;
 
  private:
-  std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Family<prometheus::Counter>& reconcileTotal_;
-  prometheus::Family<prometheus::Counter>& reconcileErrors_;
-  prometheus::Family<prometheus::Histogram>& reconcileTime_;
-  prometheus::Family<prometheus::Gauge>& activeWorkers_;
-  prometheus::Family<prometheus::Gauge>& maxConcurrent_;
-  prometheus::Family<prometheus::Gauge>& queueDepth_;
-  prometheus::Family<prometheus::Counter>& queueAdds_;
-  prometheus::Family<prometheus::Histogram>& queueDuration_;
-  prometheus::Family<prometheus::Histogram>& workDuration_;
-  prometheus::Family<prometheus::Counter>& queueRetries_;
-  prometheus::Family<prometheus::Counter>& restRequests_;
-  prometheus::Family<prometheus::Gauge>& leaderStatus_;
+  std::shared_ptr<::prometheus::Registry> registry_;
+  ::prometheus::Family<::prometheus::Counter>& reconcileTotal_;
+  ::prometheus::Family<::prometheus::Counter>& reconcileErrors_;
+  ::prometheus::Family<::prometheus::Histogram>& reconcileTime_;
+  ::prometheus::Family<::prometheus::Gauge>& activeWorkers_;
+  ::prometheus::Family<::prometheus::Gauge>& maxConcurrent_;
+  ::prometheus::Family<::prometheus::Gauge>& queueDepth_;
+  ::prometheus::Family<::prometheus::Counter>& queueAdds_;
+  ::prometheus::Family<::prometheus::Histogram>& queueDuration_;
+  ::prometheus::Family<::prometheus::Histogram>& workDuration_;
+  ::prometheus::Family<::prometheus::Counter>& queueRetries_;
+  ::prometheus::Family<::prometheus::Counter>& restRequests_;
+  ::prometheus::Family<::prometheus::Gauge>& leaderStatus_;
 };
 
 }  // namespace mlops::runtime

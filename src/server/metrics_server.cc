@@ -8,8 +8,8 @@
 namespace mlops::server {
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(
-    const std::string& bindAddress, const std::shared_ptr<prometheus::Registry>& registry) {
-  std::weak_ptr<prometheus::Registry> weak = registry;
+    const std::string& bindAddress, const std::shared_ptr<::prometheus::Registry>& registry) {
+  std::weak_ptr<::prometheus::Registry> weak = registry;
   auto http = HttpServer::start(
       bindAddress,
       [weak](const HttpRequestHead& request) -> HttpReply {
@@ -18,7 +18,7 @@ Result<std::unique_ptr<MetricsServer>> MetricsServer::start(
         }
         std::string body;
         if (auto live = weak.lock()) {
-          body = prometheus::TextSerializer().Serialize(live->Collect());
+          body = ::prometheus::TextSerializer().Serialize(live->Collect());
         }
         return {200, "text/plain; version=0.0.4; charset=utf-8", std::move(body)};
       },

@@ -24,7 +24,7 @@ class HttpServer;
 class MetricsServer {
  public:
   static Result<std::unique_ptr<MetricsServer>> start(
-      const std::string& bindAddress, const std::shared_ptr<prometheus::Registry>& registry);
+      const std::string& bindAddress, const std::shared_ptr<::prometheus::Registry>& registry);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

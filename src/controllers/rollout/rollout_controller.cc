@@ -4,8 +4,10 @@
 #include <utility>
 
 #include "analysis/evaluate.h"
+#include "controllers/rollout/serving.h"
 #include "core/json_access.h"
 #include "kube/resource.h"
+#include "objects/timestamps.h"
 #include "prometheus/http_query_client.h"
 #include "prometheus/parse.h"
 #include "runtime/indexer.h"

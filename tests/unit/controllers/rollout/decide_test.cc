@@ -151,7 +151,8 @@ analysis::Evaluation evaluation(double value, analysis::Verdict verdict) {
 // available) and v2 staged; with `withPolicy` a DriftPolicy.
 RolloutInput v1InProductionV2Staged(bool withPolicy) {
   RolloutInput in = input({version(1, "Production", "Production"), version(2, "Production")});
-  RolloutInput settle = input({version(1, "Production", "Production")});
+  // Serving objects are owned by every live version, v2 included.
+  RolloutInput settle = input({version(1, "Production", "Production"), version(2, "None")});
   const RolloutDecision first = decideRollout(settle);
   in.stable = availableDeployment(*applied(first, "iris"));
   in.service = first.apply.back();
@@ -192,7 +193,7 @@ TEST(DecideRollout, TheFirstVersionIsPromotedDirectlyOnceItsDeploymentIsAvailabl
 
 TEST(DecideRollout, ASettledModelWritesNothing) {
   RolloutInput in = v1InProductionV2Staged(false);
-  in.versions.pop_back();
+  in.versions[1]["spec"]["stage"] = "None";
   in.versions[0]["metadata"]["finalizers"] = Json::array({std::string(kProtectionFinalizer)});
   const RolloutDecision d = decideRollout(in);
   EXPECT_TRUE(d.apply.empty());
@@ -222,23 +223,23 @@ TEST(DecideRollout, WithoutAPolicyARollingUpdateWaitsForALiveConfirmation) {
 TEST(DecideRollout, WithAPolicyTheCandidateRunsAsACanaryAndIsMeasuredAfterTheInitialDelay) {
   RolloutInput in = v1InProductionV2Staged(true);
   RolloutDecision d = decideRollout(in);
-  const Json* canary = applied(d, "iris-canary");
-  ASSERT_NE(canary, nullptr);
-  EXPECT_EQ(canary->at("spec").at("replicas"), 1);
-  EXPECT_EQ(canary->at("spec").at("selector").at("matchLabels").at("mlops.dev/track"), "canary");
+  ASSERT_NE(applied(d, "iris-canary"), nullptr);
+  const Json canary = *applied(d, "iris-canary");  // d is decided again below
+  EXPECT_EQ(canary.at("spec").at("replicas"), 1);
+  EXPECT_EQ(canary.at("spec").at("selector").at("matchLabels").at("mlops.dev/track"), "canary");
   EXPECT_EQ(applied(d, "iris"), nullptr) << "stable keeps serving v1 unchanged";
   EXPECT_EQ(statusOf(d, "iris-v2")->at("phase"), "Canary");
   EXPECT_EQ(statusOf(d, "iris-v2")->at("analysis").at("kind"), "Canary");
   EXPECT_TRUE(hasEvent(d, "CanaryStarted"));
 
   persist(in, d);
-  in.canary = availableDeployment(*canary, seconds(10));  // available for 10 s of the 30 s delay
+  in.canary = availableDeployment(canary, seconds(10));  // available for 10 s of the 30 s delay
   d = decideRollout(in);
   EXPECT_FALSE(d.evaluate);
   ASSERT_TRUE(d.requeueAfter);
   EXPECT_EQ(*d.requeueAfter, std::chrono::milliseconds(20'000));
 
-  in.canary = availableDeployment(*canary, seconds(31));
+  in.canary = availableDeployment(canary, seconds(31));
   d = decideRollout(in);
   ASSERT_TRUE(d.evaluate);
   EXPECT_EQ(d.evaluate->versionName, "iris-v2");
@@ -371,9 +372,17 @@ TEST(DecideRollout, AnUnmanagedObjectUnderAServingNameIsNeverTakenOver) {
   EXPECT_TRUE(hasEvent(d, "NameTaken"));
 }
 
-TEST(DecideRollout, ABakeFailureRestoresTheReplacedVersion) {
+// v2 in production after a canary, baking; v1 Superseded; stable serves v2.
+RolloutInput v2Baking() {
   RolloutInput in = v1InProductionV2Staged(true);
   in.versions[0]["status"]["phase"] = "Superseded";
+  RolloutInput settle = input({in.versions[0], version(2, "Production", "Production")});
+  in.stable = availableDeployment(*applied(decideRollout(settle), "iris"));
+  return in;
+}
+
+TEST(DecideRollout, ABakeFailureRestoresTheReplacedVersion) {
+  RolloutInput in = v2Baking();
   in.versions[1]["status"] = Json{{"phase", "Production"},
                                   {"reason", "Promoted"},
                                   {"promotedAt", at(seconds(-60))},
@@ -397,8 +406,7 @@ TEST(DecideRollout, ABakeFailureRestoresTheReplacedVersion) {
 }
 
 TEST(DecideRollout, ErrorsDuringBakeNeverRollBack) {
-  RolloutInput in = v1InProductionV2Staged(true);
-  in.versions[0]["status"]["phase"] = "Superseded";
+  RolloutInput in = v2Baking();
   in.versions[1]["status"] = Json{{"phase", "Production"},
                                   {"reason", "Promoted"},
                                   {"promotedAt", at(seconds(-60))},
