@@ -54,15 +54,18 @@ std::vector<RequiredPermission> buildTable() {
       std::string(kInformer) + " of serving Deployments (rollout controller)");
   add("apps", "deployments", "", {"get"},
       "rollout controller checks that a serving name is not held by an unmanaged Deployment");
-  add("apps", "deployments", "", {"patch"},
-      "rollout controller applies the stable and canary Deployments (server-side apply)");
+  add("apps", "deployments", "", {"create", "patch"},
+      "rollout controller applies the stable and canary Deployments (server-side apply: a "
+      "PATCH that creates the object the first time)");
   add("apps", "deployments", "", {"delete"},
       "rollout controller removes a decided canary and a decommissioned model's Deployment");
   add("", "services", "", {"list", "watch"},
       std::string(kInformer) + " of serving Services (rollout controller)");
   add("", "services", "", {"get"},
       "rollout controller checks that a serving name is not held by an unmanaged Service");
-  add("", "services", "", {"patch"}, "rollout controller applies a model's Service (server-side apply)");
+  add("", "services", "", {"create", "patch"},
+      "rollout controller applies a model's Service (server-side apply: a PATCH that creates "
+      "the object the first time)");
   add("", "services", "", {"delete"}, "rollout controller removes a decommissioned model's Service");
   add("", "secrets", "", {"get"},
       "rollout controller reads a DriftPolicy's Prometheus bearer token (only Secrets labelled "
