@@ -41,6 +41,11 @@ bool anyDeleting(const std::vector<Json>& versions) {
   });
 }
 
+// The API server refuses new objects in a namespace being deleted.
+bool namespaceTerminating(const Error& e) {
+  return e.code == ErrorCode::kForbidden && e.message.find("being terminated") != std::string::npos;
+}
+
 std::vector<Request> byModelLabel(const Json& obj) {
   const std::string model = stringMember(runtime::labelsOf(obj), std::string(kLabelModel).c_str());
   if (model.empty()) {
@@ -265,6 +270,10 @@ Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request) {
                               kube::ApplyOptions{.fieldManager = std::string(kFieldManager),
                                                  .force = true});
     if (!applied.ok()) {
+      if (namespaceTerminating(applied.error())) {
+        // Its versions are about to be deleted too; nothing more to serve.
+        return ReconcileResult{};
+      }
       return applied.error();
     }
   }
