@@ -458,5 +458,49 @@ TEST_F(RolloutE2E, TheProductionVersionCannotBeDeletedButItsNamespaceCan) {
       << "the finalizer was not released for a terminating namespace";
 }
 
+TEST_F(RolloutE2E, AServingTemplateTheApiServerRefusesMakesTheVersionInvalid) {
+  startOperator();
+  json v1 = modelVersion("iris", 1, "Production");
+  v1["spec"]["serving"]["template"]["spec"]["containers"][0]["resources"] = {{"requests", {{"cpu", "lots"}}}};
+  create(res::kModelVersions, v1);
+  const json invalid = waitForPhase("iris-v1", "Invalid");
+  EXPECT_EQ(conditionStatus(invalid, "Stalled"), "True");
+  EXPECT_NE(str(invalid, "/status/message").find("refused"), std::string::npos) << invalid.dump(2);
+  EXPECT_TRUE(eventuallyHasEvent("iris-v1", "InvalidServing"));
+  EXPECT_FALSE(get(res::kDeployments, "iris"));
+}
+
+TEST_F(RolloutE2E, APrometheusTheOperatorMayNotUsePausesTheCanaryAndMeasuresNothing) {
+  // The policy names the plane's Prometheus, which the allow-list excludes.
+  startOperator({"--prometheus-url-allow=https://prometheus.example.com/"});
+  json policy = driftPolicy("iris", json::object());
+  policy["spec"]["prometheus"] = {{"url", env().get("PROMETHEUS_URL")}};
+  v1InProduction("iris", policy);
+  create(res::kModelVersions, modelVersion("iris", 2, "Production"));
+  json v2 = waitForVersion("iris-v2", [](const json& v) {
+    return str(v, "/status/reason") == "PrometheusConfigInvalid";
+  });
+  EXPECT_NE(str(v2, "/status/message").find("--prometheus-url-allow"), std::string::npos) << v2.dump(2);
+  EXPECT_EQ(field(v2, "/status/analysis/errors"), 0) << "nothing measured, nothing counted";
+  EXPECT_TRUE(eventuallyHasEvent("iris-v2", "PrometheusConfigInvalid"));
+
+  // A token Secret without the opt-in label is not read.
+  json secret{{"apiVersion", "v1"},
+              {"kind", "Secret"},
+              {"metadata", {{"name", "prom-token"}, {"namespace", ns()}}},
+              {"stringData", {{"token", "not-for-the-operator"}}}};
+  create(res::kSecrets, secret);
+  auto patched = client().mergePatch(
+      res::kDriftPolicies, ns(), "iris",
+      json{{"spec", {{"prometheus", {{"bearerTokenSecretRef", {{"name", "prom-token"}, {"key", "token"}}}}}}}});
+  ASSERT_TRUE(patched.ok()) << patched.error().toString();
+  startOperator();  // now without the allow-list
+  v2 = waitForVersion("iris-v2", [](const json& v) {
+    return str(v, "/status/message").find("mlops.dev/prometheus-credentials") != std::string::npos;
+  });
+  EXPECT_EQ(str(v2, "/status/reason"), "PrometheusConfigInvalid");
+  EXPECT_EQ(op_->output().find("not-for-the-operator"), std::string::npos) << "a token was logged";
+}
+
 }  // namespace
 }  // namespace mlops::e2e

@@ -408,6 +408,11 @@ class Decider {
       markInvalid(v, rendered.error().message);
       return false;
     }
+    if (const auto it = in_.rejectedServing.find(v.number); it != in_.rejectedServing.end()) {
+      markInvalid(v, "the API server refused Deployment " + deploymentName(in_.model, track) +
+                         ": " + it->second);
+      return false;
+    }
     applyIfChanged(std::move(*rendered), track == kTrackStable ? in_.stable : in_.canary);
     if (track == kTrackCanary) {
       canaryWanted_ = true;

@@ -38,6 +38,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -70,6 +71,9 @@ struct RolloutInput {
   std::vector<std::string> namesTaken;  // e.g. "Deployment iris", "Service iris"
   bool namespaceTerminating = false;    // live GET, asked only when a version is being deleted
   std::chrono::system_clock::time_point now;
+  // Deployments the API server refused (422/400) on the last apply, by the
+  // version they served, with the server's message: that version is Invalid.
+  std::map<int64_t, std::string> rejectedServing;
   // The checks' results, on the second call after `evaluate`.
   std::optional<analysis::Evaluation> evaluation;
   // Why the Prometheus client for `evaluate` could not be built (URL not

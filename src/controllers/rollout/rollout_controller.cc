@@ -41,6 +41,15 @@ bool anyDeleting(const std::vector<Json>& versions) {
   });
 }
 
+// An apply the API server will refuse however often it is sent: invalid
+// (422), malformed (400), or an object it cannot even decode — which it
+// answers with 500 "failed to convert new object ... unable to convert
+// unstructured object" (e.g. a resource quantity "lots" in the template).
+bool refusedForGood(const Error& e) {
+  return e.code == ErrorCode::kInvalid || e.code == ErrorCode::kBadRequest ||
+         (e.httpStatus == 500 && e.message.find("unable to convert") != std::string::npos);
+}
+
 // The API server refuses new objects in a namespace being deleted.
 bool namespaceTerminating(const Error& e) {
   return e.code == ErrorCode::kForbidden && e.message.find("being terminated") != std::string::npos;
@@ -254,6 +263,10 @@ Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request) {
   if (d.evaluate || d.confirmPolicyAbsent) {
     return makeError(ErrorCode::kInternal, "the rollout decision did not settle");
   }
+  return act(in, d);
+}
+
+Result<ReconcileResult> RolloutReconciler::act(RolloutInput& in, const RolloutDecision& d) {
 
   for (const auto& name : d.addFinalizer) {
     auto done = patchFinalizer(in, name, true);
@@ -269,13 +282,22 @@ Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request) {
     auto applied = api_.apply(r, in.ns, obj,
                               kube::ApplyOptions{.fieldManager = std::string(kFieldManager),
                                                  .force = true});
-    if (!applied.ok()) {
-      if (namespaceTerminating(applied.error())) {
-        // Its versions are about to be deleted too; nothing more to serve.
-        return ReconcileResult{};
-      }
-      return applied.error();
+    if (applied.ok()) {
+      continue;
     }
+    if (namespaceTerminating(applied.error())) {
+      // Its versions are about to be deleted too; nothing more to serve.
+      return ReconcileResult{};
+    }
+    const auto served = servedVersion(obj);
+    const bool refused = refusedForGood(applied.error());
+    if (refused && served && !in.rejectedServing.contains(*served)) {
+      // Retrying would be refused again: the version is Invalid, with the
+      // server's words; decide again with that and act on it instead.
+      in.rejectedServing[*served] = applied.error().message;
+      return act(in, decideRollout(in));
+    }
+    return applied.error();
   }
   for (const auto& ref : d.remove) {
     auto removed = api_.remove(resourceOf(ref.kind), in.ns, ref.name,

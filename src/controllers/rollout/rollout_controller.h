@@ -75,6 +75,8 @@ class RolloutReconciler final : public runtime::Reconciler {
   // The query client for a policy, or why there is none (status message).
   Result<std::unique_ptr<prometheus::QueryClient>> queryClient(const std::string& ns,
                                                                 const analysis::PrometheusSpec& spec);
+  // Carries out a settled decision (see the top comment for the order).
+  Result<runtime::ReconcileResult> act(RolloutInput& in, const RolloutDecision& d);
   Result<bool> patchFinalizer(const RolloutInput& in, const std::string& name, bool add);
 
   runtime::CacheReader& cache_;

@@ -486,5 +486,16 @@ TEST(DecideRollout, APrometheusConfigurationErrorPausesAndMeasuresNothing) {
   EXPECT_EQ(statusOf(d, "iris-v2")->at("analysis").at("errors"), 0);
 }
 
+TEST(DecideRollout, ADeploymentTheApiServerRefusedMakesItsVersionInvalid) {
+  RolloutInput in = input({version(1, "Production")});
+  in.rejectedServing[1] = "spec.template.spec.containers[0].resources.requests[cpu]: Invalid value";
+  const RolloutDecision d = decideRollout(in);
+  EXPECT_TRUE(d.apply.empty());
+  EXPECT_EQ(statusOf(d, "iris-v1")->at("phase"), "Invalid");
+  EXPECT_NE(statusOf(d, "iris-v1")->at("message").get<std::string>().find("Invalid value"),
+            std::string::npos);
+  EXPECT_TRUE(hasEvent(d, "InvalidServing"));
+}
+
 }  // namespace
 }  // namespace mlops::rollout
