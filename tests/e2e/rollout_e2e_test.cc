@@ -13,7 +13,11 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <sstream>
 #include <random>
 #include <set>
 #include <string>
@@ -23,6 +27,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "chaos_seed.h"
 #include "operator_fixture.h"
 #include "operator_process.h"
 #include "support/plane.h"
@@ -76,7 +81,8 @@ class RolloutE2E : public OperatorFixture {
     std::vector<std::string> flags = {"--namespace=" + ns(), "--workers=2",
                                       "--prometheus-url=" + env().get("PROMETHEUS_URL")};
     flags.insert(flags.end(), extra.begin(), extra.end());
-    op_ = std::make_unique<OperatorProcess>(operatorArgs(freePort(), health, "", flags));
+    metricsPort_ = freePort();
+    op_ = std::make_unique<OperatorProcess>(operatorArgs(metricsPort_, health, "", flags));
     ASSERT_TRUE(eventually(30s, [&] {
       auto r = httpGet(health, "/readyz");
       return r && r->status == 200;
@@ -216,6 +222,7 @@ class RolloutE2E : public OperatorFixture {
   }
 
   std::unique_ptr<OperatorProcess> op_;
+  int metricsPort_ = 0;
   std::set<json> series_;
 };
 
@@ -500,6 +507,189 @@ TEST_F(RolloutE2E, APrometheusTheOperatorMayNotUsePausesTheCanaryAndMeasuresNoth
   });
   EXPECT_EQ(str(v2, "/status/reason"), "PrometheusConfigInvalid");
   EXPECT_EQ(op_->output().find("not-for-the-operator"), std::string::npos) << "a token was logged";
+}
+
+// Per-version canary error rates: the check's query selects the version.
+json versionedCheck() {
+  return json{{"name", "error-rate"},
+              {"query", std::string(kMetric) +
+                            "{namespace=\"{{namespace}}\",model=\"{{model}}\",track=\"{{track}}\","
+                            "version=\"{{version}}\"}"},
+              {"max", 0.05}};
+}
+
+TEST_F(RolloutE2E, SigkilledDuringCanariesAndPromotionsTheInvariantsHold) {
+  constexpr int kKills = 20;
+  std::string seedError;
+  const auto seed = chaosSeed(seedError);
+  ASSERT_TRUE(seed) << seedError;
+  std::mt19937 rng(*seed);
+  std::uniform_int_distribution<int> killAfterMs(150, 2500);
+
+  json policy = driftPolicy("chaos", json{{"checks", json::array({versionedCheck()})},
+                                          {"bakeTime", "1s"}});
+  create(res::kDriftPolicies, policy);
+  // Every third version breaches on its canary; the rest are healthy.
+  const auto breaches = [](int v) { return v % 3 == 0; };
+  const auto setRate = [&](int v, const std::string& track, double value) {
+    const json labels{{"namespace", ns()}, {"model", "chaos"}, {"track", track}, {"version", std::to_string(v)}};
+    series_.insert(labels);
+    exporter("PUT", json{{"name", kMetric}, {"labels", labels}, {"value", value}});
+  };
+
+  // Invariants, observed from outside while the operator is killed and
+  // restarted. The versions are read before the Deployments: the operator
+  // changes what is served before it writes RolledBack, so a version that
+  // reads RolledBack must already be off both Deployments.
+  std::atomic<bool> watching{true};
+  std::atomic<int> violations{0};
+  std::string firstViolation;
+  std::mutex violationMu;
+  std::thread watcher([&] {
+    auto admin = testing::adminClient(env());
+    if (!admin.ok()) return;
+    while (watching) {
+      auto versions = (*admin)->list(res::kModelVersions, ns());
+      kube::ListOptions stableOnly;
+      stableOnly.labelSelector = "mlops.dev/model=chaos,mlops.dev/track=stable";
+      auto stable = (*admin)->list(res::kDeployments, ns(), stableOnly);
+      auto canary = (*admin)->get(res::kDeployments, ns(), "chaos-canary");
+      if (versions.ok() && stable.ok()) {
+        std::set<std::string> rolledBack;
+        for (const auto& v : versions->items) {
+          if (str(v, "/status/phase") == "RolledBack")
+            rolledBack.insert(std::to_string(field(v, "/spec/version").get<int>()));
+        }
+        std::vector<std::string> problems;
+        if (stable->items.size() > 1) problems.push_back("two stable Deployments");
+        for (const auto& d : stable->items) {
+          const std::string served = str(d, "/spec/template/metadata/labels/mlops.dev~1version");
+          if (rolledBack.count(served)) problems.push_back("stable serves RolledBack version " + served);
+        }
+        if (canary.ok()) {
+          const std::string served = str(*canary, "/spec/template/metadata/labels/mlops.dev~1version");
+          if (rolledBack.count(served)) problems.push_back("canary serves RolledBack version " + served);
+        }
+        if (!problems.empty()) {
+          std::lock_guard lock(violationMu);
+          if (violations++ == 0) firstViolation = problems.front();
+        }
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  });
+
+  startOperator();
+  create(res::kModelVersions, modelVersion("chaos", 1, "Production"));
+  int kills = 0;
+  int version = 1;
+  const auto decided = [&](int v) {
+    const std::string phase =
+        str(get(res::kModelVersions, "chaos-v" + std::to_string(v)).value_or(json()), "/status/phase");
+    return phase == "Production" || phase == "Superseded" || phase == "RolledBack";
+  };
+  while (kills < kKills && !HasFatalFailure()) {
+    if (decided(version)) {
+      ++version;
+      setRate(version, "canary", breaches(version) ? 0.5 : 0.01);
+      setRate(version, "stable", 0.01);
+      create(res::kModelVersions, modelVersion("chaos", version, "Production"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(killAfterMs(rng)));
+    op_->signal(SIGKILL);
+    ASSERT_TRUE(op_->waitExit(10s));
+    ++kills;
+    startOperator();
+  }
+  // Once left alone, every version is decided the way its evidence says.
+  for (int v = 2; v <= version; ++v) {
+    const std::string name = "chaos-v" + std::to_string(v);
+    const json last = waitForVersion(name, [](const json& obj) {
+      const std::string phase = str(obj, "/status/phase");
+      return phase == "Production" || phase == "Superseded" || phase == "RolledBack";
+    }, 90s);
+    if (breaches(v)) {
+      EXPECT_EQ(str(last, "/status/phase"), "RolledBack") << name;
+    } else {
+      EXPECT_NE(str(last, "/status/phase"), "RolledBack") << name << ": " << last.dump(2);
+    }
+  }
+  EXPECT_TRUE(eventually(30s, [&] { return !get(res::kDeployments, "chaos-canary"); }))
+      << "a canary outlived every decision";
+  watching = false;
+  watcher.join();
+  EXPECT_EQ(violations.load(), 0) << "first violation: " << firstViolation;
+  std::cout << "[figures] " << kills << " SIGKILLs over " << version - 1
+            << " candidates; invariant violations: " << violations.load() << "\n";
+}
+
+// Not a timed assertion: prints the figures the rollout is judged by
+// (breach → rollback time against interval + 2 s; queries and API writes per
+// evaluation), and checks only that every breach was rolled back.
+TEST_F(RolloutE2E, FiguresBreachToRollbackTimeAndWritesPerEvaluation) {
+  constexpr int kTrials = 10;
+  startOperator();
+  json policy = driftPolicy("fig", json{{"checks", json::array({versionedCheck()})}, {"count", 1000}});
+  create(res::kDriftPolicies, policy);
+  create(res::kModelVersions, modelVersion("fig", 1, "Production"));
+  waitForPhase("fig-v1", "Production");
+  const auto metric = [&](const std::string& method) {
+    auto page = httpGet(metricsPort_, "/metrics");
+    double total = 0;
+    if (!page) return total;
+    std::istringstream lines(page->body);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("rest_client_requests_total{", 0) == 0 &&
+          line.find("method=\"" + method + "\"") != std::string::npos) {
+        total += std::stod(line.substr(line.rfind(' ') + 1));
+      }
+    }
+    return total;
+  };
+  std::vector<double> seconds;
+  double evaluations = 0;
+  std::map<std::string, double> writes;
+  for (int t = 0; t < kTrials; ++t) {
+    const int v = t + 2;
+    const std::string name = "fig-v" + std::to_string(v);
+    const json labels{{"namespace", ns()}, {"model", "fig"}, {"track", "canary"}, {"version", std::to_string(v)}};
+    series_.insert(labels);
+    exporter("PUT", json{{"name", kMetric}, {"labels", labels}, {"value", 0.01}});
+    create(res::kModelVersions, modelVersion("fig", v, "Production"));
+    const auto successes = [&](int n) {
+      return [n](const json& obj) {
+        const json s = field(obj, "/status/analysis/successes");
+        return s.is_number() && s.get<int>() >= n;
+      };
+    };
+    waitForVersion(name, successes(2), 60s);
+    // Steady state: API writes per evaluation between the 2nd and 5th.
+    std::map<std::string, double> before;
+    for (const char* m : {"GET", "PUT", "PATCH", "POST", "DELETE"}) before[m] = metric(m);
+    waitForVersion(name, successes(5), 60s);
+    for (const char* m : {"GET", "PUT", "PATCH", "POST", "DELETE"}) writes[m] += metric(m) - before[m];
+    evaluations += 3;
+    // The breach: timed from the moment Prometheus answers with it.
+    exporter("PUT", json{{"name", kMetric}, {"labels", labels}, {"value", 0.5}});
+    const std::string query = std::string(kMetric) + "{namespace=\"" + ns() + "\",model=\"fig\",track=\"canary\",version=\"" + std::to_string(v) + "\"}";
+    ASSERT_TRUE(eventually(20s, [&] {
+      const auto r = testing::runCommand({"curl", "-sS", "-f", "--get", "--data-urlencode", "query=" + query,
+                                          env().get("PROMETHEUS_URL") + "/api/v1/query"});
+      return r.exitCode == 0 && r.out.find("\"0.5\"") != std::string::npos;
+    }));
+    const auto visible = std::chrono::steady_clock::now();
+    waitForPhase(name, "RolledBack", 30s);
+    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - visible).count());
+  }
+  std::sort(seconds.begin(), seconds.end());
+  const double median = (seconds[kTrials / 2 - 1] + seconds[kTrials / 2]) / 2;
+  std::cout << "[figures] breach visible in Prometheus -> canary RolledBack over " << kTrials
+            << " trials: median " << median << " s, max " << seconds.back()
+            << " s (interval + 2 s = 3 s)\n";
+  std::cout << "[figures] per analysis evaluation (steady state, " << evaluations
+            << " evaluations): Prometheus queries 1 (one check); API requests:";
+  for (const auto& [method, n] : writes) std::cout << " " << method << " " << n / evaluations;
+  std::cout << "\n";
 }
 
 }  // namespace
