@@ -11,6 +11,7 @@
 
 #include "analysis/analysis.h"
 #include "core/json_access.h"
+#include "core/number_format.h"
 #include "prometheus/parse.h"
 
 namespace mlops::analysis {
@@ -185,8 +186,8 @@ Result<Check> parseCheck(const Json& item, const std::string& field) {
     return invalid(named, "has neither min nor max; a check needs min, max or both");
   }
   if (c.min && c.max && *c.min > *c.max) {
-    return invalid(named, "min " + quoted(Json(*c.min)) + " is greater than max " +
-                              quoted(Json(*c.max)));
+    return invalid(named, "min " + formatNumber(*c.min) + " is greater than max " +
+                              formatNumber(*c.max));
   }
   Result<OnNoData> onNoData = onNoDataField(item, named + ".onNoData");
   if (!onNoData.ok()) {
