@@ -137,8 +137,8 @@ void checkJudge(const QueryResult& r) {
   if (m.verdict == mlops::analysis::Verdict::kSuccessful) {
     FUZZ_CHECK(m.value && *m.value >= 0.0 && *m.value <= 1.0, m.message);
   }
-  const bool judgeable = (r.type == ResultType::kScalar || r.type == ResultType::kVector) &&
-                         r.series.size() == 1;
+  const bool judgeable =
+      (r.type == ResultType::kScalar || r.type == ResultType::kVector) && r.series.size() == 1;
   if (!judgeable && !(r.type == ResultType::kVector && r.series.empty())) {
     FUZZ_CHECK(m.verdict == mlops::analysis::Verdict::kError, m.message);
   }
@@ -161,7 +161,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(e.message.size() <= mlops::prometheus::kMaxErrorMessageBytes, e.message);
     return 0;
   }
-  FUZZ_CHECK(status >= 200 && status <= 299, "accepted a reply with HTTP " + std::to_string(status));
+  FUZZ_CHECK(status >= 200 && status <= 299,
+             "accepted a reply with HTTP " + std::to_string(status));
   checkConsistent(*r);
   checkJudge(*r);
 

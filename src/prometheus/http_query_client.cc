@@ -224,8 +224,7 @@ int peerCheckIndex() {
 }
 
 const PeerCheck* peerCheckOf(const SSL* ssl) {
-  return static_cast<const PeerCheck*>(
-      SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), peerCheckIndex()));
+  return static_cast<const PeerCheck*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), peerCheckIndex()));
 }
 
 void setExpectedPeer(X509_VERIFY_PARAM* param, const PeerCheck& check) {
@@ -333,9 +332,8 @@ class HttpQueryClient final : public QueryClient {
       check.isIp = endpoint_.ipLiteral;
       check.verify = !options_.insecureSkipVerify;
       check.note = tlsFailure_;
-      c.set_ssl_context_callback([check](boost::asio::ssl::context& ctx) {
-        applyPeerCheck(ctx.native_handle(), check);
-      });
+      c.set_ssl_context_callback(
+          [check](boost::asio::ssl::context& ctx) { applyPeerCheck(ctx.native_handle(), check); });
     }
     return c;
   }
@@ -385,9 +383,9 @@ class HttpQueryClient final : public QueryClient {
       return transportError(std::current_exception());
     }
     if (!reply.body) {
-      Error e = makeError(ErrorCode::kInternal,
-                          "Prometheus at " + endpoint_.url + ": response larger than " +
-                              std::to_string(limit) + " bytes; abandoned");
+      Error e = makeError(ErrorCode::kInternal, "Prometheus at " + endpoint_.url +
+                                                    ": response larger than " +
+                                                    std::to_string(limit) + " bytes; abandoned");
       e.httpStatus = reply.status;
       return e;
     }
@@ -432,9 +430,9 @@ class HttpQueryClient final : public QueryClient {
       if (ec == std::errc::connection_refused || ec == std::errc::host_unreachable ||
           ec == std::errc::network_unreachable ||
           detail.find("Failed to connect") != std::string::npos) {
-        return makeError(ErrorCode::kUnavailable,
-                         where + ": cannot connect (connection refused or host unreachable): " +
-                             detail);
+        return makeError(
+            ErrorCode::kUnavailable,
+            where + ": cannot connect (connection refused or host unreachable): " + detail);
       }
       if (detail.find("resolv") != std::string::npos) {
         return makeError(ErrorCode::kUnavailable, where + ": cannot resolve the host: " + detail);
@@ -468,8 +466,7 @@ class HttpQueryClientFactory final : public QueryClientFactory {
       return makeError(ErrorCode::kInvalidArgument, "Prometheus query timeout must be positive");
     }
     if (options.maxResponseBytes == 0) {
-      return makeError(ErrorCode::kInvalidArgument,
-                       "Prometheus maxResponseBytes must be positive");
+      return makeError(ErrorCode::kInvalidArgument, "Prometheus maxResponseBytes must be positive");
     }
     if (!isHeaderSafe(options.bearerToken)) {
       return makeError(ErrorCode::kInvalidArgument,
@@ -483,9 +480,9 @@ class HttpQueryClientFactory final : public QueryClientFactory {
       return std::unique_ptr<QueryClient>(
           std::make_unique<HttpQueryClient>(std::move(*endpoint), options));
     } catch (const std::exception& e) {
-      return makeError(ErrorCode::kInvalidArgument,
-                       "cannot create an HTTP client for Prometheus at " + options.url + ": " +
-                           e.what());
+      return makeError(
+          ErrorCode::kInvalidArgument,
+          "cannot create an HTTP client for Prometheus at " + options.url + ": " + e.what());
     }
   }
 };

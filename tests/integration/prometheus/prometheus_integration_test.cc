@@ -165,8 +165,7 @@ TEST_F(PrometheusIntegrationTest, SetValueComesBackAndIsJudged) {
   EXPECT_EQ(e.measurements[1].message, "value 0.75 is below min 0.9");
   EXPECT_EQ(e.measurements[2].verdict, analysis::Verdict::kFailed) << e.measurements[2].message;
   EXPECT_NE(e.measurements[2].message.find("no data"), std::string::npos);
-  EXPECT_EQ(e.measurements[3].verdict, analysis::Verdict::kSuccessful)
-      << e.measurements[3].message;
+  EXPECT_EQ(e.measurements[3].verdict, analysis::Verdict::kSuccessful) << e.measurements[3].message;
   EXPECT_EQ(e.verdict, analysis::Verdict::kFailed);
 }
 
@@ -228,9 +227,8 @@ TEST_F(PrometheusIntegrationTest, RealShapes) {
   set({{"model", "b"}}, 2.0);
   auto c = client();
   ASSERT_NE(c, nullptr);
-  Result<QueryResult> two = pollUntil(*c, metric_, [](const QueryResult& r) {
-    return r.series.size() == 2;
-  });
+  Result<QueryResult> two =
+      pollUntil(*c, metric_, [](const QueryResult& r) { return r.series.size() == 2; });
   ASSERT_TRUE(two.ok()) << two.error().toString();
   ASSERT_EQ(two->series.size(), 2u);
   const analysis::Check check{"c", "q", 0.0, 10.0, analysis::OnNoData::kPass};

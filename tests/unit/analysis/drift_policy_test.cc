@@ -25,10 +25,10 @@ TEST(AnalysisDuration, Valid) {
     std::chrono::milliseconds ms;
   };
   const Case cases[] = {
-      {"0s", 0ms},        {"500ms", 500ms},      {"1s", 1s},          {"90s", 90s},
-      {"2m", 2min},       {"1h", 1h},            {"1h30m", 90min},    {"1.5s", 1500ms},
-      {"0.5m", 30s},      {"1.25h", 75min},      {"1m1s1ms", 61001ms}, {"1ms1m", 60001ms},
-      {"0.0001s", 0ms},   {"2.0005s", 2000ms},   {"1h1h", 2h},        {"10.123456789123s", 10123ms},
+      {"0s", 0ms},      {"500ms", 500ms},    {"1s", 1s},           {"90s", 90s},
+      {"2m", 2min},     {"1h", 1h},          {"1h30m", 90min},     {"1.5s", 1500ms},
+      {"0.5m", 30s},    {"1.25h", 75min},    {"1m1s1ms", 61001ms}, {"1ms1m", 60001ms},
+      {"0.0001s", 0ms}, {"2.0005s", 2000ms}, {"1h1h", 2h},         {"10.123456789123s", 10123ms},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.text);
@@ -39,8 +39,25 @@ TEST(AnalysisDuration, Valid) {
 }
 
 TEST(AnalysisDuration, Invalid) {
-  for (const char* text : {"", "5", "5x", "s", "1.s", ".5s", "1..5s", "-1s", "+1s", "1 s", " 1s",
-                           "1s ", "1S", "1d", "1us", "1ns", "1m1", "1e3s", "99999999999999999999h",
+  for (const char* text : {"",
+                           "5",
+                           "5x",
+                           "s",
+                           "1.s",
+                           ".5s",
+                           "1..5s",
+                           "-1s",
+                           "+1s",
+                           "1 s",
+                           " 1s",
+                           "1s ",
+                           "1S",
+                           "1d",
+                           "1us",
+                           "1ns",
+                           "1m1",
+                           "1e3s",
+                           "99999999999999999999h",
                            "9223372036854775807s"}) {
     SCOPED_TRACE(text);
     Result<std::chrono::milliseconds> d = parseDuration(text);
@@ -74,9 +91,11 @@ TEST(AnalysisDriftPolicy, DefaultsForAMinimalPolicy) {
 
   // What the CRD's defaulting writes ({} objects) reads the same; drift: {}
   // is a drift section with its defaults.
-  Result<DriftPolicySpec> defaulted = parseDriftPolicy(policy(
-      {{"model", "fraud"}, {"prometheus", Json::object()}, {"analysis", Json::object()},
-       {"drift", Json::object()}, {"retention", Json::object()}}));
+  Result<DriftPolicySpec> defaulted = parseDriftPolicy(policy({{"model", "fraud"},
+                                                               {"prometheus", Json::object()},
+                                                               {"analysis", Json::object()},
+                                                               {"drift", Json::object()},
+                                                               {"retention", Json::object()}}));
   ASSERT_TRUE(defaulted.ok()) << defaulted.error().toString();
   ASSERT_TRUE(defaulted->drift);
   EXPECT_TRUE(defaulted->drift->checks.empty());
@@ -188,7 +207,8 @@ TEST(AnalysisDriftPolicy, RetrainPromotion) {
   EXPECT_EQ(promotionOf({{"template", templateAutomatic}}), "Automatic");
   EXPECT_EQ(promotionOf({{"template", templateAutomatic}, {"promotion", "Manual"}}), "Manual");
   EXPECT_EQ(promotionOf({{"template", tmpl}, {"promotion", "Automatic"}}), "Automatic");
-  Result<DriftPolicySpec> defaults = parseDriftPolicy(policy({{"model", "m"}, {"drift", {{"retrain", {{"template", tmpl}}}}}}));
+  Result<DriftPolicySpec> defaults =
+      parseDriftPolicy(policy({{"model", "m"}, {"drift", {{"retrain", {{"template", tmpl}}}}}}));
   ASSERT_TRUE(defaults.ok());
   EXPECT_EQ(defaults->drift->retrain->cooldown, 1h);
   EXPECT_EQ(defaults->drift->retrain->maxConcurrent, 1);
@@ -203,7 +223,8 @@ TEST(AnalysisDriftPolicy, ErrorsNameTheField) {
     } else {
       c[key] = value;
     }
-    return Json{{"model", "m"}, {"analysis", {{"checks", {Json{{"name", "ok"}, {"query", "q"}, {"min", 0}}, c}}}}};
+    return Json{{"model", "m"},
+                {"analysis", {{"checks", {Json{{"name", "ok"}, {"query", "q"}, {"min", 0}}, c}}}}};
   };
   struct Case {
     const char* name;
@@ -219,7 +240,8 @@ TEST(AnalysisDriftPolicy, ErrorsNameTheField) {
       {"suspend", policy({{"model", "m"}, {"suspend", "yes"}}),
        "spec.suspend: must be true or false, got \"yes\""},
       {"neither bound", policy(withCheck("max", nullptr)),
-       "spec.analysis.checks[1] (latency): has neither min nor max; a check needs min, max or both"},
+       "spec.analysis.checks[1] (latency): has neither min nor max; a check needs min, max or "
+       "both"},
       {"min above max", policy(withCheck("min", 2)),
        "spec.analysis.checks[1] (latency): min 2 is greater than max 1"},
       {"string bound", policy(withCheck("min", "0.5")),
@@ -227,7 +249,8 @@ TEST(AnalysisDriftPolicy, ErrorsNameTheField) {
       {"bool bound", policy(withCheck("max", true)),
        "spec.analysis.checks[1] (latency).max: must be a number, got true"},
       {"onNoData", policy(withCheck("onNoData", "Skip")),
-       "spec.analysis.checks[1] (latency).onNoData: must be Inconclusive, Fail or Pass, got \"Skip\""},
+       "spec.analysis.checks[1] (latency).onNoData: must be Inconclusive, Fail or Pass, got "
+       "\"Skip\""},
       {"no query", policy(withCheck("query", nullptr)),
        "spec.analysis.checks[1] (latency).query: is required"},
       {"empty query", policy(withCheck("query", "")),
@@ -284,13 +307,15 @@ TEST(AnalysisDriftPolicy, ErrorsNameTheField) {
        "spec.prometheus.bearerTokenSecretRef: must be an object"},
       {"insecureSkipVerify", policy({{"model", "m"}, {"prometheus", {{"insecureSkipVerify", 1}}}}),
        "spec.prometheus.insecureSkipVerify: must be true or false, got 1"},
-      {"drift check", policy({{"model", "m"}, {"drift", {{"checks", {{{"name", "psi"}, {"query", "q"}}}}}}}),
+      {"drift check",
+       policy({{"model", "m"}, {"drift", {{"checks", {{{"name", "psi"}, {"query", "q"}}}}}}}),
        "spec.drift.checks[0] (psi): has neither min nor max"},
       {"drift interval", policy({{"model", "m"}, {"drift", {{"interval", "1y"}}}}),
        "spec.drift.interval: \"1y\" is not a duration"},
       {"breachAfter", policy({{"model", "m"}, {"drift", {{"breachAfter", 0}}}}),
        "spec.drift.breachAfter: must be at least 1, got 0"},
-      {"retrain without template", policy({{"model", "m"}, {"drift", {{"retrain", Json::object()}}}}),
+      {"retrain without template",
+       policy({{"model", "m"}, {"drift", {{"retrain", Json::object()}}}}),
        "spec.drift.retrain.template: is required"},
       {"retrain cooldown",
        policy({{"model", "m"},
@@ -305,8 +330,7 @@ TEST(AnalysisDriftPolicy, ErrorsNameTheField) {
                {"drift", {{"retrain", {{"template", Json::object()}, {"promotion", "Auto"}}}}}}),
        "spec.drift.retrain.promotion: must be Manual or Automatic, got \"Auto\""},
       {"template promotion",
-       policy({{"model", "m"},
-               {"drift", {{"retrain", {{"template", {{"promotion", "Yes"}}}}}}}}),
+       policy({{"model", "m"}, {"drift", {{"retrain", {{"template", {{"promotion", "Yes"}}}}}}}}),
        "spec.drift.retrain.template.promotion: must be Manual or Automatic, got \"Yes\""},
       {"retention keep", policy({{"model", "m"}, {"retention", {{"keep", -1}}}}),
        "spec.retention.keep: must be at least 0, got -1"},
@@ -321,9 +345,13 @@ TEST(AnalysisDriftPolicy, ErrorsNameTheField) {
 }
 
 TEST(AnalysisDriftPolicy, NullFieldsReadAsAbsent) {
-  Result<DriftPolicySpec> p = parseDriftPolicy(policy(
-      {{"model", "m"}, {"suspend", nullptr}, {"drift", nullptr},
-       {"analysis", {{"interval", nullptr}, {"checks", {{{"name", "a"}, {"query", "q"}, {"min", nullptr}, {"max", 3}}}}}}}));
+  Result<DriftPolicySpec> p = parseDriftPolicy(
+      policy({{"model", "m"},
+              {"suspend", nullptr},
+              {"drift", nullptr},
+              {"analysis",
+               {{"interval", nullptr},
+                {"checks", {{{"name", "a"}, {"query", "q"}, {"min", nullptr}, {"max", 3}}}}}}}));
   ASSERT_TRUE(p.ok()) << p.error().toString();
   EXPECT_FALSE(p->drift);
   EXPECT_EQ(p->analysis.interval, 30s);

@@ -154,16 +154,16 @@ TEST(AnalysisJudge, WrongShapesAreErrors) {
 }
 
 TEST(AnalysisJudge, QueryErrorsAreErrorsWithTheirMessage) {
-  Error bad = makeError(ErrorCode::kInvalidArgument, "bad_data: 1:5: parse error: unexpected \"}\"");
+  Error bad =
+      makeError(ErrorCode::kInvalidArgument, "bad_data: 1:5: parse error: unexpected \"}\"");
   bad.httpStatus = 400;
   const Measurement m = judge(check(0, 1, OnNoData::kPass), "q", bad, kTime);
   EXPECT_EQ(m.verdict, Verdict::kError);
   EXPECT_EQ(m.message, "bad_data: 1:5: parse error: unexpected \"}\"");
   EXPECT_FALSE(m.value.has_value());
 
-  const Measurement timeout =
-      judge(check(0, 1), "q", makeError(ErrorCode::kTimeout, "did not answer within 10000ms"),
-            kTime);
+  const Measurement timeout = judge(
+      check(0, 1), "q", makeError(ErrorCode::kTimeout, "did not answer within 10000ms"), kTime);
   EXPECT_EQ(timeout.verdict, Verdict::kError);
 
   // A long message (e.g. from a transport layer) is cut to 256 bytes at a
@@ -172,8 +172,8 @@ TEST(AnalysisJudge, QueryErrorsAreErrorsWithTheirMessage) {
   for (int i = 0; i < 200; ++i) {
     longMessage += "\xe2\x82\xac";  // €, 3 bytes
   }
-  const Measurement cut = judge(check(0, 1), "q", makeError(ErrorCode::kUnavailable, longMessage),
-                                kTime);
+  const Measurement cut =
+      judge(check(0, 1), "q", makeError(ErrorCode::kUnavailable, longMessage), kTime);
   EXPECT_LE(cut.message.size(), 256u);
   EXPECT_GE(cut.message.size(), 250u);
   EXPECT_TRUE(isValidUtf8(cut.message));

@@ -17,8 +17,9 @@ Placeholders plain() {
 TEST(AnalysisRenderQuery, ReplacesEveryPlaceholder) {
   const std::string q = R"(sum(rate(errors{model="{{model}}",version="{{version}}",)"
                         R"(namespace="{{namespace}}",track="{{track}}"}[5m])))";
-  EXPECT_EQ(renderQuery(q, plain()),
-            R"(sum(rate(errors{model="fraud",version="7",namespace="ml-prod",track="canary"}[5m])))");
+  EXPECT_EQ(
+      renderQuery(q, plain()),
+      R"(sum(rate(errors{model="fraud",version="7",namespace="ml-prod",track="canary"}[5m])))");
   // Repeated, adjacent, at the ends.
   EXPECT_EQ(renderQuery("{{model}}{{model}}-{{track}}", plain()), "fraudfraud-canary");
   // Unknown placeholders, partial ones and other braces stay as written.
@@ -74,13 +75,11 @@ TEST(AnalysisRenderQuery, HostileValuesStayInsideTheString) {
 
 TEST(AnalysisRenderQuery, EveryPlaceholderIsEscaped) {
   const Placeholders p{"m\"", "v\\", "n\n", "t\"}"};
-  EXPECT_EQ(renderQuery("{{model}}|{{version}}|{{namespace}}|{{track}}", p),
-            R"(m\"|v\\|n\n|t\"})");
+  EXPECT_EQ(renderQuery("{{model}}|{{version}}|{{namespace}}|{{track}}", p), R"(m\"|v\\|n\n|t\"})");
 }
 
 TEST(AnalysisRenderQuery, TemplateTextIsMadeValidUtf8) {
-  EXPECT_EQ(renderQuery("up\xff{model=\"{{model}}\"}", plain()),
-            "up\xef\xbf\xbd{model=\"fraud\"}");
+  EXPECT_EQ(renderQuery("up\xff{model=\"{{model}}\"}", plain()), "up\xef\xbf\xbd{model=\"fraud\"}");
 }
 
 }  // namespace

@@ -60,9 +60,8 @@ TEST(AnalysisCounting, CountsAndResetsConsecutiveErrors) {
     Counters expected;  // successes, failures, inconclusives, errors, consecutiveErrors
   };
   const Step steps[] = {
-      {kE, {0, 0, 0, 1, 1}}, {kE, {0, 0, 0, 2, 2}}, {kS, {1, 0, 0, 2, 0}},
-      {kE, {1, 0, 0, 3, 1}}, {kI, {1, 0, 1, 3, 0}}, {kE, {1, 0, 1, 4, 1}},
-      {kF, {1, 1, 1, 4, 0}}, {kS, {2, 1, 1, 4, 0}},
+      {kE, {0, 0, 0, 1, 1}}, {kE, {0, 0, 0, 2, 2}}, {kS, {1, 0, 0, 2, 0}}, {kE, {1, 0, 0, 3, 1}},
+      {kI, {1, 0, 1, 3, 0}}, {kE, {1, 0, 1, 4, 1}}, {kF, {1, 1, 1, 4, 0}}, {kS, {2, 1, 1, 4, 0}},
   };
   Counters c;
   int i = 0;

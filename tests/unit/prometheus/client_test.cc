@@ -82,7 +82,7 @@ TEST(PrometheusBearerToken, DecodesAndTrims) {
     const char* token;
   };
   const Case cases[] = {
-      {"c2VjcmV0LXRva2Vu", "secret-token"},   // no padding needed
+      {"c2VjcmV0LXRva2Vu", "secret-token"},      // no padding needed
       {"c2VjcmV0LXRva2VuCg==", "secret-token"},  // "secret-token\n"
       {"c2VjcmV0LXRva2VuDQo=", "secret-token"},  // "secret-token\r\n"
       {"YQ==", "a"},
@@ -92,7 +92,8 @@ TEST(PrometheusBearerToken, DecodesAndTrims) {
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.base64);
-    Result<std::string> t = bearerTokenFromSecret(secret(kLabelled, {{"token", c.base64}}), "token");
+    Result<std::string> t =
+        bearerTokenFromSecret(secret(kLabelled, {{"token", c.base64}}), "token");
     ASSERT_TRUE(t.ok()) << t.error().toString();
     EXPECT_EQ(*t, c.token);
   }
@@ -111,10 +112,12 @@ TEST(PrometheusBearerToken, Refusals) {
   };
   const Case cases[] = {
       {"no labels", secret(nullptr, {{"token", "c2VjcmV0"}}), "token", "is not labelled"},
-      {"label false", secret({{"mlops.dev/prometheus-credentials", "false"}}, {{"token", "c2VjcmV0"}}),
-       "token", "is not labelled mlops.dev/prometheus-credentials: \"true\""},
-      {"label True", secret({{"mlops.dev/prometheus-credentials", "True"}}, {{"token", "c2VjcmV0"}}),
-       "token", "is not labelled"},
+      {"label false",
+       secret({{"mlops.dev/prometheus-credentials", "false"}}, {{"token", "c2VjcmV0"}}), "token",
+       "is not labelled mlops.dev/prometheus-credentials: \"true\""},
+      {"label True",
+       secret({{"mlops.dev/prometheus-credentials", "True"}}, {{"token", "c2VjcmV0"}}), "token",
+       "is not labelled"},
       {"other label", secret({{"mlops.dev/other", "true"}}, {{"token", "c2VjcmV0"}}), "token",
        "is not labelled"},
       {"key absent", secret(kLabelled, {{"other", "c2VjcmV0"}}), "token",

@@ -28,9 +28,8 @@ using testing::ResponseWriter;
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr const char* kToken = "tok-SECRET-123";
-const std::string kOneSeries =
-    R"({"status":"success","data":{"resultType":"vector","result":[)"
-    R"({"metric":{"job":"a"},"value":[1700000000,"0.5"]}]}})";
+const std::string kOneSeries = R"({"status":"success","data":{"resultType":"vector","result":[)"
+                               R"({"metric":{"job":"a"},"value":[1700000000,"0.5"]}]}})";
 
 std::unique_ptr<QueryClient> clientFor(ClientOptions options) {
   Result<std::unique_ptr<QueryClient>> c = makeHttpQueryClientFactory()->make(options);
@@ -240,7 +239,8 @@ TEST(PrometheusHttpClient, FactoryRefusesUnusableOptions) {
       {"empty", with("", none), "is empty"},
       {"scheme", with("ftp://prom", none), "must start with http:// or https://"},
       {"no scheme", with("prom:9090", none), "must start with http"},
-      {"credentials", with("https://user:hunter2@prom.example", none), "must not contain credentials"},
+      {"credentials", with("https://user:hunter2@prom.example", none),
+       "must not contain credentials"},
       {"query", with("http://prom.example/?x=1", none), "must not have a query"},
       {"timeout", with("http://prom.example", [](ClientOptions& o) { o.timeout = 0ms; }),
        "timeout must be positive"},
@@ -265,8 +265,10 @@ TEST(PrometheusHttpClient, FactoryRefusesUnusableOptions) {
 
 struct Pki {
   testing::KeyPair ca = testing::makeCa("prom-ca");
-  testing::KeyPair forIp = testing::makeLeaf(ca, {.commonName = "prom", .ipAddresses = {"127.0.0.1"}});
-  testing::KeyPair forName = testing::makeLeaf(ca, {.commonName = "x", .dnsNames = {"example.com"}});
+  testing::KeyPair forIp =
+      testing::makeLeaf(ca, {.commonName = "prom", .ipAddresses = {"127.0.0.1"}});
+  testing::KeyPair forName =
+      testing::makeLeaf(ca, {.commonName = "x", .dnsNames = {"example.com"}});
   testing::KeyPair forIpv6 = testing::makeLeaf(ca, {.commonName = "prom", .ipAddresses = {"::1"}});
 };
 const Pki& pki() {
@@ -303,8 +305,8 @@ class TrustTestCa {
 };
 
 TEST(PrometheusHttpTls, VerifiesTheCertificateByDefault) {
-  FakeApiServer server(okHandler, testing::TlsServerOptions{pki().forIp.certPem,
-                                                            pki().forIp.keyPem, ""});
+  FakeApiServer server(okHandler,
+                       testing::TlsServerOptions{pki().forIp.certPem, pki().forIp.keyPem, ""});
   ASSERT_EQ(server.url().rfind("https://", 0), 0u);
   // Our CA is not in the system store: refused.
   Result<QueryResult> untrusted = clientFor(server.url())->query("up");
@@ -325,15 +327,15 @@ TEST(PrometheusHttpTls, VerifiesTheCertificateByDefault) {
 
 TEST(PrometheusHttpTls, TrustedCaAndMatchingAddressPass) {
   TrustTestCa trust;
-  FakeApiServer good(okHandler, testing::TlsServerOptions{pki().forIp.certPem,
-                                                          pki().forIp.keyPem, ""});
+  FakeApiServer good(okHandler,
+                     testing::TlsServerOptions{pki().forIp.certPem, pki().forIp.keyPem, ""});
   Result<QueryResult> ok = clientFor(good.url())->query("up");
   ASSERT_TRUE(ok.ok()) << ok.error().toString();
   EXPECT_EQ(good.requests().at(0).tlsServerName, "") << "an IP address is never sent as SNI";
 
   // Same CA, but the certificate names another host: the name check is on.
-  FakeApiServer wrongName(okHandler, testing::TlsServerOptions{pki().forName.certPem,
-                                                               pki().forName.keyPem, ""});
+  FakeApiServer wrongName(
+      okHandler, testing::TlsServerOptions{pki().forName.certPem, pki().forName.keyPem, ""});
   Result<QueryResult> refused = clientFor(wrongName.url())->query("up");
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
@@ -377,9 +379,8 @@ TEST(PrometheusHttpClient, ReachesAnIpv6Literal) {
   EXPECT_EQ(plain.requests().at(0).header("host"), "[::1]:" + std::to_string(plain.port()));
 
   TrustTestCa trust;
-  FakeApiServer tls(okHandler, testing::TlsServerOptions{pki().forIpv6.certPem,
-                                                         pki().forIpv6.keyPem, ""},
-                    "::1");
+  FakeApiServer tls(
+      okHandler, testing::TlsServerOptions{pki().forIpv6.certPem, pki().forIpv6.keyPem, ""}, "::1");
   Result<QueryResult> secure = clientFor(tls.url())->query("up");
   ASSERT_TRUE(secure.ok()) << secure.error().toString();
 }

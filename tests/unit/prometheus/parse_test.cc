@@ -80,7 +80,8 @@ TEST(PrometheusParse, EveryResultType) {
   }
   {
     Result<QueryResult> r = parseQueryResponse(
-        200, R"({"status":"success","data":{"resultType":"string","result":[1700000000,"hello"]}})");
+        200,
+        R"({"status":"success","data":{"resultType":"string","result":[1700000000,"hello"]}})");
     ASSERT_TRUE(r.ok()) << r.error().toString();
     EXPECT_EQ(r->type, ResultType::kString);
     EXPECT_TRUE(r->series.empty());
@@ -101,8 +102,8 @@ TEST(PrometheusParse, EveryResultType) {
     EXPECT_TRUE(std::isnan(r->series[2].value));
   }
   {
-    Result<QueryResult> r =
-        parseQueryResponse(200, R"({"status":"success","data":{"resultType":"vector","result":[]}})");
+    Result<QueryResult> r = parseQueryResponse(
+        200, R"({"status":"success","data":{"resultType":"vector","result":[]}})");
     ASSERT_TRUE(r.ok()) << r.error().toString();
     EXPECT_EQ(r->type, ResultType::kVector);
     EXPECT_TRUE(r->series.empty());
@@ -146,7 +147,8 @@ TEST(PrometheusParse, PrometheusErrorReplies) {
       {400,
        R"({"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected \"}\""})",
        ErrorCode::kInvalidArgument, "bad_data: 1:5: parse error: unexpected \"}\""},
-      {503, R"({"status":"error","errorType":"timeout","error":"query timed out in query execution"})",
+      {503,
+       R"({"status":"error","errorType":"timeout","error":"query timed out in query execution"})",
        ErrorCode::kTimeout, "timeout: query timed out in query execution"},
       {503, R"({"status":"error","errorType":"unavailable","error":"not ready"})",
        ErrorCode::kUnavailable, "unavailable: not ready"},
@@ -168,8 +170,8 @@ TEST(PrometheusParse, PrometheusErrorReplies) {
     EXPECT_EQ(r.error().message, c.message);
     EXPECT_EQ(r.error().httpStatus, c.http);
   }
-  Result<QueryResult> typed = parseQueryResponse(
-      400, R"({"status":"error","errorType":"bad_data","error":"x"})");
+  Result<QueryResult> typed =
+      parseQueryResponse(400, R"({"status":"error","errorType":"bad_data","error":"x"})");
   ASSERT_FALSE(typed.ok());
   EXPECT_EQ(typed.error().reason, "bad_data");
 }
