@@ -359,16 +359,17 @@ class HttpQueryClient final : public QueryClient {
     const std::size_t limit = options_.maxResponseBytes;
     pplx::task<Reply> pending;
     try {
-      pending = http_->request(req, cts->get_token()).then([cts, limit](http::http_response r) {
-        observeCompletion(r);
-        Reply reply;
-        reply.status = r.status_code();
-        const bool success = reply.status >= 200 && reply.status <= 299;
-        reply.body = success ? readBody(r, limit, /*truncate=*/false, *cts)
-                             : readBody(r, std::min(limit, kMaxErrorBodyBytes),
-                                        /*truncate=*/true, *cts);
-        return reply;
-      });
+      pending =
+          http_->request(req, cts->get_token()).then([cts, limit](const http::http_response& r) {
+            observeCompletion(r);
+            Reply reply;
+            reply.status = r.status_code();
+            const bool success = reply.status >= 200 && reply.status <= 299;
+            reply.body = success ? readBody(r, limit, /*truncate=*/false, *cts)
+                                 : readBody(r, std::min(limit, kMaxErrorBodyBytes),
+                                            /*truncate=*/true, *cts);
+            return reply;
+          });
     } catch (...) {
       return transportError(std::current_exception());
     }
