@@ -2,6 +2,8 @@
 // plain data, DESIGN.md's defaults filled in, and every invalid field an
 // Error that names it. The messages reach users as status conditions, so
 // each says which field, what was found and what is allowed.
+#include "analysis/analysis.h"
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -9,7 +11,6 @@
 #include <string>
 #include <utility>
 
-#include "analysis/analysis.h"
 #include "core/json_access.h"
 #include "core/number_format.h"
 #include "prometheus/parse.h"
