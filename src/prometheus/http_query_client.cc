@@ -29,6 +29,7 @@ namespace {
 namespace http = web::http;
 using http::client::http_client;
 using http::client::http_client_config;
+using SteadyClock = std::chrono::steady_clock;
 
 // The body of a non-2xx reply is only quoted in a message: no more than this
 // is read, whatever maxResponseBytes allows.
@@ -138,38 +139,6 @@ void observeCompletion(const http::http_response& response) {
   });
 }
 
-// Reads a body of at most `limit` bytes. A longer one is abandoned: `cts` is
-// cancelled, which closes the connection so cpprestsdk stops buffering it.
-// With `truncate` the first `limit` bytes are returned, else nullopt. Throws
-// what cpprestsdk throws (the caller translates it).
-std::optional<std::string> readBody(const http::http_response& response, std::size_t limit,
-                                    bool truncate, pplx::cancellation_token_source& cts) {
-  uint64_t declared = 0;
-  if (!truncate && response.headers().match(http::header_names::content_length, declared) &&
-      declared > limit) {
-    cts.cancel();
-    return std::nullopt;
-  }
-  concurrency::streams::streambuf<uint8_t> body = response.body().streambuf();
-  std::string out;
-  std::vector<uint8_t> chunk(std::size_t{64} * 1024);
-  while (true) {
-    const std::size_t got = body.getn(chunk.data(), chunk.size()).get();
-    if (got == 0) {
-      return out;
-    }
-    if (out.size() + got > limit) {
-      cts.cancel();
-      if (!truncate) {
-        return std::nullopt;
-      }
-      out.append(reinterpret_cast<const char*>(chunk.data()), limit - out.size());
-      return out;
-    }
-    out.append(reinterpret_cast<const char*>(chunk.data()), got);
-  }
-}
-
 // Waits up to `timeout` for `task` to finish, successfully or not. The
 // continuation also observes a failure that nobody else would (pplx would
 // abort on it).
@@ -185,6 +154,65 @@ bool finishesWithin(const pplx::task<T>& task, std::chrono::milliseconds timeout
     done->set_value();
   });
   return finished.wait_for(timeout) == std::future_status::ready;
+}
+
+std::chrono::milliseconds remaining(SteadyClock::time_point deadline) {
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+  return std::max(left, std::chrono::milliseconds::zero());
+}
+
+struct Body {
+  enum class Outcome { kComplete, kTooLarge, kTimedOut };
+  Outcome outcome = Outcome::kComplete;
+  std::string bytes;
+};
+
+// Reads a body of at most `limit` bytes by `deadline`, in the caller's
+// thread: a read blocked inside a pplx continuation would hold one of the
+// threads cpprestsdk also needs to deliver the bytes. A longer body is
+// abandoned (`cts` is cancelled, which closes the connection so cpprestsdk
+// stops buffering it); with `truncate` its first `limit` bytes are kept
+// instead. Content-Length only lets us give up early. Throws what
+// cpprestsdk throws (the caller translates it).
+Body readBody(const http::http_response& response, std::size_t limit, bool truncate,
+              SteadyClock::time_point deadline, pplx::cancellation_token_source& cts) {
+  Body out;
+  uint64_t declared = 0;
+  if (!truncate && response.headers().match(http::header_names::content_length, declared) &&
+      declared > limit) {
+    cts.cancel();
+    out.outcome = Body::Outcome::kTooLarge;
+    return out;
+  }
+  concurrency::streams::streambuf<uint8_t> stream = response.body().streambuf();
+  // Shared with the read in flight: when the deadline abandons a read, the
+  // buffer must live until cpprestsdk is done with it.
+  auto chunk = std::make_shared<std::vector<uint8_t>>(std::size_t{64} * 1024);
+  while (true) {
+    pplx::task<std::size_t> read =
+        stream.getn(chunk->data(), chunk->size()).then([chunk](std::size_t n) { return n; });
+    if (!finishesWithin(read, remaining(deadline))) {
+      cts.cancel();
+      out.outcome = Body::Outcome::kTimedOut;
+      return out;
+    }
+    const std::size_t got = read.get();
+    if (got == 0) {
+      return out;
+    }
+    if (out.bytes.size() + got > limit) {
+      cts.cancel();
+      if (!truncate) {
+        out.outcome = Body::Outcome::kTooLarge;
+        out.bytes.clear();
+        return out;
+      }
+      out.bytes.append(reinterpret_cast<const char*>(chunk->data()), limit - out.bytes.size());
+      return out;
+    }
+    out.bytes.append(reinterpret_cast<const char*>(chunk->data()), got);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -292,11 +320,6 @@ void applyPeerCheck(SSL_CTX* ctx, const PeerCheck& check) {
 // ---------------------------------------------------------------------------
 // The client.
 
-struct Reply {
-  int status = 0;
-  std::optional<std::string> body;  // nullopt: larger than the limit
-};
-
 class HttpQueryClient final : public QueryClient {
  public:
   HttpQueryClient(Endpoint endpoint, ClientOptions options)
@@ -348,49 +371,45 @@ class HttpQueryClient final : public QueryClient {
       req.headers().add("Authorization", "Bearer " + options_.bearerToken);
     }
 
-    // The request and the body read run as one task, so that one deadline
-    // bounds both: cpprestsdk's own timeout restarts whenever a byte
-    // arrives, and a server dribbling its answer would never hit it.
     {
       const std::lock_guard<std::mutex> lock(tlsFailure_->mu);
       tlsFailure_->reason.clear();
     }
-    auto cts = std::make_shared<pplx::cancellation_token_source>();
-    const std::size_t limit = options_.maxResponseBytes;
-    pplx::task<Reply> pending;
+    // One deadline bounds the whole query, headers and body: cpprestsdk's
+    // own timeout restarts whenever a byte arrives, so a server dribbling
+    // its answer would never hit it.
+    const SteadyClock::time_point deadline = SteadyClock::now() + options_.timeout;
+    pplx::cancellation_token_source cts;
+    int status = 0;
+    Body body;
     try {
-      pending =
-          http_->request(req, cts->get_token()).then([cts, limit](const http::http_response& r) {
-            observeCompletion(r);
-            Reply reply;
-            reply.status = r.status_code();
-            const bool success = reply.status >= 200 && reply.status <= 299;
-            reply.body = success ? readBody(r, limit, /*truncate=*/false, *cts)
-                                 : readBody(r, std::min(limit, kMaxErrorBodyBytes),
-                                            /*truncate=*/true, *cts);
-            return reply;
-          });
+      pplx::task<http::http_response> pending = http_->request(req, cts.get_token());
+      if (!finishesWithin(pending, remaining(deadline))) {
+        cts.cancel();
+        return timeoutError();
+      }
+      const http::http_response response = pending.get();
+      observeCompletion(response);
+      status = response.status_code();
+      const bool success = status >= 200 && status <= 299;
+      body = success
+                 ? readBody(response, options_.maxResponseBytes, /*truncate=*/false, deadline, cts)
+                 : readBody(response, std::min(options_.maxResponseBytes, kMaxErrorBodyBytes),
+                            /*truncate=*/true, deadline, cts);
     } catch (...) {
       return transportError(std::current_exception());
     }
-    if (!finishesWithin(pending, options_.timeout)) {
-      cts->cancel();
+    if (body.outcome == Body::Outcome::kTimedOut) {
       return timeoutError();
     }
-    Reply reply;
-    try {
-      reply = pending.get();
-    } catch (...) {
-      return transportError(std::current_exception());
-    }
-    if (!reply.body) {
-      Error e = makeError(ErrorCode::kInternal, "Prometheus at " + endpoint_.url +
-                                                    ": response larger than " +
-                                                    std::to_string(limit) + " bytes; abandoned");
-      e.httpStatus = reply.status;
+    if (body.outcome == Body::Outcome::kTooLarge) {
+      Error e = makeError(ErrorCode::kInternal,
+                          "Prometheus at " + endpoint_.url + ": response larger than " +
+                              std::to_string(options_.maxResponseBytes) + " bytes; abandoned");
+      e.httpStatus = status;
       return e;
     }
-    return parseQueryResponse(reply.status, *reply.body);
+    return parseQueryResponse(status, body.bytes);
   }
 
   Error timeoutError() const {

@@ -9,11 +9,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "support/fake_api_server.h"
 #include "support/test_pki.h"
@@ -200,6 +203,42 @@ TEST(PrometheusHttpClient, DeadlineCoversTheWholeAnswer) {
     EXPECT_LT(took, 2500ms);
   }
   server.stop();
+}
+
+TEST(PrometheusHttpClient, ManyConcurrentQueriesWithSlowBodies) {
+  // More queries at once than cpprestsdk has pool threads (40), each body
+  // arriving in two parts: reading a body must not hold a pool thread while
+  // it waits, or the bytes could never be delivered.
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
+    w.startChunked(200);
+    w.chunk(kOneSeries.substr(0, 20));
+    w.wait(300ms);
+    w.chunk(kOneSeries.substr(20));
+    w.endChunked();
+  });
+  ClientOptions o;
+  o.url = server.url();
+  o.timeout = 10s;
+  auto client = clientFor(o);
+  constexpr int kQueries = 64;
+  std::vector<std::thread> threads;
+  std::atomic<int> succeeded{0};
+  const auto start = SteadyClock::now();
+  for (int i = 0; i < kQueries; ++i) {
+    threads.emplace_back([&client, &succeeded] {
+      Result<QueryResult> r = client->query("up");
+      if (r.ok() && r->series.size() == 1) {
+        ++succeeded;
+      } else if (!r.ok()) {
+        ADD_FAILURE() << r.error().toString();
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(succeeded.load(), kQueries);
+  EXPECT_LT(SteadyClock::now() - start, 8s);
 }
 
 TEST(PrometheusHttpClient, ConnectionRefusedIsUnavailable) {
