@@ -71,7 +71,9 @@ struct RetrainSpec {
   nlohmann::json templateSpec = nlohmann::json::object();  // a TrainingRun spec without model
   std::chrono::milliseconds cooldown{3'600'000};
   int64_t maxConcurrent = 1;
-  std::string promotion = "Manual";  // Manual | Automatic
+  // Manual | Automatic: the effective one, retrain.promotion if set, else
+  // the template's promotion, else Manual (the TrainingRun default).
+  std::string promotion = "Manual";
 };
 
 struct DriftSpec {
@@ -92,9 +94,15 @@ struct DriftPolicySpec {
 
 // Parses a DriftPolicy object's spec, applying DESIGN.md's defaults for
 // anything absent (the CRD defaults them too, but an object may predate a
-// default). An error names the field and what is wrong with it, e.g.
-// "spec.analysis.checks[1] (latency): has neither min nor max" or
-// "spec.analysis.interval: \"5x\" is not a duration"; code kInvalidArgument.
+// default). `policy` is the whole object as read from the API (its `spec` is
+// read); a bare spec (no `spec` member, `model` at the top) is accepted too.
+// A null field reads as absent. An error names the field and what is wrong
+// with it, e.g. "spec.analysis.checks[1] (latency): has neither min nor max"
+// or "spec.analysis.interval: \"5x\" is not a duration"; code
+// kInvalidArgument. Besides the CRD's own rules (duration pattern, minimums,
+// enums, min <= max, unique check names), a zero analysis or drift interval
+// and a zero prometheus timeout are refused: the pattern allows "0s", but
+// either would query Prometheus in a busy loop.
 Result<DriftPolicySpec> parseDriftPolicy(const nlohmann::json& policy);
 
 // "1h30m", "500ms", "1.5s", "2m" (Go-style units ms, s, m, h, concatenated).

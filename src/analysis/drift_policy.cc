@@ -2,6 +2,8 @@
 // plain data, DESIGN.md's defaults filled in, and every invalid field an
 // Error that names it. The messages reach users as status conditions, so
 // each says which field, what was found and what is allowed.
+#include "analysis/analysis.h"
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -9,8 +11,8 @@
 #include <string>
 #include <utility>
 
-#include "analysis/analysis.h"
 #include "core/json_access.h"
+#include "core/number_format.h"
 #include "prometheus/parse.h"
 
 namespace mlops::analysis {
@@ -25,9 +27,8 @@ Error invalid(const std::string& field, const std::string& what) {
 
 // A value from the object, quoted in a message: short and valid UTF-8.
 std::string quoted(const Json& v) {
-  const std::string text =
-      v.is_string() ? "\"" + v.get<std::string>() + "\""
-                    : v.dump(-1, ' ', false, Json::error_handler_t::replace);
+  const std::string text = v.is_string() ? "\"" + v.get<std::string>() + "\""
+                                         : v.dump(-1, ' ', false, Json::error_handler_t::replace);
   return prometheus::cutMessage(text, 64);
 }
 
@@ -68,8 +69,8 @@ Result<int64_t> integerField(const Json& obj, const char* key, const std::string
     return invalid(field, "must be an integer, got " + quoted(*v));
   }
   if (value < minimum) {
-    return invalid(field, "must be at least " + std::to_string(minimum) + ", got " +
-                              std::to_string(value));
+    return invalid(
+        field, "must be at least " + std::to_string(minimum) + ", got " + std::to_string(value));
   }
   if (value > std::numeric_limits<int32_t>::max()) {
     return invalid(field, quoted(*v) + " is too large");
@@ -185,8 +186,8 @@ Result<Check> parseCheck(const Json& item, const std::string& field) {
     return invalid(named, "has neither min nor max; a check needs min, max or both");
   }
   if (c.min && c.max && *c.min > *c.max) {
-    return invalid(named, "min " + quoted(Json(*c.min)) + " is greater than max " +
-                              quoted(Json(*c.max)));
+    return invalid(named,
+                   "min " + formatNumber(*c.min) + " is greater than max " + formatNumber(*c.max));
   }
   Result<OnNoData> onNoData = onNoDataField(item, named + ".onNoData");
   if (!onNoData.ok()) {
@@ -236,11 +237,12 @@ Result<PrometheusSpec> parsePrometheus(const Json& spec) {
     return url.error();
   }
   if (!url->empty() && url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0) {
-    return invalid("spec.prometheus.url", quoted(Json(*url)) + " must start with http:// or https://");
+    return invalid("spec.prometheus.url",
+                   quoted(Json(*url)) + " must start with http:// or https://");
   }
   out.url = std::move(*url);
-  Result<milliseconds> timeout = durationField(p, "timeout", "spec.prometheus.timeout",
-                                               out.timeout, ZeroDuration::kRefused);
+  Result<milliseconds> timeout =
+      durationField(p, "timeout", "spec.prometheus.timeout", out.timeout, ZeroDuration::kRefused);
   if (!timeout.ok()) {
     return timeout.error();
   }
@@ -381,8 +383,7 @@ Result<std::optional<RetrainSpec>> parseRetrain(const Json& drift) {
     return promotion.error();
   }
   if (*promotion != "Manual" && *promotion != "Automatic") {
-    return invalid(promotionField,
-                   "must be Manual or Automatic, got " + quoted(Json(*promotion)));
+    return invalid(promotionField, "must be Manual or Automatic, got " + quoted(Json(*promotion)));
   }
   out.promotion = std::move(*promotion);
   return std::optional<RetrainSpec>(std::move(out));
@@ -403,8 +404,8 @@ Result<std::optional<DriftSpec>> parseDrift(const Json& spec) {
     return checks.error();
   }
   out.checks = std::move(*checks);
-  Result<milliseconds> interval = durationField(d, "interval", "spec.drift.interval",
-                                                out.interval, ZeroDuration::kRefused);
+  Result<milliseconds> interval =
+      durationField(d, "interval", "spec.drift.interval", out.interval, ZeroDuration::kRefused);
   if (!interval.ok()) {
     return interval.error();
   }
@@ -543,8 +544,9 @@ Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
   while (pos < text.size()) {
     if (!readDurationTerm(text, pos, total, why)) {
       return makeError(ErrorCode::kInvalidArgument,
-                       why + "; a duration is numbers with units ms, s, m or h, such as "
-                             "\"90s\", \"1.5m\" or \"1h30m\"");
+                       why +
+                           "; a duration is numbers with units ms, s, m or h, such as "
+                           "\"90s\", \"1.5m\" or \"1h30m\"");
     }
   }
   return std::chrono::milliseconds(total);

@@ -19,7 +19,7 @@
 namespace mlops::analysis {
 
 struct Evaluation {
-  std::vector<Measurement> measurements;  // one per check, in the checks' order
+  std::vector<Measurement> measurements;   // one per check, in the checks' order
   Verdict verdict = Verdict::kSuccessful;  // the worst of them; Successful for no checks
   int queries = 0;                         // queries sent to the client
 };

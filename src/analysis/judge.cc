@@ -1,9 +1,10 @@
 // judge (analysis.h): one check's verdict from its query's outcome
 // (DESIGN.md "Evaluating one check once").
+#include "analysis/analysis.h"
+
 #include <cmath>
 #include <string>
 
-#include "analysis/analysis.h"
 #include "core/number_format.h"
 #include "prometheus/parse.h"
 

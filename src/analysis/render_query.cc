@@ -1,11 +1,12 @@
 // renderQuery (analysis.h): placeholders replaced by escaped PromQL string
 // contents.
+#include "analysis/analysis.h"
+
 #include <array>
 #include <string>
 #include <string_view>
 #include <utility>
 
-#include "analysis/analysis.h"
 #include "core/utf8.h"
 
 namespace mlops::analysis {

@@ -1,8 +1,8 @@
 // Verdicts and the counting that turns evaluations into a decision
 // (analysis.h; DESIGN.md "Analysis counting", "Drift counting").
-#include <algorithm>
-
 #include "analysis/analysis.h"
+
+#include <algorithm>
 
 namespace mlops::analysis {
 

@@ -6,6 +6,7 @@
 #include <exception>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <cpprest/http_client.h>
 #include <cpprest/uri.h>
@@ -27,6 +29,7 @@ namespace {
 namespace http = web::http;
 using http::client::http_client;
 using http::client::http_client_config;
+using SteadyClock = std::chrono::steady_clock;
 
 // The body of a non-2xx reply is only quoted in a message: no more than this
 // is read, whatever maxResponseBytes allows.
@@ -39,6 +42,7 @@ struct Endpoint {
   // header carries the bracketed form.
   web::uri base;
   std::string hostHeader;
+  std::string host;  // bare: a DNS name or an IP literal without brackets
   bool tls = false;
   bool ipLiteral = false;  // no SNI for an IP address (RFC 6066)
 };
@@ -79,6 +83,7 @@ Result<Endpoint> parseEndpoint(const std::string& configured) {
       return invalid(out.url + " has no host");
     }
     out.tls = uri.scheme() == "https";
+    out.host = host;
     const bool ipv6 = host.find(':') != std::string::npos;
     out.ipLiteral = ipv6 || isIpv4Literal(host);
     const int port = uri.port() > 0 ? uri.port() : (out.tls ? 443 : 80);
@@ -134,38 +139,6 @@ void observeCompletion(const http::http_response& response) {
   });
 }
 
-// Reads a body of at most `limit` bytes. A longer one is abandoned: `cts` is
-// cancelled, which closes the connection so cpprestsdk stops buffering it.
-// With `truncate` the first `limit` bytes are returned, else nullopt. Throws
-// what cpprestsdk throws (the caller translates it).
-std::optional<std::string> readBody(const http::http_response& response, std::size_t limit,
-                                    bool truncate, pplx::cancellation_token_source& cts) {
-  uint64_t declared = 0;
-  if (!truncate && response.headers().match(http::header_names::content_length, declared) &&
-      declared > limit) {
-    cts.cancel();
-    return std::nullopt;
-  }
-  concurrency::streams::streambuf<uint8_t> body = response.body().streambuf();
-  std::string out;
-  std::vector<uint8_t> chunk(std::size_t{64} * 1024);
-  while (true) {
-    const std::size_t got = body.getn(chunk.data(), chunk.size()).get();
-    if (got == 0) {
-      return out;
-    }
-    if (out.size() + got > limit) {
-      cts.cancel();
-      if (!truncate) {
-        return std::nullopt;
-      }
-      out.append(reinterpret_cast<const char*>(chunk.data()), limit - out.size());
-      return out;
-    }
-    out.append(reinterpret_cast<const char*>(chunk.data()), got);
-  }
-}
-
 // Waits up to `timeout` for `task` to finish, successfully or not. The
 // continuation also observes a failure that nobody else would (pplx would
 // abort on it).
@@ -183,16 +156,176 @@ bool finishesWithin(const pplx::task<T>& task, std::chrono::milliseconds timeout
   return finished.wait_for(timeout) == std::future_status::ready;
 }
 
-struct Reply {
-  int status = 0;
-  std::optional<std::string> body;  // nullopt: larger than the limit
+std::chrono::milliseconds remaining(SteadyClock::time_point deadline) {
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+  return std::max(left, std::chrono::milliseconds::zero());
+}
+
+struct Body {
+  enum class Outcome { kComplete, kTooLarge, kTimedOut };
+  Outcome outcome = Outcome::kComplete;
+  std::string bytes;
 };
+
+// Reads a body of at most `limit` bytes by `deadline`, in the caller's
+// thread: a read blocked inside a pplx continuation would hold one of the
+// threads cpprestsdk also needs to deliver the bytes. A longer body is
+// abandoned (`cts` is cancelled, which closes the connection so cpprestsdk
+// stops buffering it); with `truncate` its first `limit` bytes are kept
+// instead. Content-Length only lets us give up early. Throws what
+// cpprestsdk throws (the caller translates it).
+Body readBody(const http::http_response& response, std::size_t limit, bool truncate,
+              SteadyClock::time_point deadline, pplx::cancellation_token_source& cts) {
+  Body out;
+  uint64_t declared = 0;
+  if (!truncate && response.headers().match(http::header_names::content_length, declared) &&
+      declared > limit) {
+    cts.cancel();
+    out.outcome = Body::Outcome::kTooLarge;
+    return out;
+  }
+  concurrency::streams::streambuf<uint8_t> stream = response.body().streambuf();
+  // Shared with the read in flight: when the deadline abandons a read, the
+  // buffer must live until cpprestsdk is done with it.
+  auto chunk = std::make_shared<std::vector<uint8_t>>(std::size_t{64} * 1024);
+  while (true) {
+    pplx::task<std::size_t> read =
+        stream.getn(chunk->data(), chunk->size()).then([chunk](std::size_t n) { return n; });
+    if (!finishesWithin(read, remaining(deadline))) {
+      cts.cancel();
+      out.outcome = Body::Outcome::kTimedOut;
+      return out;
+    }
+    const std::size_t got = read.get();
+    if (got == 0) {
+      return out;
+    }
+    if (out.bytes.size() + got > limit) {
+      cts.cancel();
+      if (!truncate) {
+        out.outcome = Body::Outcome::kTooLarge;
+        out.bytes.clear();
+        return out;
+      }
+      out.bytes.append(reinterpret_cast<const char*>(chunk->data()), limit - out.bytes.size());
+      return out;
+    }
+    out.bytes.append(reinterpret_cast<const char*>(chunk->data()), got);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// TLS peer checks.
+//
+// cpprestsdk verifies the certificate against the Host header's value, port
+// included ("127.0.0.1:9090"), which no certificate names, and would send that
+// as SNI too. So its own checks are off, and these are installed into every
+// OpenSSL context it creates instead: the system trust store (cpprestsdk loads
+// it), the URL's host as the name (a DNS name, or an IP address matched
+// against IP SANs), SNI only for a DNS name (RFC 6066), TLS 1.2 at least.
+
+// Why the last verification failed, for the error message (cpprestsdk only
+// says "Error in SSL handshake"). Shared by one client's connections; with
+// concurrent failures a message may name another connection's reason, which
+// is the same server's.
+struct TlsFailureNote {
+  std::mutex mu;
+  std::string reason;
+};
+
+struct PeerCheck {
+  std::string host;  // DNS name or IP literal, without brackets
+  bool isIp = false;
+  bool verify = true;
+  std::shared_ptr<TlsFailureNote> note;
+};
+
+void freePeerCheck(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
+                   void* /*argp*/) {
+  delete static_cast<PeerCheck*>(ptr);
+}
+
+int peerCheckIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, freePeerCheck);
+  return index;
+}
+
+const PeerCheck* peerCheckOf(const SSL* ssl) {
+  return static_cast<const PeerCheck*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), peerCheckIndex()));
+}
+
+void setExpectedPeer(X509_VERIFY_PARAM* param, const PeerCheck& check) {
+  if (check.isIp) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, check.host.c_str());
+  } else {
+    X509_VERIFY_PARAM_set1_host(param, check.host.c_str(), check.host.size());
+    // As Go's crypto/tls (and so Prometheus's own clients): whole-label
+    // wildcards only, and never the subject CN.
+    X509_VERIFY_PARAM_set_hostflags(
+        param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+  }
+}
+
+int onVerify(int preverifyOk, X509_STORE_CTX* store) {
+  if (preverifyOk == 1) {
+    return 1;
+  }
+  const auto* ssl = static_cast<const SSL*>(
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  const PeerCheck* check = ssl != nullptr ? peerCheckOf(ssl) : nullptr;
+  if (check != nullptr && check->note) {
+    const std::lock_guard<std::mutex> lock(check->note->mu);
+    check->note->reason = X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
+  }
+  return 0;
+}
+
+// Runs when a handshake starts, after cpprestsdk configured the SSL (turning
+// verification off) and before the ClientHello is built: the checks are set
+// here, last.
+void onHandshakeEvent(const SSL* constSsl, int where, int /*ret*/) {
+  if ((where & SSL_CB_HANDSHAKE_START) == 0) {
+    return;
+  }
+  // OpenSSL hands the callback a const SSL, but configuring the connection
+  // that is starting is what this hook is for.
+  SSL* ssl = const_cast<SSL*>(constSsl);
+  const PeerCheck* check = peerCheckOf(ssl);
+  if (check == nullptr) {
+    return;
+  }
+  if (!check->isIp) {
+    SSL_set_tlsext_host_name(ssl, check->host.c_str());
+  }
+  if (check->verify) {
+    setExpectedPeer(SSL_get0_param(ssl), *check);
+    SSL_set_verify(ssl, SSL_VERIFY_PEER, onVerify);
+  }
+}
+
+void applyPeerCheck(SSL_CTX* ctx, const PeerCheck& check) {
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  auto copy = std::make_unique<PeerCheck>(check);
+  if (copy->verify) {
+    // Also on the context, so an SSL made from it starts out right.
+    setExpectedPeer(SSL_CTX_get0_param(ctx), *copy);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, onVerify);
+  }
+  delete static_cast<PeerCheck*>(SSL_CTX_get_ex_data(ctx, peerCheckIndex()));
+  SSL_CTX_set_ex_data(ctx, peerCheckIndex(), copy.release());
+  SSL_CTX_set_info_callback(ctx, onHandshakeEvent);
+}
+
+// ---------------------------------------------------------------------------
+// The client.
 
 class HttpQueryClient final : public QueryClient {
  public:
   HttpQueryClient(Endpoint endpoint, ClientOptions options)
       : endpoint_(std::move(endpoint)),
         options_(std::move(options)),
+        tlsFailure_(std::make_shared<TlsFailureNote>()),
         http_(std::make_shared<http_client>(endpoint_.base, httpConfig())) {}
 
   Result<QueryResult> query(const std::string& promql) override {
@@ -214,11 +347,16 @@ class HttpQueryClient final : public QueryClient {
     // No Accept-Encoding: the body limit then counts the bytes we keep.
     c.set_request_compressed_response(false);
     if (endpoint_.tls) {
-      c.set_validate_certificates(!options_.insecureSkipVerify);
-      c.set_tlsext_sni_enabled(!endpoint_.ipLiteral);
-      c.set_ssl_context_callback([](boost::asio::ssl::context& ctx) {
-        SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
-      });
+      // The peer checks are ours (see PeerCheck), not cpprestsdk's.
+      c.set_validate_certificates(false);
+      c.set_tlsext_sni_enabled(false);
+      PeerCheck check;
+      check.host = endpoint_.host;
+      check.isIp = endpoint_.ipLiteral;
+      check.verify = !options_.insecureSkipVerify;
+      check.note = tlsFailure_;
+      c.set_ssl_context_callback(
+          [check](boost::asio::ssl::context& ctx) { applyPeerCheck(ctx.native_handle(), check); });
     }
     return c;
   }
@@ -233,44 +371,45 @@ class HttpQueryClient final : public QueryClient {
       req.headers().add("Authorization", "Bearer " + options_.bearerToken);
     }
 
-    // The request and the body read run as one task, so that one deadline
-    // bounds both: cpprestsdk's own timeout restarts whenever a byte
-    // arrives, and a server dribbling its answer would never hit it.
-    auto cts = std::make_shared<pplx::cancellation_token_source>();
-    const std::size_t limit = options_.maxResponseBytes;
-    pplx::task<Reply> pending;
+    {
+      const std::lock_guard<std::mutex> lock(tlsFailure_->mu);
+      tlsFailure_->reason.clear();
+    }
+    // One deadline bounds the whole query, headers and body: cpprestsdk's
+    // own timeout restarts whenever a byte arrives, so a server dribbling
+    // its answer would never hit it.
+    const SteadyClock::time_point deadline = SteadyClock::now() + options_.timeout;
+    pplx::cancellation_token_source cts;
+    int status = 0;
+    Body body;
     try {
-      pending = http_->request(req, cts->get_token()).then([cts, limit](http::http_response r) {
-        observeCompletion(r);
-        Reply reply;
-        reply.status = r.status_code();
-        const bool success = reply.status >= 200 && reply.status <= 299;
-        reply.body = success ? readBody(r, limit, /*truncate=*/false, *cts)
-                             : readBody(r, std::min(limit, kMaxErrorBodyBytes),
-                                        /*truncate=*/true, *cts);
-        return reply;
-      });
+      pplx::task<http::http_response> pending = http_->request(req, cts.get_token());
+      if (!finishesWithin(pending, remaining(deadline))) {
+        cts.cancel();
+        return timeoutError();
+      }
+      const http::http_response response = pending.get();
+      observeCompletion(response);
+      status = response.status_code();
+      const bool success = status >= 200 && status <= 299;
+      body = success
+                 ? readBody(response, options_.maxResponseBytes, /*truncate=*/false, deadline, cts)
+                 : readBody(response, std::min(options_.maxResponseBytes, kMaxErrorBodyBytes),
+                            /*truncate=*/true, deadline, cts);
     } catch (...) {
       return transportError(std::current_exception());
     }
-    if (!finishesWithin(pending, options_.timeout)) {
-      cts->cancel();
+    if (body.outcome == Body::Outcome::kTimedOut) {
       return timeoutError();
     }
-    Reply reply;
-    try {
-      reply = pending.get();
-    } catch (...) {
-      return transportError(std::current_exception());
-    }
-    if (!reply.body) {
+    if (body.outcome == Body::Outcome::kTooLarge) {
       Error e = makeError(ErrorCode::kInternal,
                           "Prometheus at " + endpoint_.url + ": response larger than " +
-                              std::to_string(limit) + " bytes; abandoned");
-      e.httpStatus = reply.status;
+                              std::to_string(options_.maxResponseBytes) + " bytes; abandoned");
+      e.httpStatus = status;
       return e;
     }
-    return parseQueryResponse(reply.status, *reply.body);
+    return parseQueryResponse(status, body.bytes);
   }
 
   Error timeoutError() const {
@@ -295,19 +434,25 @@ class HttpQueryClient final : public QueryClient {
       }
       if (detail.find("handshake") != std::string::npos ||
           detail.find("certificate") != std::string::npos) {
-        return makeError(ErrorCode::kUnavailable,
-                         where + ": TLS handshake failed: " + detail +
-                             (options_.insecureSkipVerify
-                                  ? ""
-                                  : " (the certificate is verified against the system trust "
-                                    "store and the URL's host)"));
+        std::string why;
+        {
+          const std::lock_guard<std::mutex> lock(tlsFailure_->mu);
+          why = tlsFailure_->reason;
+        }
+        if (why.empty()) {
+          why = detail;
+        } else {
+          why = "certificate verification failed: " + why + " (checked against the system trust " +
+                "store and the host " + endpoint_.host + ")";
+        }
+        return makeError(ErrorCode::kUnavailable, where + ": TLS handshake failed: " + why);
       }
       if (ec == std::errc::connection_refused || ec == std::errc::host_unreachable ||
           ec == std::errc::network_unreachable ||
           detail.find("Failed to connect") != std::string::npos) {
-        return makeError(ErrorCode::kUnavailable,
-                         where + ": cannot connect (connection refused or host unreachable): " +
-                             detail);
+        return makeError(
+            ErrorCode::kUnavailable,
+            where + ": cannot connect (connection refused or host unreachable): " + detail);
       }
       if (detail.find("resolv") != std::string::npos) {
         return makeError(ErrorCode::kUnavailable, where + ": cannot resolve the host: " + detail);
@@ -330,6 +475,7 @@ class HttpQueryClient final : public QueryClient {
 
   const Endpoint endpoint_;
   const ClientOptions options_;
+  const std::shared_ptr<TlsFailureNote> tlsFailure_;
   const std::shared_ptr<http_client> http_;
 };
 
@@ -340,8 +486,7 @@ class HttpQueryClientFactory final : public QueryClientFactory {
       return makeError(ErrorCode::kInvalidArgument, "Prometheus query timeout must be positive");
     }
     if (options.maxResponseBytes == 0) {
-      return makeError(ErrorCode::kInvalidArgument,
-                       "Prometheus maxResponseBytes must be positive");
+      return makeError(ErrorCode::kInvalidArgument, "Prometheus maxResponseBytes must be positive");
     }
     if (!isHeaderSafe(options.bearerToken)) {
       return makeError(ErrorCode::kInvalidArgument,
@@ -355,9 +500,9 @@ class HttpQueryClientFactory final : public QueryClientFactory {
       return std::unique_ptr<QueryClient>(
           std::make_unique<HttpQueryClient>(std::move(*endpoint), options));
     } catch (const std::exception& e) {
-      return makeError(ErrorCode::kInvalidArgument,
-                       "cannot create an HTTP client for Prometheus at " + options.url + ": " +
-                           e.what());
+      return makeError(
+          ErrorCode::kInvalidArgument,
+          "cannot create an HTTP client for Prometheus at " + options.url + ": " + e.what());
     }
   }
 };

@@ -81,8 +81,8 @@ Error prometheusError(const Json& reply, int httpStatus) {
   } else if (!errorType.empty() || !error.empty()) {
     message = errorType + error;
   } else {
-    message = "Prometheus reported an error without a message (HTTP " +
-              std::to_string(httpStatus) + ")";
+    message =
+        "Prometheus reported an error without a message (HTTP " + std::to_string(httpStatus) + ")";
   }
   Error e = errorWithStatus(codeOfErrorType(errorType, httpStatus), message, httpStatus);
   e.reason = cutMessage(errorType, 64);
@@ -334,8 +334,8 @@ bool parseSampleValue(std::string_view text, double& out) {
     return false;
   }
   for (const char c : text) {
-    const bool allowed = (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' ||
-                         c == 'E';
+    const bool allowed =
+        (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
     if (!allowed) {
       return false;
     }
