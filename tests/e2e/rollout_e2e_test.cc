@@ -100,11 +100,19 @@ class RolloutE2E : public OperatorFixture {
   // Sets the error rate the model's `track` shows in Prometheus, and waits
   // until Prometheus answers with it.
   void setErrorRate(const std::string& model, const std::string& track, double value) {
-    const json labels{{"namespace", ns()}, {"model", model}, {"track", track}};
+    setSeries(json{{"namespace", ns()}, {"model", model}, {"track", track}}, value);
+  }
+
+  // Sets the exporter's series with these labels; returns once Prometheus
+  // answers the query selecting exactly them with `value`.
+  void setSeries(const json& labels, double value) {
     series_.insert(labels);
     exporter("PUT", json{{"name", kMetric}, {"labels", labels}, {"value", value}});
-    const std::string query = std::string(kMetric) + "{namespace=\"" + ns() + "\",model=\"" +
-                              model + "\",track=\"" + track + "\"}";
+    std::string query = std::string(kMetric) + "{";
+    for (const auto& [key, v] : labels.items()) {
+      query += (query.back() == '{' ? "" : ",") + key + "=\"" + v.get<std::string>() + "\"";
+    }
+    query += "}";
     ASSERT_TRUE(eventually(20s, [&] {
       const auto r = testing::runCommand({"curl", "-sS", "-f", "--get", "--data-urlencode",
                                           "query=" + query, env().get("PROMETHEUS_URL") + "/api/v1/query"});
@@ -532,9 +540,8 @@ TEST_F(RolloutE2E, SigkilledDuringCanariesAndPromotionsTheInvariantsHold) {
   // Every third version breaches on its canary; the rest are healthy.
   const auto breaches = [](int v) { return v % 3 == 0; };
   const auto setRate = [&](int v, const std::string& track, double value) {
-    const json labels{{"namespace", ns()}, {"model", "chaos"}, {"track", track}, {"version", std::to_string(v)}};
-    series_.insert(labels);
-    exporter("PUT", json{{"name", kMetric}, {"labels", labels}, {"value", value}});
+    setSeries(json{{"namespace", ns()}, {"model", "chaos"}, {"track", track}, {"version", std::to_string(v)}},
+              value);
   };
 
   // Invariants, observed from outside while the operator is killed and
@@ -653,8 +660,7 @@ TEST_F(RolloutE2E, FiguresBreachToRollbackTimeAndWritesPerEvaluation) {
     const int v = t + 2;
     const std::string name = "fig-v" + std::to_string(v);
     const json labels{{"namespace", ns()}, {"model", "fig"}, {"track", "canary"}, {"version", std::to_string(v)}};
-    series_.insert(labels);
-    exporter("PUT", json{{"name", kMetric}, {"labels", labels}, {"value", 0.01}});
+    setSeries(labels, 0.01);
     create(res::kModelVersions, modelVersion("fig", v, "Production"));
     const auto successes = [&](int n) {
       return [n](const json& obj) {
@@ -670,13 +676,7 @@ TEST_F(RolloutE2E, FiguresBreachToRollbackTimeAndWritesPerEvaluation) {
     for (const char* m : {"GET", "PUT", "PATCH", "POST", "DELETE"}) writes[m] += metric(m) - before[m];
     evaluations += 3;
     // The breach: timed from the moment Prometheus answers with it.
-    exporter("PUT", json{{"name", kMetric}, {"labels", labels}, {"value", 0.5}});
-    const std::string query = std::string(kMetric) + "{namespace=\"" + ns() + "\",model=\"fig\",track=\"canary\",version=\"" + std::to_string(v) + "\"}";
-    ASSERT_TRUE(eventually(20s, [&] {
-      const auto r = testing::runCommand({"curl", "-sS", "-f", "--get", "--data-urlencode", "query=" + query,
-                                          env().get("PROMETHEUS_URL") + "/api/v1/query"});
-      return r.exitCode == 0 && r.out.find("\"0.5\"") != std::string::npos;
-    }));
+    setSeries(labels, 0.5);
     const auto visible = std::chrono::steady_clock::now();
     waitForPhase(name, "RolledBack", 30s);
     seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - visible).count());
