@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "e2e_wait.h"
 #include "objects/sha256.h"
 #include "operator_fixture.h"
 #include "operator_process.h"
@@ -99,14 +100,15 @@ class TrainingRunE2E : public OperatorFixture {
   }
 
   // Starts the operator (watching this test's namespace) and waits until it
-  // is ready; a running one is replaced.
-  void startOperator(bool waitReady = true, const std::map<std::string, std::string>& env = {}) {
+  // is ready; a running one is replaced. `extraArgs` are appended.
+  void startOperator(bool waitReady = true, const std::map<std::string, std::string>& env = {},
+                     const std::vector<std::string>& extraArgs = {}) {
     op_.reset();
     healthPort_ = freePort();
-    op_ = std::make_unique<OperatorProcess>(
-        operatorArgs(freePort(), healthPort_, "",
-                     {"--namespace=" + ns(), "--artifact-root=s3://e2e-artifacts", "--workers=2"}),
-        env);
+    std::vector<std::string> args = {"--namespace=" + ns(), "--artifact-root=s3://e2e-artifacts",
+                                     "--workers=2"};
+    args.insert(args.end(), extraArgs.begin(), extraArgs.end());
+    op_ = std::make_unique<OperatorProcess>(operatorArgs(freePort(), healthPort_, "", args), env);
     if (!waitReady) return;
     ASSERT_TRUE(eventually(30s, [&] {
       auto r = httpGet(healthPort_, "/readyz");
@@ -180,6 +182,36 @@ class TrainingRunE2E : public OperatorFixture {
     });
   }
 
+  // Sets the annotation e2e.mlops.dev/poke on an object the controller
+  // watches, so that it reconciles the run (a change of metadata only).
+  void poke(const std::string& kind, const std::string& name) {
+    auto r = testing::kubectl(env(), {"annotate", "--overwrite", kind, name, "-n", ns(),
+                                      "e2e.mlops.dev/poke=" + std::to_string(++pokes_)});
+    ASSERT_EQ(r.exitCode, 0) << r.describe();
+  }
+
+  // Returns once a reconcile of `run` that began after this call has
+  // finished (the operator must run with --log-level=debug): the witness
+  // after which a test asserts that the reconcile did NOT do something.
+  // Each poke (an object to annotate: {kind, name}) makes the controller
+  // reconcile the run; after each, this waits for one more finished
+  // reconcile. Reconciles of one key never overlap, so of those that finish
+  // after this call only the first may have begun before it: after two pokes
+  // or more, the last one waited for began after the call and saw them.
+  void awaitReconcilesAfterPokes(const std::string& run,
+                                 const std::vector<std::pair<std::string, std::string>>& pokes) {
+    ASSERT_GE(pokes.size(), 2u);
+    auto finished = [&] { return finishedReconciles(op_->output(), "trainingrun", ns(), run); };
+    int seen = finished();
+    for (const auto& [kind, name] : pokes) {
+      ASSERT_NO_FATAL_FAILURE(poke(kind, name));
+      ASSERT_TRUE(eventually(30s, [&] { return finished() > seen; }))
+          << "no reconcile of " << run << " finished after the annotation on " << kind << " "
+          << name;
+      seen = finished();
+    }
+  }
+
   std::string podNameOf(const std::string& run) {
     json pods = list(res::kPods, "mlops.dev/training-run=" + run);
     return pods.empty() ? "" : str(pods[0], "/metadata/name");
@@ -195,6 +227,7 @@ class TrainingRunE2E : public OperatorFixture {
 
   json sample_;
   int healthPort_ = 0;
+  int pokes_ = 0;
   std::unique_ptr<OperatorProcess> op_;
 };
 
@@ -521,7 +554,7 @@ TEST_F(TrainingRunE2E, ReproductionsPinTheOriginalsImagesAndReportDeltas) {
 }
 
 TEST_F(TrainingRunE2E, AJobDeletedWhileRunningFailsTheRunWithJobLost) {
-  startOperator();
+  startOperator(true, {}, {"--log-level=debug"});             // the witness reads its reconciles
   create(res::kTrainingRuns, sampleRun("iris-forever", ""));  // the pod never finishes
   json running = waitForRun("iris-forever", 30s, {"Running"});
   ASSERT_FALSE(str(running, "/status/jobUID").empty()) << running.dump(2);
@@ -535,7 +568,10 @@ TEST_F(TrainingRunE2E, AJobDeletedWhileRunningFailsTheRunWithJobLost) {
     running = *get(res::kTrainingRuns, "iris-forever");
     return !str(running, "/status/imageDigests/trainer").empty();
   })) << running.dump(2);
-  std::this_thread::sleep_for(3s);
+  const std::string pod = podNameOf("iris-forever");
+  ASSERT_FALSE(pod.empty());
+  ASSERT_NO_FATAL_FAILURE(
+      awaitReconcilesAfterPokes("iris-forever", {{"job", "iris-forever"}, {"pod", pod}}));
   EXPECT_EQ(str(*get(res::kTrainingRuns, "iris-forever"), "/metadata/resourceVersion"),
             str(running, "/metadata/resourceVersion"));
 
@@ -548,8 +584,9 @@ TEST_F(TrainingRunE2E, AJobDeletedWhileRunningFailsTheRunWithJobLost) {
   EXPECT_EQ(str(lost, "/status/message"), "Job iris-forever (uid " +
                                               str(running, "/status/jobUID") +
                                               ") was deleted before its results were read");
-  // Never recreated.
-  std::this_thread::sleep_for(2s);
+  // Never recreated, not even by reconciles after the failure.
+  ASSERT_NO_FATAL_FAILURE(awaitReconcilesAfterPokes(
+      "iris-forever", {{"trainingrun", "iris-forever"}, {"trainingrun", "iris-forever"}}));
   EXPECT_FALSE(get(res::kJobs, "iris-forever"));
 }
 
