@@ -21,20 +21,8 @@ step() { printf '\n==> %s\n' "$*"; }
 step "tools (cached by version outside the clone)"
 hack/build-tools.sh
 
-started_plane=false
-if ! hack/cluster-up.sh --check >/dev/null 2>&1; then
-  started_plane=true
-fi
-cleanup() {
-  if $started_plane && [ -z "${MLOPS_KEEP_CLUSTER:-}" ]; then
-    step "stopping the control plane this run started"
-    hack/cluster-down.sh || true
-  fi
-}
-trap cleanup EXIT
-
-step "control plane"
-hack/cluster-up.sh
+source hack/lib/plane-guard.sh
+plane_up_for_this_run
 
 step "build"
 cmake -S . -B "$build_dir" -G Ninja >/dev/null
