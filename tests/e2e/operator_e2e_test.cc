@@ -62,10 +62,7 @@ class OperatorE2E : public OperatorFixture {
 TEST_F(OperatorE2E, ServesProbesAndMetricsWithLeastPrivilegeRbac) {
   int metricsPort = freePort(), healthPort = freePort();
   OperatorProcess op(operatorArgs(metricsPort, healthPort));
-  ASSERT_TRUE(eventually(30s, [&] {
-    auto r = httpGet(healthPort, "/readyz");
-    return r && r->status == 200;
-  })) << op.output();
+  ASSERT_TRUE(becomesReady(healthPort, 30s)) << op.output();
   auto healthz = httpGet(healthPort, "/healthz");
   ASSERT_TRUE(healthz);
   EXPECT_EQ(healthz->status, 200);
@@ -98,10 +95,7 @@ TEST_F(OperatorE2E, ServesProbesAndMetricsOnIpv6) {
       operatorArgs(metricsPort, healthPort, "",
                    {"--metrics-bind-address=[::1]:" + std::to_string(metricsPort),
                     "--health-probe-bind-address=[::1]:" + std::to_string(healthPort)}));
-  ASSERT_TRUE(eventually(30s, [&] {
-    auto r = httpGet(healthPort, "/readyz", "::1");
-    return r && r->status == 200;
-  })) << op.output();
+  ASSERT_TRUE(becomesReady(healthPort, 30s, "::1")) << op.output();
   auto metrics = httpGet(metricsPort, "/metrics", "::1");
   ASSERT_TRUE(metrics) << op.output();
   EXPECT_EQ(metrics->status, 200);
