@@ -45,21 +45,11 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export LSAN_OPTIONS="suppressions=$repo/hack/lsan.supp:print_suppressions=0"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$repo/hack/tsan.supp:print_suppressions=0"
 
-started_plane=false
 if [[ " $labels " == *" integration "* ]]; then
-  step "control plane (for the integration tests)"
+  step "tools (for the integration tests' control plane)"
   hack/build-tools.sh
-  if ! hack/cluster-up.sh --check >/dev/null 2>&1; then
-    started_plane=true
-  fi
-  cleanup() {
-    if $started_plane && [ -z "${MLOPS_KEEP_CLUSTER:-}" ]; then
-      step "stopping the control plane this run started"
-      hack/cluster-down.sh || true
-    fi
-  }
-  trap cleanup EXIT
-  hack/cluster-up.sh
+  source hack/lib/plane-guard.sh
+  plane_up_for_this_run
 fi
 
 failed=()

@@ -101,6 +101,11 @@ struct ClientConfig {
   // A watch is abandoned when no byte arrives for its timeoutSeconds plus
   // this grace (the server should have closed it by then).
   std::chrono::milliseconds watchIdleGrace{std::chrono::seconds(30)};
+  // The clock a watch's idle time is measured on. Must outlive every client
+  // made from this config. Tests put a fake clock here, so that the idle
+  // timeout is driven without waiting for it (the connection's own timeout
+  // in cpprestsdk stays on real time: the backstop behind this one).
+  const Clock* clock = &SystemClock::instance();
   std::string userAgent = defaultUserAgent();
   // A reply body larger than this is abandoned (the connection is closed)
   // and the call fails, so a misbehaving server cannot exhaust our memory.

@@ -25,7 +25,6 @@ namespace {
 namespace http = web::http;
 using http::client::http_client;
 using http::client::http_client_config;
-using SteadyClock = std::chrono::steady_clock;
 
 constexpr const char* kJson = "application/json";
 constexpr const char* kMergePatch = "application/merge-patch+json";
@@ -403,7 +402,11 @@ struct WatchState {
   bool ended = false;
   bool cancelled = false;
   std::optional<Error> failure;
-  SteadyClock::time_point lastActivity = SteadyClock::now();
+  // When the read now in flight began: the idle time runs from here. Only
+  // next() (the caller's thread) reads and writes it, on the configured
+  // clock; a read's continuation only clears readInFlight, and next()
+  // starts the following read and resets this.
+  Clock::TimePoint readStarted{};
 };
 
 class RestWatchStream final : public WatchStream {
@@ -411,13 +414,14 @@ class RestWatchStream final : public WatchStream {
   RestWatchStream(std::shared_ptr<const Transport> transport, std::unique_ptr<http_client> client,
                   std::shared_ptr<pplx::cancellation_token_source> cts,
                   http::http_response response, std::string what,
-                  std::chrono::milliseconds idleTimeout)
+                  std::chrono::milliseconds idleTimeout, const Clock& clock)
       : transport_(std::move(transport)),
         client_(std::move(client)),
         cts_(std::move(cts)),
         response_(std::move(response)),
         what_(std::move(what)),
         idleTimeout_(idleTimeout),
+        clock_(clock),
         state_(std::make_shared<WatchState>()) {
     state_->body = response_.body().streambuf();
   }
@@ -450,14 +454,14 @@ class RestWatchStream final : public WatchStream {
         state_->readInFlight = true;
         // Idle time counts while we wait for bytes, not while the caller
         // was busy elsewhere (the data may be sitting in the buffer).
-        state_->lastActivity = SteadyClock::now();
+        state_->readStarted = clock_.now();
         lock.unlock();  // the continuation takes the lock; never run it under ours
         startRead();
         lock.lock();
         continue;
       }
-      const SteadyClock::time_point deadline = state_->lastActivity + idleTimeout_;
-      if (SteadyClock::now() >= deadline) {
+      const Clock::TimePoint deadline = state_->readStarted + idleTimeout_;
+      if (clock_.now() >= deadline) {
         state_->failure = makeError(
             ErrorCode::kTimeout,
             what_ + ": no data from " + transport_->address().url + " for " +
@@ -469,7 +473,7 @@ class RestWatchStream final : public WatchStream {
         cts_->cancel();
         return e;
       }
-      state_->cv.wait_until(lock, deadline);
+      clock_.waitUntil(state_->cv, lock, deadline);
     }
   }
 
@@ -556,7 +560,6 @@ class RestWatchStream final : public WatchStream {
           st->failure = std::move(error);
         }
         st->readInFlight = false;
-        st->lastActivity = SteadyClock::now();
       }
       st->cv.notify_all();
     }
@@ -568,6 +571,7 @@ class RestWatchStream final : public WatchStream {
   http::http_response response_;
   const std::string what_;
   const std::chrono::milliseconds idleTimeout_;
+  const Clock& clock_;  // the config's; outlives the client, so this stream
   const std::shared_ptr<WatchState> state_;
 };
 
@@ -806,7 +810,8 @@ class RestClient final : public Client {
     }
     transport_->observe("GET", status);
     return std::unique_ptr<WatchStream>(std::make_unique<RestWatchStream>(
-        transport_, std::move(client), std::move(cts), std::move(response), what, idle));
+        transport_, std::move(client), std::move(cts), std::move(response), what, idle,
+        *transport_->config().clock));
   }
 
  private:
@@ -914,6 +919,9 @@ class RestClient final : public Client {
 Result<std::unique_ptr<Client>> makeRestClient(const ClientConfig& config) {
   if (config.server.empty()) {
     return makeError(ErrorCode::kInvalidArgument, "client config has no server URL");
+  }
+  if (config.clock == nullptr) {
+    return makeError(ErrorCode::kInvalidArgument, "client config has no clock");
   }
   Result<ServerAddress> address = parseServer(config.server);
   if (!address.ok()) {

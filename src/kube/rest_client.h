@@ -17,7 +17,8 @@
 // - Each watch has its own HTTP connection, so a long watch never holds up
 //   ordinary requests; its body is decoded as it arrives. See WatchStream in
 //   client.h for the contract; the stream ends with an Error of code kTimeout
-//   when no byte arrives for timeoutSeconds + ClientConfig::watchIdleGrace.
+//   when no byte arrives for timeoutSeconds + ClientConfig::watchIdleGrace
+//   (measured on ClientConfig::clock while next() waits for bytes).
 //
 // Thread safe: one client may be used from many threads at once.
 #pragma once

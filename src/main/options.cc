@@ -12,11 +12,15 @@ namespace {
 
 enum class Kind { kString, kBool, kInt, kList };
 
+// Checks a flag's value and stores it in the options; `flag` is the flag's
+// name, for the error message.
+using Setter = std::function<Status(Options&, const std::string& flag, const std::string& value)>;
+
 struct FlagSpec {
   const char* name;
   Kind kind;
   const char* help;
-  std::function<Status(Options&, const std::string&)> set;
+  Setter set;
 };
 
 Error invalidFlag(const std::string& flag, const std::string& why) {
@@ -190,43 +194,84 @@ std::vector<std::string> splitList(const std::string& value) {
   return out;
 }
 
+// A flag whose value must pass `check` (called with the flag's name and
+// the value) before it is stored in `field`.
+using Check = Status (*)(const std::string& flag, const std::string& value);
+Setter checkedString(std::string Options::*field, Check check) {
+  return [field, check](Options& o, const std::string& flag, const std::string& v) -> Status {
+    if (auto s = check(flag, v); !s) {
+      return s;
+    }
+    o.*field = v;
+    return okStatus();
+  };
+}
+
+// A flag whose value is an integer in [min, max], stored in `field`.
+Setter intFlag(int Options::*field, int min, int max) {
+  return [field, min, max](Options& o, const std::string& flag, const std::string& v) -> Status {
+    auto n = parseInt(flag, v, min, max);
+    if (!n) {
+      return n.error();
+    }
+    o.*field = *n;
+    return okStatus();
+  };
+}
+
+Status anyValue(const std::string& /*flag*/, const std::string& /*value*/) {
+  return okStatus();
+}
+
+Status optionalHttpUrl(const std::string& flag, const std::string& value) {
+  return value.empty() ? okStatus() : httpUrl(flag, value);
+}
+
+Status leaseName(const std::string& flag, const std::string& value) {
+  if (isDnsSubdomain(value)) {
+    return okStatus();
+  }
+  return invalidFlag(flag, "'" + value +
+                               "' is not a valid Lease name (lower-case letters, digits, "
+                               "'-' and '.', at most 253)");
+}
+
+Status uriRoot(const std::string& flag, const std::string& value) {
+  const auto scheme = value.find("://");
+  const bool spaces = std::any_of(value.begin(), value.end(),
+                                  [](unsigned char c) { return c <= 0x20 || c == 0x7F; });
+  if (scheme == std::string::npos || scheme == 0 || scheme + 3 >= value.size() || spaces) {
+    return invalidFlag(flag, "'" + value +
+                                 "' is not a URI like s3://bucket/prefix "
+                                 "(a scheme, ://, and a location, no spaces)");
+  }
+  return okStatus();
+}
+
+Status logFormat(const std::string& flag, const std::string& value) {
+  return oneOf(flag, value, {"json", "text"});
+}
+
+Status logLevel(const std::string& flag, const std::string& value) {
+  return oneOf(flag, value, {"debug", "info", "warn", "error"});
+}
+
 const std::vector<FlagSpec>& flagSpecs() {
   static const std::vector<FlagSpec> specs = {
       {"kubeconfig", Kind::kString,
        "Path to a kubeconfig. Default: $KUBECONFIG, then in-cluster, then ~/.kube/config.",
-       [](Options& o, const std::string& v) {
-         o.kubeconfig = v;
-         return okStatus();
-       }},
+       checkedString(&Options::kubeconfig, anyValue)},
       {"namespace", Kind::kString, "Watch only this namespace. Default: all namespaces.",
-       [](Options& o, const std::string& v) -> Status {
-         if (auto s = namespaceName("namespace", v); !s) {
-           return s;
-         }
-         o.watchNamespace = v;
-         return okStatus();
-       }},
+       checkedString(&Options::watchNamespace, namespaceName)},
       {"metrics-bind-address", Kind::kString, "Address of /metrics. Default :8080.",
-       [](Options& o, const std::string& v) -> Status {
-         if (auto s = bindAddress("metrics-bind-address", v); !s) {
-           return s;
-         }
-         o.metricsBindAddress = v;
-         return okStatus();
-       }},
+       checkedString(&Options::metricsBindAddress, bindAddress)},
       {"health-probe-bind-address", Kind::kString,
        "Address of /healthz and /readyz. Default :8081.",
-       [](Options& o, const std::string& v) -> Status {
-         if (auto s = bindAddress("health-probe-bind-address", v); !s) {
-           return s;
-         }
-         o.healthProbeBindAddress = v;
-         return okStatus();
-       }},
+       checkedString(&Options::healthProbeBindAddress, bindAddress)},
       {"leader-elect", Kind::kBool,
        "Elect a leader on a Lease so only one replica acts. Default false.",
-       [](Options& o, const std::string& v) -> Status {
-         auto b = parseBool("leader-elect", v);
+       [](Options& o, const std::string& flag, const std::string& v) -> Status {
+         auto b = parseBool(flag, v);
          if (!b) {
            return b.error();
          }
@@ -235,40 +280,17 @@ const std::vector<FlagSpec>& flagSpecs() {
        }},
       {"leader-election-namespace", Kind::kString,
        "Namespace of the leader-election Lease. Default: the operator's namespace.",
-       [](Options& o, const std::string& v) -> Status {
-         if (auto s = namespaceName("leader-election-namespace", v); !s) {
-           return s;
-         }
-         o.leaderElectionNamespace = v;
-         return okStatus();
-       }},
+       checkedString(&Options::leaderElectionNamespace, namespaceName)},
       {"leader-election-id", Kind::kString, "Name of the leader-election Lease.",
-       [](Options& o, const std::string& v) -> Status {
-         if (!isDnsSubdomain(v)) {
-           return invalidFlag("leader-election-id",
-                              "'" + v +
-                                  "' is not a valid Lease name (lower-case letters, digits, "
-                                  "'-' and '.', at most 253)");
-         }
-         o.leaderElectionId = v;
-         return okStatus();
-       }},
+       checkedString(&Options::leaderElectionId, leaseName)},
       {"prometheus-url", Kind::kString, "Default Prometheus URL for DriftPolicies that name none.",
-       [](Options& o, const std::string& v) -> Status {
-         if (!v.empty()) {
-           if (auto s = httpUrl("prometheus-url", v); !s) {
-             return s;
-           }
-         }
-         o.prometheusUrl = v;
-         return okStatus();
-       }},
+       checkedString(&Options::prometheusUrl, optionalHttpUrl)},
       {"prometheus-url-allow", Kind::kList,
        "Comma-separated URL prefixes a DriftPolicy's Prometheus URL must match. Default: any.",
-       [](Options& o, const std::string& v) -> Status {
+       [](Options& o, const std::string& flag, const std::string& v) -> Status {
          std::vector<std::string> prefixes = splitList(v);
          for (const std::string& p : prefixes) {
-           if (auto s = httpUrl("prometheus-url-allow", p); !s) {
+           if (auto s = httpUrl(flag, p); !s) {
              return s;
            }
          }
@@ -277,66 +299,20 @@ const std::vector<FlagSpec>& flagSpecs() {
        }},
       {"artifact-root", Kind::kString,
        "Root of default artifact URIs. Default s3://mlops-artifacts.",
-       [](Options& o, const std::string& v) -> Status {
-         const auto scheme = v.find("://");
-         const bool spaces = std::any_of(v.begin(), v.end(),
-                                         [](unsigned char c) { return c <= 0x20 || c == 0x7F; });
-         if (scheme == std::string::npos || scheme == 0 || scheme + 3 >= v.size() || spaces) {
-           return invalidFlag("artifact-root", "'" + v +
-                                                   "' is not a URI like s3://bucket/prefix "
-                                                   "(a scheme, ://, and a location, no spaces)");
-         }
-         o.artifactRoot = v;
-         return okStatus();
-       }},
+       checkedString(&Options::artifactRoot, uriRoot)},
       {"retention-keep", Kind::kInt,
        "Superseded/rolled-back versions kept before archiving. Default 10.",
-       [](Options& o, const std::string& v) -> Status {
-         auto n = parseInt("retention-keep", v, 0, kMaxRetentionKeep);
-         if (!n) {
-           return n.error();
-         }
-         o.retentionKeep = *n;
-         return okStatus();
-       }},
+       intFlag(&Options::retentionKeep, 0, kMaxRetentionKeep)},
       {"pod-creation-timeout-seconds", Kind::kInt,
        "How long a training Job may fail to create its pod (FailedCreate: a missing "
        "ServiceAccount, a quota) before the run fails. Default 300.",
-       [](Options& o, const std::string& v) -> Status {
-         auto n = parseInt("pod-creation-timeout-seconds", v, 1, kMaxPodCreationTimeoutSeconds);
-         if (!n) {
-           return n.error();
-         }
-         o.podCreationTimeoutSeconds = *n;
-         return okStatus();
-       }},
+       intFlag(&Options::podCreationTimeoutSeconds, 1, kMaxPodCreationTimeoutSeconds)},
       {"workers", Kind::kInt, "Concurrent reconciles per controller. Default 2.",
-       [](Options& o, const std::string& v) -> Status {
-         auto n = parseInt("workers", v, 1, kMaxWorkers);
-         if (!n) {
-           return n.error();
-         }
-         o.workers = *n;
-         return okStatus();
-       }},
+       intFlag(&Options::workers, 1, kMaxWorkers)},
       {"log-format", Kind::kString, "json or text. Default json.",
-       [](Options& o, const std::string& v) -> Status {
-         auto s = oneOf("log-format", v, {"json", "text"});
-         if (!s) {
-           return s;
-         }
-         o.logFormat = v;
-         return okStatus();
-       }},
+       checkedString(&Options::logFormat, logFormat)},
       {"log-level", Kind::kString, "debug, info, warn or error. Default info.",
-       [](Options& o, const std::string& v) -> Status {
-         auto s = oneOf("log-level", v, {"debug", "info", "warn", "error"});
-         if (!s) {
-           return s;
-         }
-         o.logLevel = v;
-         return okStatus();
-       }},
+       checkedString(&Options::logLevel, logLevel)},
   };
   return specs;
 }
@@ -366,7 +342,7 @@ Result<ParsedCommandLine> parseCommandLine(const std::vector<std::string>& args,
   // Environment first, so that flags given on the command line win.
   for (const auto& spec : flagSpecs()) {
     if (auto value = env(envName(spec.name))) {
-      auto s = spec.set(parsed.options, *value);
+      auto s = spec.set(parsed.options, spec.name, *value);
       if (!s) {
         Error e = s.error();
         e.message = "environment variable " + envName(spec.name) + ": " + e.message;
@@ -407,7 +383,7 @@ Result<ParsedCommandLine> parseCommandLine(const std::vector<std::string>& args,
         return makeError(ErrorCode::kInvalidArgument, "--" + name + " needs a value");
       }
     }
-    auto s = spec->set(parsed.options, *value);
+    auto s = spec->set(parsed.options, spec->name, *value);
     if (!s) {
       return s.error();
     }

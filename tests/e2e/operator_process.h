@@ -68,4 +68,16 @@ bool eventually(std::chrono::milliseconds timeout, Predicate predicate) {
   return predicate();
 }
 
+// True when the operator's health server on `port` answers /readyz with 200.
+inline bool isReady(int port, const std::string& host = "127.0.0.1") {
+  auto reply = httpGet(port, "/readyz", host);
+  return reply && reply->status == 200;
+}
+
+// Waits up to `timeout` until isReady.
+inline bool becomesReady(int port, std::chrono::milliseconds timeout,
+                         const std::string& host = "127.0.0.1") {
+  return eventually(timeout, [&] { return isReady(port, host); });
+}
+
 }  // namespace mlops::e2e

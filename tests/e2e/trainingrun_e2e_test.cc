@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "e2e_wait.h"
 #include "objects/sha256.h"
 #include "operator_fixture.h"
 #include "operator_process.h"
@@ -99,19 +100,17 @@ class TrainingRunE2E : public OperatorFixture {
   }
 
   // Starts the operator (watching this test's namespace) and waits until it
-  // is ready; a running one is replaced.
-  void startOperator(bool waitReady = true, const std::map<std::string, std::string>& env = {}) {
+  // is ready; a running one is replaced. `extraArgs` are appended.
+  void startOperator(bool waitReady = true, const std::map<std::string, std::string>& env = {},
+                     const std::vector<std::string>& extraArgs = {}) {
     op_.reset();
     healthPort_ = freePort();
-    op_ = std::make_unique<OperatorProcess>(
-        operatorArgs(freePort(), healthPort_, "",
-                     {"--namespace=" + ns(), "--artifact-root=s3://e2e-artifacts", "--workers=2"}),
-        env);
+    std::vector<std::string> args = {"--namespace=" + ns(), "--artifact-root=s3://e2e-artifacts",
+                                     "--workers=2"};
+    args.insert(args.end(), extraArgs.begin(), extraArgs.end());
+    op_ = std::make_unique<OperatorProcess>(operatorArgs(freePort(), healthPort_, "", args), env);
     if (!waitReady) return;
-    ASSERT_TRUE(eventually(30s, [&] {
-      auto r = httpGet(healthPort_, "/readyz");
-      return r && r->status == 200;
-    })) << op_->output();
+    ASSERT_TRUE(becomesReady(healthPort_, 30s)) << op_->output();
   }
 
   // crds/samples/trainingrun.yaml as `name` in this namespace, with small
@@ -147,19 +146,72 @@ class TrainingRunE2E : public OperatorFixture {
     return page.ok() ? page->items : json::array();
   }
 
-  // Waits until the run reaches one of `phases` (default: a terminal one).
+  // Waits until the run satisfies `reached` (EXPECTs it does, naming
+  // `what`) and returns it as last read, so the caller's checks show where
+  // it got stuck.
+  json waitForRunUntil(const std::string& name, std::chrono::milliseconds timeout,
+                       const std::function<bool(const json&)>& reached, const std::string& what) {
+    Polled polled = pollUntil(
+        timeout, [&] { return get(res::kTrainingRuns, name); }, reached);
+    EXPECT_TRUE(polled.reached) << "run " << name << " did not reach " << what << " within "
+                                << timeout.count() << " ms; last: " << polled.last.dump(2);
+    return polled.last;
+  }
+
+  // Waits until the run reaches one of `phases` (default: a finished one).
   json waitForRun(const std::string& name, std::chrono::milliseconds timeout = 60s,
-                  std::set<std::string> phases = {"Succeeded", "Failed"}) {
-    json last;
-    bool reached = eventually(timeout, [&] {
-      auto run = get(res::kTrainingRuns, name);
-      if (!run) return false;
-      last = *run;
-      return phases.count(str(last, "/status/phase")) > 0;
-    });
-    EXPECT_TRUE(reached) << "run " << name
-                         << " did not reach the expected phase; last: " << last.dump(2);
-    return last;
+                  const std::set<std::string>& phases = finishedPhases()) {
+    return waitForRunUntil(name, timeout, phaseIn(phases),
+                           "phase " + ::testing::PrintToString(phases));
+  }
+
+  // Creates the run and waits until it has finished (EXPECTs it does);
+  // returns it as last read.
+  json createAndAwaitFinish(const json& run, std::chrono::milliseconds timeout = 60s) {
+    create(res::kTrainingRuns, run);
+    return waitForRun(str(run, "/metadata/name"), timeout);
+  }
+
+  // Waits until the run has finished and EXPECTs it Failed with
+  // InvalidResults; returns it as last read.
+  json awaitInvalidResults(const std::string& name) {
+    json run = waitForRun(name);
+    EXPECT_EQ(str(run, "/status/phase"), "Failed") << run.dump(2);
+    EXPECT_EQ(str(run, "/status/reason"), "InvalidResults");
+    return run;
+  }
+
+  // Waits until this namespace holds `count` runs, all finished; returns
+  // them by name (as last read).
+  std::map<std::string, json> waitForAllRunsFinished(size_t count,
+                                                     std::chrono::milliseconds timeout) {
+    Polled polled = pollUntil(
+        timeout, [&] { return std::optional<json>(list(res::kTrainingRuns)); },
+        [&](const json& runs) {
+          return runs.size() == count && std::all_of(runs.begin(), runs.end(), [](const json& r) {
+                   return finishedPhases().count(phaseOf(r)) > 0;
+                 });
+        });
+    std::map<std::string, json> byName;
+    for (const auto& r : polled.last) byName[str(r, "/metadata/name")] = r;
+    EXPECT_TRUE(polled.reached) << "not all of " << count << " runs finished within "
+                                << timeout.count() << " ms; phases: " << phasesOf(byName);
+    return byName;
+  }
+
+  static std::string phasesOf(const std::map<std::string, json>& runs) {
+    std::string out;
+    for (const auto& [name, run] : runs) out += name + "=" + phaseOf(run) + " ";
+    return out;
+  }
+
+  // crds/samples/trainingrun.yaml as run `name` of `model`, with results
+  // that pass and no validation gate: for tests about many runs of a model.
+  json plainRunOfModel(const std::string& name, const std::string& model) {
+    json run = sampleRun(name, resultsJson(name, 0.95));
+    run["spec"]["model"] = model;
+    run["spec"].erase("validation");
+    return run;
   }
 
   std::vector<std::string> eventReasons(const std::string& involvedName) {
@@ -180,6 +232,36 @@ class TrainingRunE2E : public OperatorFixture {
     });
   }
 
+  // Sets the annotation e2e.mlops.dev/poke on an object the controller
+  // watches, so that it reconciles the run (a change of metadata only).
+  void poke(const std::string& kind, const std::string& name) {
+    auto r = testing::kubectl(env(), {"annotate", "--overwrite", kind, name, "-n", ns(),
+                                      "e2e.mlops.dev/poke=" + std::to_string(++pokes_)});
+    ASSERT_EQ(r.exitCode, 0) << r.describe();
+  }
+
+  // Returns once a reconcile of `run` that began after this call has
+  // finished (the operator must run with --log-level=debug): the witness
+  // after which a test asserts that the reconcile did NOT do something.
+  // Each poke (an object to annotate: {kind, name}) makes the controller
+  // reconcile the run; after each, this waits for one more finished
+  // reconcile. Reconciles of one key never overlap, so of those that finish
+  // after this call only the first may have begun before it: after two pokes
+  // or more, the last one waited for began after the call and saw them.
+  void awaitReconcilesAfterPokes(const std::string& run,
+                                 const std::vector<std::pair<std::string, std::string>>& pokes) {
+    ASSERT_GE(pokes.size(), 2u);
+    auto finished = [&] { return finishedReconciles(op_->output(), "trainingrun", ns(), run); };
+    int seen = finished();
+    for (const auto& [kind, name] : pokes) {
+      ASSERT_NO_FATAL_FAILURE(poke(kind, name));
+      ASSERT_TRUE(eventually(30s, [&] { return finished() > seen; }))
+          << "no reconcile of " << run << " finished after the annotation on " << kind << " "
+          << name;
+      seen = finished();
+    }
+  }
+
   std::string podNameOf(const std::string& run) {
     json pods = list(res::kPods, "mlops.dev/training-run=" + run);
     return pods.empty() ? "" : str(pods[0], "/metadata/name");
@@ -195,6 +277,7 @@ class TrainingRunE2E : public OperatorFixture {
 
   json sample_;
   int healthPort_ = 0;
+  int pokes_ = 0;
   std::unique_ptr<OperatorProcess> op_;
 };
 
@@ -262,8 +345,7 @@ TEST_F(TrainingRunE2E, SuccessRegistersNumberedVersionsWithLineageAndDigests) {
       << ::testing::PrintToString(eventReasons("iris-a"));
 
   // Same inputs (the seed is given): same fingerprint, next version.
-  create(res::kTrainingRuns, sampleRun("iris-b", resultsJson("iris-b", 0.961)));
-  json b = waitForRun("iris-b");
+  json b = createAndAwaitFinish(sampleRun("iris-b", resultsJson("iris-b", 0.961)));
   ASSERT_EQ(str(b, "/status/phase"), "Succeeded") << b.dump(2);
   EXPECT_EQ(str(b, "/status/modelVersion"), "iris-v2");
   EXPECT_EQ(b["status"]["fingerprint"], run["status"]["fingerprint"]);
@@ -271,8 +353,7 @@ TEST_F(TrainingRunE2E, SuccessRegistersNumberedVersionsWithLineageAndDigests) {
   // Another seed: another fingerprint.
   json cSpec = sampleRun("iris-c", resultsJson("iris-c", 0.962));
   cSpec["spec"]["seed"] = 7;
-  create(res::kTrainingRuns, cSpec);
-  json c = waitForRun("iris-c");
+  json c = createAndAwaitFinish(cSpec);
   ASSERT_EQ(str(c, "/status/phase"), "Succeeded") << c.dump(2);
   EXPECT_EQ(str(c, "/status/modelVersion"), "iris-v3");
   EXPECT_NE(c["status"]["fingerprint"], run["status"]["fingerprint"]);
@@ -280,16 +361,14 @@ TEST_F(TrainingRunE2E, SuccessRegistersNumberedVersionsWithLineageAndDigests) {
   // A deleted version's number is never handed out again.
   ASSERT_TRUE(client().remove(res::kModelVersions, ns(), "iris-v3").ok());
   ASSERT_TRUE(eventually(10s, [&] { return !get(res::kModelVersions, "iris-v3"); }));
-  create(res::kTrainingRuns, sampleRun("iris-d", resultsJson("iris-d", 0.963)));
-  json d = waitForRun("iris-d");
+  json d = createAndAwaitFinish(sampleRun("iris-d", resultsJson("iris-d", 0.963)));
   ASSERT_EQ(str(d, "/status/phase"), "Succeeded") << d.dump(2);
   EXPECT_EQ(str(d, "/status/modelVersion"), "iris-v4");
 }
 
 TEST_F(TrainingRunE2E, AFailingGateFailsTheRunRecordsMetricsAndRegistersNothing) {
   startOperator();
-  create(res::kTrainingRuns, sampleRun("iris-low", resultsJson("iris-low", 0.85)));
-  json run = waitForRun("iris-low");
+  json run = createAndAwaitFinish(sampleRun("iris-low", resultsJson("iris-low", 0.85)));
   EXPECT_EQ(str(run, "/status/phase"), "Failed") << run.dump(2);
   EXPECT_EQ(str(run, "/status/reason"), "ValidationFailed");
   EXPECT_EQ(run["status"]["metrics"]["accuracy"], 0.85);
@@ -325,8 +404,7 @@ TEST_F(TrainingRunE2E, AChallengerMustBeatTheVersionInProductionByMinDelta) {
 
   startOperator();
   // accuracy 0.962 beats 0.96 by less than minDelta 0.005.
-  create(res::kTrainingRuns, sampleRun("iris-weak", resultsJson("iris-weak", 0.962)));
-  json weak = waitForRun("iris-weak");
+  json weak = createAndAwaitFinish(sampleRun("iris-weak", resultsJson("iris-weak", 0.962)));
   EXPECT_EQ(str(weak, "/status/phase"), "Failed") << weak.dump(2);
   EXPECT_EQ(str(weak, "/status/reason"), "ValidationFailed");
   const json validated = condition(weak, "Validated");
@@ -334,8 +412,7 @@ TEST_F(TrainingRunE2E, AChallengerMustBeatTheVersionInProductionByMinDelta) {
   EXPECT_EQ(str(validated, "/reason"), "ProductionNotBeaten");
   EXPECT_NE(str(validated, "/message").find("iris-v1"), std::string::npos) << validated.dump();
 
-  create(res::kTrainingRuns, sampleRun("iris-strong", resultsJson("iris-strong", 0.97)));
-  json strong = waitForRun("iris-strong");
+  json strong = createAndAwaitFinish(sampleRun("iris-strong", resultsJson("iris-strong", 0.97)));
   EXPECT_EQ(str(strong, "/status/phase"), "Succeeded") << strong.dump(2);
   EXPECT_EQ(str(strong, "/status/modelVersion"), "iris-v2");  // above the hand-made v1
 
@@ -390,9 +467,7 @@ TEST_F(TrainingRunE2E, MalformedResultsFailWithInvalidResultsAndThePreciseMessag
   }
   for (const auto& c : cases) {
     SCOPED_TRACE(c.run);
-    json run = waitForRun(c.run);
-    EXPECT_EQ(str(run, "/status/phase"), "Failed") << run.dump(2);
-    EXPECT_EQ(str(run, "/status/reason"), "InvalidResults");
+    json run = awaitInvalidResults(c.run);
     const std::string message = str(run, "/status/message");
     const std::string where = " (pod " + podNameOf(c.run) + ", container trainer)";
     if (c.prefixOnly) {
@@ -416,8 +491,7 @@ TEST_F(TrainingRunE2E, AJobFailingPastItsBackoffLimitFailsTheRunWithTheJobsReaso
   json run = sampleRun("iris-crash", "");
   run["spec"]["template"]["metadata"]["annotations"]["test.mlops.dev/exit-code"] = "3";
   run["spec"]["backoffLimit"] = 1;
-  create(res::kTrainingRuns, run);
-  json failed = waitForRun("iris-crash", 90s);
+  json failed = createAndAwaitFinish(run, 90s);
   EXPECT_EQ(str(failed, "/status/phase"), "Failed") << failed.dump(2);
   EXPECT_EQ(str(failed, "/status/reason"), "BackoffLimitExceeded");
   const std::string message = str(failed, "/status/message");
@@ -437,8 +511,7 @@ TEST_F(TrainingRunE2E, ARunPastItsActiveDeadlineFailsWithDeadlineExceeded) {
   json run = sampleRun("iris-slow", resultsJson("iris-slow", 0.96));
   run["spec"]["template"]["metadata"]["annotations"]["test.mlops.dev/duration-ms"] = "600000";
   run["spec"]["activeDeadlineSeconds"] = 2;
-  create(res::kTrainingRuns, run);
-  json failed = waitForRun("iris-slow", 60s);
+  json failed = createAndAwaitFinish(run, 60s);
   EXPECT_EQ(str(failed, "/status/phase"), "Failed") << failed.dump(2);
   EXPECT_EQ(str(failed, "/status/reason"), "DeadlineExceeded");
   EXPECT_EQ(str(failed, "/status/message").rfind("Job iris-slow failed", 0), 0u)
@@ -521,7 +594,7 @@ TEST_F(TrainingRunE2E, ReproductionsPinTheOriginalsImagesAndReportDeltas) {
 }
 
 TEST_F(TrainingRunE2E, AJobDeletedWhileRunningFailsTheRunWithJobLost) {
-  startOperator();
+  startOperator(true, {}, {"--log-level=debug"});             // the witness reads its reconciles
   create(res::kTrainingRuns, sampleRun("iris-forever", ""));  // the pod never finishes
   json running = waitForRun("iris-forever", 30s, {"Running"});
   ASSERT_FALSE(str(running, "/status/jobUID").empty()) << running.dump(2);
@@ -531,11 +604,15 @@ TEST_F(TrainingRunE2E, AJobDeletedWhileRunningFailsTheRunWithJobLost) {
   }));
   // Once the running pod's image digest is recorded, nothing changes: the
   // reconciles that pod, Job and run events keep causing write nothing.
-  ASSERT_TRUE(eventually(20s, [&] {
-    running = *get(res::kTrainingRuns, "iris-forever");
-    return !str(running, "/status/imageDigests/trainer").empty();
-  })) << running.dump(2);
-  std::this_thread::sleep_for(3s);
+  running = waitForRunUntil(
+      "iris-forever", 20s,
+      [](const json& run) { return !str(run, "/status/imageDigests/trainer").empty(); },
+      "a recorded image digest");
+  ASSERT_FALSE(HasFailure());
+  const std::string pod = podNameOf("iris-forever");
+  ASSERT_FALSE(pod.empty());
+  ASSERT_NO_FATAL_FAILURE(
+      awaitReconcilesAfterPokes("iris-forever", {{"job", "iris-forever"}, {"pod", pod}}));
   EXPECT_EQ(str(*get(res::kTrainingRuns, "iris-forever"), "/metadata/resourceVersion"),
             str(running, "/metadata/resourceVersion"));
 
@@ -548,8 +625,9 @@ TEST_F(TrainingRunE2E, AJobDeletedWhileRunningFailsTheRunWithJobLost) {
   EXPECT_EQ(str(lost, "/status/message"), "Job iris-forever (uid " +
                                               str(running, "/status/jobUID") +
                                               ") was deleted before its results were read");
-  // Never recreated.
-  std::this_thread::sleep_for(2s);
+  // Never recreated, not even by reconciles after the failure.
+  ASSERT_NO_FATAL_FAILURE(awaitReconcilesAfterPokes(
+      "iris-forever", {{"trainingrun", "iris-forever"}, {"trainingrun", "iris-forever"}}));
   EXPECT_FALSE(get(res::kJobs, "iris-forever"));
 }
 
@@ -576,19 +654,14 @@ TEST_F(TrainingRunE2E, SigkilledAtRandomMomentsStillOneJobAndOneVersionPerRun) {
     for (int i = 0; i < n && created < kRuns; ++i, ++created) {
       char name[32];
       std::snprintf(name, sizeof name, "chaos-%02d", created);
-      json run = sampleRun(name, resultsJson(name, 0.95));
-      run["spec"]["model"] = "chaos";
-      run["spec"].erase("validation");
+      json run = plainRunOfModel(name, "chaos");
       run["spec"]["template"]["metadata"]["annotations"]["test.mlops.dev/duration-ms"] =
           std::to_string(durationMs(rng));
       create(res::kTrainingRuns, run);
     }
   };
 
-  auto serving = [&] {
-    auto r = httpGet(healthPort_, "/readyz");
-    return r && r->status == 200;
-  };
+  auto serving = [&] { return isReady(healthPort_); };
   startOperator(false);
   createRuns(8);
   int kills = 0, killsWhileServing = 0;
@@ -606,16 +679,8 @@ TEST_F(TrainingRunE2E, SigkilledAtRandomMomentsStillOneJobAndOneVersionPerRun) {
   createRuns(kRuns);  // whatever is left
   ASSERT_EQ(created, kRuns);
 
-  std::map<std::string, json> runs;
-  ASSERT_TRUE(eventually(150s, [&] {
-    runs.clear();
-    for (const auto& r : list(res::kTrainingRuns)) runs[str(r, "/metadata/name")] = r;
-    return runs.size() == static_cast<size_t>(kRuns) &&
-           std::all_of(runs.begin(), runs.end(), [](const auto& kv) {
-             const std::string phase = str(kv.second, "/status/phase");
-             return phase == "Succeeded" || phase == "Failed";
-           });
-  })) << "not all runs finished";
+  const std::map<std::string, json> runs = waitForAllRunsFinished(kRuns, 150s);
+  ASSERT_FALSE(HasFailure());
 
   std::set<int64_t> versions;
   for (const auto& [name, run] : runs) {
@@ -676,9 +741,7 @@ TEST_F(TrainingRunE2E, FigurePodSucceededToModelVersionLatency) {
   for (int i = 0; i < kRuns; ++i) {
     char name[32];
     std::snprintf(name, sizeof name, "lat-%02d", i);
-    json run = sampleRun(name, resultsJson(name, 0.95));
-    run["spec"]["model"] = "lat";
-    run["spec"].erase("validation");
+    json run = plainRunOfModel(name, "lat");
     run["spec"]["template"]["metadata"]["annotations"]["test.mlops.dev/duration-ms"] = "500";
     create(res::kTrainingRuns, run);
     std::this_thread::sleep_for(150ms);
@@ -737,8 +800,7 @@ TEST_F(TrainingRunE2E, FigurePodSucceededToModelVersionLatency) {
 
 TEST_F(TrainingRunE2E, ARunCreatedAgainUnderTheSameNameRegistersItsOwnVersion) {
   startOperator();
-  create(res::kTrainingRuns, sampleRun("iris-again", resultsJson("iris-again", 0.95)));
-  json first = waitForRun("iris-again");
+  json first = createAndAwaitFinish(sampleRun("iris-again", resultsJson("iris-again", 0.95)));
   ASSERT_EQ(str(first, "/status/phase"), "Succeeded") << first.dump(2);
   ASSERT_EQ(str(first, "/status/modelVersion"), "iris-v1");
   const std::string firstUID = str(first, "/metadata/uid");
@@ -751,8 +813,7 @@ TEST_F(TrainingRunE2E, ARunCreatedAgainUnderTheSameNameRegistersItsOwnVersion) {
   ASSERT_TRUE(eventually(60s, [&] {
     return !get(res::kTrainingRuns, "iris-again") && !get(res::kJobs, "iris-again");
   }));
-  create(res::kTrainingRuns, sampleRun("iris-again", resultsJson("iris-again", 0.96)));
-  json second = waitForRun("iris-again");
+  json second = createAndAwaitFinish(sampleRun("iris-again", resultsJson("iris-again", 0.96)));
   ASSERT_EQ(str(second, "/status/phase"), "Succeeded") << second.dump(2);
   const std::string secondUID = str(second, "/metadata/uid");
   ASSERT_NE(firstUID, secondUID);
@@ -799,9 +860,7 @@ TEST_F(TrainingRunE2E, ResultsThatCannotBeHeldOrAreNotJsonFailTheRunWithAReadabl
   for (const auto& c : cases) create(res::kTrainingRuns, sampleRun(c.run, c.results));
   for (const auto& c : cases) {
     SCOPED_TRACE(c.run);
-    json run = waitForRun(c.run);
-    EXPECT_EQ(str(run, "/status/phase"), "Failed") << run.dump(2);
-    EXPECT_EQ(str(run, "/status/reason"), "InvalidResults");
+    json run = awaitInvalidResults(c.run);
     const std::string message = str(run, "/status/message");
     EXPECT_EQ(message.rfind(c.expectedPrefix, 0), 0u) << message;
     EXPECT_NE(message.find(c.expectedPart), std::string::npos) << message;
@@ -821,9 +880,7 @@ TEST_F(TrainingRunE2E, MoreMetricsThanAVersionHoldsFailWithoutBurningANumber) {
   run["spec"]["model"] = "toomany";
   run["spec"].erase("validation");
   create(res::kTrainingRuns, run);
-  json failed = waitForRun("res-too-many");
-  EXPECT_EQ(str(failed, "/status/phase"), "Failed") << failed.dump(2);
-  EXPECT_EQ(str(failed, "/status/reason"), "InvalidResults");
+  json failed = awaitInvalidResults("res-too-many");
   EXPECT_EQ(str(failed, "/status/message")
                 .rfind("results report 300 metrics; a ModelVersion holds at most 256", 0),
             0u)
@@ -843,29 +900,15 @@ TEST_F(TrainingRunE2E, TwoOperatorsWithoutLeaderElectionRegisterOneVersionPerRun
   OperatorProcess second(
       operatorArgs(freePort(), secondHealth, "",
                    {"--namespace=" + ns(), "--artifact-root=s3://e2e-artifacts", "--workers=2"}));
-  ASSERT_TRUE(eventually(30s, [&] {
-    auto r = httpGet(secondHealth, "/readyz");
-    return r && r->status == 200;
-  })) << second.output();
+  ASSERT_TRUE(becomesReady(secondHealth, 30s)) << second.output();
 
   for (int i = 0; i < kRuns; ++i) {
     char name[32];
     std::snprintf(name, sizeof name, "duo-%02d", i);
-    json run = sampleRun(name, resultsJson(name, 0.95));
-    run["spec"]["model"] = "duo";
-    run["spec"].erase("validation");
-    create(res::kTrainingRuns, run);
+    create(res::kTrainingRuns, plainRunOfModel(name, "duo"));
   }
-  std::map<std::string, json> runs;
-  ASSERT_TRUE(eventually(120s, [&] {
-    runs.clear();
-    for (const auto& r : list(res::kTrainingRuns)) runs[str(r, "/metadata/name")] = r;
-    return runs.size() == static_cast<size_t>(kRuns) &&
-           std::all_of(runs.begin(), runs.end(), [](const auto& kv) {
-             const std::string phase = str(kv.second, "/status/phase");
-             return phase == "Succeeded" || phase == "Failed";
-           });
-  })) << "not all runs finished";
+  const std::map<std::string, json> runs = waitForAllRunsFinished(kRuns, 120s);
+  ASSERT_FALSE(HasFailure());
 
   std::set<int64_t> versions;
   int runsWithOtherThanOneVersion = 0;
@@ -904,13 +947,10 @@ TEST_F(TrainingRunE2E, AJobThatCannotCreateItsPodShowsFailedCreateThenFails) {
   run["spec"]["template"]["spec"]["serviceAccountName"] = "does-not-exist";
   create(res::kTrainingRuns, run);
 
-  json seen;
-  ASSERT_TRUE(eventually(60s, [&] {
-    auto r = get(res::kTrainingRuns, "iris-no-sa");
-    if (!r) return false;
-    seen = *r;
-    return condition(seen, "PodsCreated").is_object();
-  })) << seen.dump(2);
+  const json seen = waitForRunUntil(
+      "iris-no-sa", 60s, [](const json& run) { return condition(run, "PodsCreated").is_object(); },
+      "a PodsCreated condition");
+  ASSERT_FALSE(HasFailure());
   const json podsCreated = condition(seen, "PodsCreated");
   EXPECT_EQ(str(podsCreated, "/status"), "False");
   EXPECT_EQ(str(podsCreated, "/reason"), "FailedCreate");

@@ -12,6 +12,7 @@
 #include <future>
 #include <thread>
 
+#include "fake_clock.h"
 #include "kube/utf8.h"
 #include "support/fake_api_server.h"
 #include "support/test_pki.h"
@@ -533,49 +534,120 @@ TEST(RestWatchTest, CancelFromAnotherThreadUnblocksNext) {
   server.stop();
 }
 
+// The idle timeout runs on the configured clock: a fake one here, moved by
+// the test, so the test neither waits for the timeout nor depends on how
+// fast the machine is. The server's timeoutSeconds is long (60 s), so the
+// connection's own real-time timeout (60 s + grace) never fires during the
+// test: whatever ends the stream is the idle check on the fake clock.
+constexpr std::chrono::seconds kWatchSeconds{60};
+constexpr std::chrono::seconds kIdleGrace{30};
+constexpr std::chrono::seconds kIdleTimeout = kWatchSeconds + kIdleGrace;
+
+// next() on another thread, for a test that moves the fake clock while it
+// waits. If next() still waits when this goes away (a failed assertion),
+// the stream is cancelled, so a failure never leaves the test blocked.
+class AsyncNext {
+ public:
+  explicit AsyncNext(WatchStream& stream)
+      : stream_(stream),
+        result_(std::async(std::launch::async, [&stream] { return stream.next(); })) {}
+  AsyncNext(const AsyncNext&) = delete;
+  AsyncNext& operator=(const AsyncNext&) = delete;
+  ~AsyncNext() {
+    if (result_.valid() && waiting()) stream_.cancel();
+  }
+
+  bool waiting() const { return result_.wait_for(0s) == std::future_status::timeout; }
+
+  // What next() returned, waiting for it up to 10 s of real time.
+  Result<std::optional<WatchEvent>> get() {
+    if (result_.wait_for(10s) != std::future_status::ready) {
+      ADD_FAILURE() << "next() did not return within 10 s of real time";
+      stream_.cancel();
+    }
+    return result_.get();
+  }
+
+ private:
+  WatchStream& stream_;
+  std::future<Result<std::optional<WatchEvent>>> result_;
+};
+
 TEST(RestWatchTest, IdleStreamTimesOut) {
   FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
     w.startChunked(200);
     w.chunk(event("ADDED", "a", 1));
     w.wait(30s);  // then nothing, and the server "forgets" its timeout
   });
-  auto client = clientFor(server.url(), [](ClientConfig& c) { c.watchIdleGrace = 400ms; });
+  runtime::testing::FakeClock clock;
+  auto client = clientFor(server.url(), [&](ClientConfig& c) {
+    c.watchIdleGrace = kIdleGrace;
+    c.clock = &clock;
+  });
   WatchOptions opts;
-  opts.timeoutSeconds = 1;
+  opts.timeoutSeconds = kWatchSeconds.count();
   auto stream = client->watch(resources::kConfigMaps, "ns", opts);
   ASSERT_TRUE(stream.ok());
   ASSERT_TRUE((*stream)->next().ok());
-  auto start = SteadyClock::now();
-  auto e = (*stream)->next();
-  auto took = SteadyClock::now() - start;
+
+  AsyncNext pending(**stream);
+  ASSERT_TRUE(clock.settle(1)) << "next() is not waiting for bytes on the clock";
+  // 1 ms short of the idle timeout: next() saw that time (settled: asleep
+  // again after the advance) and still waits.
+  clock.advance(kIdleTimeout - 1ms);
+  ASSERT_TRUE(clock.settle(1)) << "next() gave up before the idle timeout";
+  EXPECT_TRUE(pending.waiting());
+  clock.advance(1ms);
+  auto e = pending.get();
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.error().code, ErrorCode::kTimeout) << e.error().toString();
-  EXPECT_GE(took, 1000ms);
-  EXPECT_LT(took, 4s);
+  EXPECT_NE(e.error().message.find("no data from " + server.url() + " for 90s"), std::string::npos)
+      << e.error().message;
   server.stop();
 }
 
+// A consumer busy elsewhere for longer than the idle timeout (here: the fake
+// clock moves on while nobody calls next()) must not get a timeout: idle
+// time counts only while next() waits for bytes. The second event is sent
+// only once next() waits for it, so what it waits on is the network, and
+// a timeout counted from before the busy spell would end the stream at once.
 TEST(RestWatchTest, SlowConsumerIsNotMistakenForAnIdleServer) {
-  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
+  std::promise<void> sendSecond;
+  std::shared_future<void> secondReleased = sendSecond.get_future().share();
+  FakeApiServer server([&](const HttpRequest&, ResponseWriter& w) {
     w.startChunked(200);
     w.chunk(event("ADDED", "a", 1));
+    secondReleased.wait_for(5s);
     w.chunk(event("ADDED", "b", 2));
     w.wait(30s);
   });
-  auto client = clientFor(server.url(), [](ClientConfig& c) { c.watchIdleGrace = 300ms; });
+  runtime::testing::FakeClock clock;
+  auto client = clientFor(server.url(), [&](ClientConfig& c) {
+    c.watchIdleGrace = kIdleGrace;
+    c.clock = &clock;
+  });
   WatchOptions opts;
-  opts.timeoutSeconds = 1;
+  opts.timeoutSeconds = kWatchSeconds.count();
   auto stream = client->watch(resources::kConfigMaps, "ns", opts);
   ASSERT_TRUE(stream.ok());
   ASSERT_TRUE((*stream)->next().ok());
-  std::this_thread::sleep_for(1800ms);  // longer than the idle timeout
-  auto second = (*stream)->next();
-  ASSERT_TRUE(second.ok()) << second.error().toString();
-  ASSERT_TRUE(second->has_value());
-  EXPECT_EQ((*second)->object["metadata"]["name"], "b");
-  auto third = (*stream)->next();
-  ASSERT_FALSE(third.ok());
-  EXPECT_EQ(third.error().code, ErrorCode::kTimeout);
+  clock.advance(2 * kIdleTimeout);  // the consumer was busy elsewhere
+
+  AsyncNext second(**stream);
+  ASSERT_TRUE(clock.settle(1)) << "next() did not wait for the second event";
+  sendSecond.set_value();
+  auto b = second.get();
+  ASSERT_TRUE(b.ok()) << b.error().toString();
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ((*b)->object["metadata"]["name"], "b");
+
+  // Then the server goes silent: the idle timeout applies from this wait.
+  AsyncNext third(**stream);
+  ASSERT_TRUE(clock.settle(1));
+  clock.advance(kIdleTimeout);
+  auto e = third.get();
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.error().code, ErrorCode::kTimeout) << e.error().toString();
   server.stop();
 }
 

@@ -127,9 +127,21 @@ TEST(Options, GoodValuesOfEveryFlagAreAccepted) {
        "--log-level=error", "--log-format=text"},
       envOf({}));
   ASSERT_TRUE(parsed.ok()) << parsed.error().toString();
-  EXPECT_EQ(parsed->options.workers, 128);
-  EXPECT_EQ(parsed->options.podCreationTimeoutSeconds, 20);
-  EXPECT_EQ(parsed->options.prometheusUrl, "https://[::1]:9090/prom");
+  // Each value lands in its own field (the flag table maps names to fields).
+  const Options& o = parsed->options;
+  EXPECT_EQ(o.watchNamespace, "team-a");
+  EXPECT_EQ(o.workers, 128);
+  EXPECT_EQ(o.retentionKeep, 0);
+  EXPECT_EQ(o.podCreationTimeoutSeconds, 20);
+  EXPECT_EQ(o.metricsBindAddress, "127.0.0.1:0");
+  EXPECT_EQ(o.healthProbeBindAddress, "localhost:9000");
+  EXPECT_EQ(o.leaderElectionNamespace, "mlops-system");
+  EXPECT_EQ(o.leaderElectionId, "mlops.dev-leader");
+  EXPECT_EQ(o.prometheusUrl, "https://[::1]:9090/prom");
+  EXPECT_EQ(o.prometheusUrlAllow, (std::vector<std::string>{"http://a:1", "https://b/"}));
+  EXPECT_EQ(o.artifactRoot, "gs://bucket/models");
+  EXPECT_EQ(o.logLevel, "error");
+  EXPECT_EQ(o.logFormat, "text");
 }
 
 TEST(Options, MetricsAndHealthNeedDifferentPorts) {

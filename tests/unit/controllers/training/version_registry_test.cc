@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -110,6 +111,8 @@ class VersionRegistryTest : public ::testing::Test {
     return registry_.registerVersion(kNs, identity(name), claimed, requestFor(name),
                                      [&](int64_t version) -> Status {
                                        if (claimFailure_) return *claimFailure_;
+                                       // Registrations may run on several threads.
+                                       std::lock_guard lock(claimsMu_);
                                        claims_.push_back(version);
                                        return okStatus();
                                      });
@@ -126,6 +129,7 @@ class VersionRegistryTest : public ::testing::Test {
   FakeClient fake_;
   HookedClient api_{fake_};
   VersionRegistry registry_{api_};
+  std::mutex claimsMu_;
   std::vector<int64_t> claims_;
   std::optional<Error> claimFailure_;
 };
