@@ -23,6 +23,7 @@
 
 #include "e2e_wait.h"
 #include "objects/sha256.h"
+#include "chaos_seed.h"
 #include "operator_fixture.h"
 #include "operator_process.h"
 #include "support/plane.h"
@@ -634,17 +635,10 @@ TEST_F(TrainingRunE2E, AJobDeletedWhileRunningFailsTheRunWithJobLost) {
 TEST_F(TrainingRunE2E, SigkilledAtRandomMomentsStillOneJobAndOneVersionPerRun) {
   constexpr int kRuns = 20;
   // A failure is replayed with the seed it printed: MLOPS_E2E_CHAOS_SEED=<seed>.
-  unsigned seed = std::random_device{}();
-  if (const char* fixed = std::getenv("MLOPS_E2E_CHAOS_SEED"); fixed != nullptr && *fixed) {
-    const std::string text = fixed;
-    ASSERT_TRUE(
-        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-        text.size() <= 10)
-        << "MLOPS_E2E_CHAOS_SEED must be an unsigned decimal number, got " << text;
-    seed = static_cast<unsigned>(std::stoul(text));
-  }
-  std::cout << "[info] random seed " << seed << " (replay with MLOPS_E2E_CHAOS_SEED=" << seed
-            << ")\n";
+  std::string seedError;
+  const auto chosen = chaosSeed(seedError);
+  ASSERT_TRUE(chosen) << seedError;
+  const unsigned seed = *chosen;
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> durationMs(0, 1500);
   std::uniform_int_distribution<int> killAfterMs(200, 2000);
