@@ -13,8 +13,21 @@ namespace {
 
 constexpr std::chrono::milliseconds kEventFlushTimeout{2'000};
 
-bool sameSelection(const InformerOptions& a, const InformerOptions& b) {
-  return a.ns == b.ns && a.labelSelector == b.labelSelector && a.fieldSelector == b.fieldSelector;
+// Informers are shared per (resource, namespace, label selector, field
+// selector). The key reads well in /readyz: "pods.v1[app=x]".
+std::string informerKey(const kube::Resource& resource, const InformerOptions& o) {
+  std::string key = resource.groupResource();
+  if (!o.ns.empty()) {
+    key += " in " + o.ns;
+  }
+  if (!o.labelSelector.empty() || !o.fieldSelector.empty()) {
+    key += "[" + o.labelSelector;
+    if (!o.fieldSelector.empty()) {
+      key += (o.labelSelector.empty() ? "" : ";") + o.fieldSelector;
+    }
+    key += "]";
+  }
+  return key;
 }
 
 }  // namespace
@@ -50,16 +63,10 @@ Informer& Manager::informer(const kube::Resource& resource, InformerOptions opti
     options.clock = &clock_;
   }
   std::lock_guard lock(informersMu_);
-  const std::string key = resource.groupResource();
-  auto it = informers_.find(key);
-  if (it != informers_.end()) {
-    if (!sameSelection(it->second->options(), options)) {
-      log_.error("two informers for one resource with different selections",
-                 {{"resource", key},
-                  {"have", it->second->options().labelSelector},
-                  {"want", options.labelSelector}});
-      std::abort();  // a wiring bug: fail at start-up, loudly
-    }
+  const std::string key = informerKey(resource, options);
+  if (auto it = informers_.find(key); it != informers_.end()) {
+    // Shared: the options that only tune the reflector (page size,
+    // backoff) are those of the first caller.
     return *it->second;
   }
   auto informer =

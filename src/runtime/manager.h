@@ -31,9 +31,11 @@
 //   ctl.watch(jobs, runtime::requestForOwner("mlops.dev", "TrainingRun"));
 //   return mgr.run();
 //
-// Informers and controllers are added before run(); one informer per
-// resource (asking again returns the same one; asking with different
-// options is a wiring bug and aborts). The Manager must outlive nothing it
+// Informers and controllers are added before run(). Informers are shared per
+// (resource, namespace, label selector, field selector): asking again with
+// the same selection returns the same informer, asking with another creates
+// a second one, and cache() answers each read from an informer whose
+// selection covers it (cache_reader.h). The Manager must outlive nothing it
 // hands out: the client, reconcilers and anything they use must outlive it.
 #pragma once
 
@@ -97,8 +99,10 @@ class Manager {
   EventRecorder& eventRecorder() { return *events_; }
   const std::string& identity() const { return identity_; }
 
-  // The informer of `resource`, created on first use. `options.ns` defaults
-  // to ManagerOptions::ns.
+  // The informer of `resource` with the selection of `options` (namespace,
+  // label and field selectors), created on first use and registered with
+  // cache(). `options.ns` defaults to ManagerOptions::ns. Options that only
+  // tune the reflector (page size, backoff) are those of the first caller.
   Informer& informer(const kube::Resource& resource, InformerOptions options = {});
   // Controllers start only while leading (or at once without leader election).
   Controller& addController(const std::string& name, Reconciler& reconciler, int workers = 1);
@@ -130,7 +134,7 @@ class Manager {
   std::unique_ptr<KubeEventRecorder> events_;
 
   mutable std::mutex informersMu_;
-  std::map<std::string, std::unique_ptr<Informer>> informers_;  // by groupResource
+  std::map<std::string, std::unique_ptr<Informer>> informers_;  // by informerKey()
   bool informersStarted_ = false;
 
   std::mutex controllersMu_;

@@ -198,8 +198,10 @@ Result<TrainingRunInput> TrainingRunReconciler::gather(const Json& run) {
   }
   in.job = std::move(*job);
 
-  auto pods =
-      cache_.byIndex(kube::resources::kPods, kPodsByTrainingRun, runtime::makeKey(ns, name));
+  // With the selection the pods informer was wired with: other controllers
+  // may cache other Pods.
+  auto pods = cache_.byIndex(kube::resources::kPods, kPodsByTrainingRun,
+                             runtime::makeKey(ns, name), kTrainingPodSelector);
   if (!pods) {
     return pods.error();
   }

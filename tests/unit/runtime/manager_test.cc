@@ -12,6 +12,7 @@
 
 #include "fake_client.h"
 #include "fake_clock.h"
+#include "runtime/object.h"
 #include "server/health_server.h"
 #include "test_util.h"
 
@@ -99,6 +100,35 @@ TEST(ManagerTest, ReadyOnlyAfterCachesSyncThenReconcilesAndStopsCleanly) {
   mgr.stop();
   runner.join();
   EXPECT_EQ(exitCode.load(), 0);
+}
+
+TEST(ManagerTest, InformersAreSharedPerSelectionAndTheCacheReadsTheCoveringOne) {
+  FakeClient client;
+  client.put(cms(), configMap("ns", "train", {{"component", "training"}}));
+  client.put(cms(), configMap("ns", "serve", {{"component", "serving"}}));
+  Manager mgr(client, localOptions());
+  InformerOptions training;
+  training.labelSelector = "component=training";
+  InformerOptions serving;
+  serving.labelSelector = "component=serving";
+  // Two controllers, each with its own selection of one resource.
+  Informer& a = mgr.informer(cms(), training);
+  Informer& b = mgr.informer(cms(), serving);
+  EXPECT_NE(&a, &b);
+  EXPECT_EQ(&mgr.informer(cms(), training), &a) << "same selection, same informer";
+  EXPECT_EQ(&mgr.informer(cms(), serving), &b);
+
+  std::thread runner([&] { mgr.run(); });
+  ASSERT_TRUE(eventually([&] { return mgr.cachesSynced(); }));
+  kube::ListOptions servingOnly;
+  servingOnly.labelSelector = "component=serving";
+  auto page = mgr.cache().list(cms(), "ns", servingOnly);
+  ASSERT_TRUE(page.ok()) << page.error().toString();
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(nameOf(page->items[0]), "serve");
+  EXPECT_TRUE(mgr.cache().get(cms(), "ns", "train").ok());
+  mgr.stop();
+  runner.join();
 }
 
 TEST(ManagerTest, RestClientObserverCountsRequests) {
