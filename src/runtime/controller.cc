@@ -15,6 +15,12 @@ std::string groupOf(const std::string& apiVersion) {
 
 }  // namespace
 
+const ReconcileContext& ReconcileContext::background() {
+  static const CancelToken never;
+  static const ReconcileContext context(never);
+  return context;
+}
+
 Request Request::fromKey(const std::string& key) {
   auto [ns, name] = splitKey(key);
   return Request{ns, name};
@@ -142,8 +148,13 @@ void Controller::start() {
   log_.info("controller started", {{"workers", workers_}});
 }
 
-bool Controller::stop(std::chrono::milliseconds gracePeriod) {
+void Controller::requestStop() {
   queue_.shutDown();
+  shutdown_.cancel();
+}
+
+bool Controller::stop(std::chrono::milliseconds gracePeriod) {
+  requestStop();
   if (!started_) {
     return true;
   }
@@ -185,7 +196,7 @@ void Controller::processKey(const std::string& key) {
 
   Result<ReconcileResult> result = makeError(ErrorCode::kInternal, "reconcile did not run");
   try {
-    result = reconciler_.reconcile(request);
+    result = reconciler_.reconcile(request, ReconcileContext(shutdown_));
   } catch (const std::exception& e) {
     result = makeError(ErrorCode::kInternal, std::string("reconcile threw: ") + e.what());
   } catch (...) {
@@ -203,6 +214,12 @@ void Controller::processKey(const std::string& key) {
     }
   };
 
+  if (!result && result.error().code == ErrorCode::kCancelled && shutdown_.cancelled()) {
+    // Abandoned because we are shutting down, as asked (reconciler.h): not
+    // a failure, and nothing to retry here (the queue is shut down).
+    log.info("reconcile abandoned for shutdown", {{"error", result.error().toString()}});
+    return;
+  }
   if (!result) {
     count(&ControllerMetrics::error);
     count(&ControllerMetrics::errors);

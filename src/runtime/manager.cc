@@ -188,9 +188,10 @@ bool Manager::stopControllers() {
   controllersStopped_ = true;
   const auto deadline = std::chrono::steady_clock::now() + options_.gracefulShutdownTimeout;
   bool clean = true;
-  // Shut every queue first, so all controllers wind down in parallel.
+  // Tell every controller first (queues shut, reconciles see stopping()),
+  // so all of them wind down in parallel.
   for (auto& c : controllers_) {
-    c->queue().shutDown();
+    c->requestStop();
   }
   for (auto& c : controllers_) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

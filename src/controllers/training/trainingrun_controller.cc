@@ -126,9 +126,11 @@ Result<std::optional<Json>> TrainingRunReconciler::gatherJob(const Json& run) {
 }
 
 std::vector<Json> TrainingRunReconciler::jobEvents(const std::string& ns,
-                                                   const std::string& jobUID) {
+                                                   const std::string& jobUID,
+                                                   const CancelToken& cancel) {
   kube::ListOptions opts;
   opts.fieldSelector = "involvedObject.uid=" + jobUID;
+  opts.cancel = &cancel;
   auto page = api_.list(kube::resources::kEvents, ns, opts);
   if (!page) {
     // Without them the run only cannot say why the Job has no pod yet.
@@ -182,7 +184,8 @@ std::optional<ProductionMetrics> TrainingRunReconciler::productionMetrics(
   return out;
 }
 
-Result<TrainingRunInput> TrainingRunReconciler::gather(const Json& run) {
+Result<TrainingRunInput> TrainingRunReconciler::gather(const Json& run,
+                                                       const runtime::ReconcileContext& ctx) {
   const std::string ns = runtime::namespaceOf(run);
   const std::string name = runtime::nameOf(run);
   const Json& spec = member(run, "spec");
@@ -208,7 +211,12 @@ Result<TrainingRunInput> TrainingRunReconciler::gather(const Json& run) {
   in.pods = std::move(*pods);
 
   if (jobNeedsEvents(in)) {
-    in.jobEvents = jobEvents(ns, runtime::uidOf(*in.job));
+    in.jobEvents = jobEvents(ns, runtime::uidOf(*in.job), ctx.cancel());
+    if (ctx.stopping()) {
+      // The list may have been cut short: deciding from it could report
+      // the wrong reason. The next leader reconciles again.
+      return makeError(ErrorCode::kCancelled, "shutting down");
+    }
   }
 
   if (const std::string of = stringMember(member(spec, "reproduction"), "of"); !of.empty()) {
@@ -294,7 +302,8 @@ Result<Json> TrainingRunReconciler::registerVersion(const Request& request, Trai
                                    claim);
 }
 
-Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request) {
+Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request,
+                                                        const runtime::ReconcileContext& ctx) {
   auto cached = optionalGet(cache_, kube::resources::kTrainingRuns, request.ns, request.name);
   if (!cached) {
     return cached.error();
@@ -305,7 +314,7 @@ Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request)
     return ReconcileResult{};
   }
   const Json& run = **cached;
-  auto gathered = gather(run);
+  auto gathered = gather(run, ctx);
   if (!gathered) {
     return gathered.error();
   }

@@ -104,12 +104,15 @@ class TrainingRunReconciler final : public runtime::Reconciler {
                         const Clock& clock = SystemClock::instance(),
                         runtime::Logger logger = runtime::Logger("trainingrun"));
 
-  Result<runtime::ReconcileResult> reconcile(const runtime::Request& request) override;
+  // On shutdown (ctx.stopping()) the live list of the Job's Events is
+  // abandoned; everything else is quick and completes.
+  Result<runtime::ReconcileResult> reconcile(const runtime::Request& request,
+                                             const runtime::ReconcileContext& ctx) override;
 
  private:
   Result<std::optional<nlohmann::json>> liveJob(const std::string& ns, const std::string& name);
   Result<std::optional<nlohmann::json>> gatherJob(const nlohmann::json& run);
-  Result<TrainingRunInput> gather(const nlohmann::json& run);
+  Result<TrainingRunInput> gather(const nlohmann::json& run, const runtime::ReconcileContext& ctx);
   std::optional<ProductionMetrics> productionMetrics(const std::string& ns,
                                                      const std::string& model);
   // Creates the Job; fills in.job or in.jobCreateError. An Error only when
@@ -117,7 +120,8 @@ class TrainingRunReconciler final : public runtime::Reconciler {
   Status createJob(TrainingRunInput& in, const nlohmann::json& job);
   // Live list of the core/v1 Events about the Job (fieldSelector
   // involvedObject.uid); empty when they cannot be read.
-  std::vector<nlohmann::json> jobEvents(const std::string& ns, const std::string& jobUID);
+  std::vector<nlohmann::json> jobEvents(const std::string& ns, const std::string& jobUID,
+                                        const CancelToken& cancel);
   // VersionRegistry::registerVersion() for decision.registerModelVersion,
   // claiming the number with a status write of decision.status plus
   // status.registration over `current`'s resourceVersion. After a claim,

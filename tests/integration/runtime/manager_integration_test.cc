@@ -49,7 +49,7 @@ class StampingReconciler final : public Reconciler {
  public:
   StampingReconciler(kube::Reader& cache, kube::Writer& api, EventRecorder& events)
       : cache_(cache), api_(api), events_(events) {}
-  Result<ReconcileResult> reconcile(const Request& req) override {
+  Result<ReconcileResult> reconcile(const Request& req, const ReconcileContext&) override {
     auto cm = cache_.get(cms(), req.ns, req.name);
     if (!cm) {
       if (cm.error().code == ErrorCode::kNotFound) return ReconcileResult{};

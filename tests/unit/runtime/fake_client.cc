@@ -55,7 +55,7 @@ Result<std::optional<kube::WatchEvent>> throughDecoder(const kube::WatchEvent& e
 // hold `mu` when constructing or destroying it).
 class WakeOnCancel {
  public:
-  WakeOnCancel(kube::CancelToken* token, std::mutex& mu, std::condition_variable& cv)
+  WakeOnCancel(const kube::CancelToken* token, std::mutex& mu, std::condition_variable& cv)
       : token_(token) {
     if (token_ != nullptr) {
       id_ = token_->subscribe([&mu, &cv] {
@@ -71,7 +71,7 @@ class WakeOnCancel {
   WakeOnCancel& operator=(const WakeOnCancel&) = delete;
 
  private:
-  kube::CancelToken* token_;
+  const kube::CancelToken* token_;
   uint64_t id_ = 0;
 };
 

@@ -32,7 +32,7 @@ const kube::Resource& cms() {
 
 class CountingReconciler final : public Reconciler {
  public:
-  Result<ReconcileResult> reconcile(const Request& r) override {
+  Result<ReconcileResult> reconcile(const Request& r, const ReconcileContext&) override {
     std::lock_guard lock(mu_);
     seen_.insert(r.key());
     ++calls_;
@@ -129,6 +129,39 @@ TEST(ManagerTest, InformersAreSharedPerSelectionAndTheCacheReadsTheCoveringOne) 
   EXPECT_TRUE(mgr.cache().get(cms(), "ns", "train").ok());
   mgr.stop();
   runner.join();
+}
+
+// A reconcile stuck in a slow call when SIGTERM arrives is told through its
+// context, returns, and the process shuts down cleanly (exit 0) instead of
+// being cut off when the grace period ends.
+TEST(ManagerTest, ShutdownCancelsInFlightReconcilesInsteadOfForcingAnExit) {
+  class SlowQueryReconciler final : public Reconciler {
+   public:
+    Result<ReconcileResult> reconcile(const Request&, const ReconcileContext& ctx) override {
+      inside = true;
+      // A Prometheus query with its 10 s timeout, abandoned on shutdown.
+      if (ctx.cancel().waitFor(SystemClock::instance(), 10s)) {
+        return makeError(ErrorCode::kCancelled, "query cancelled");
+      }
+      return ReconcileResult{};
+    }
+    std::atomic<bool> inside{false};
+  };
+  FakeClient client;
+  client.put(cms(), configMap("ns", "a"));
+  auto o = localOptions();
+  o.gracefulShutdownTimeout = 3s;
+  SlowQueryReconciler reconciler;  // outlives the manager
+  Manager mgr(client, o);
+  mgr.addController("slow", reconciler).watch(mgr.informer(cms()));
+  std::atomic<int> exitCode{-1};
+  std::thread runner([&] { exitCode = mgr.run(); });
+  ASSERT_TRUE(eventually([&] { return reconciler.inside.load(); }));
+  const auto stopping = std::chrono::steady_clock::now();
+  mgr.stop();
+  runner.join();
+  EXPECT_EQ(exitCode.load(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 2s);
 }
 
 TEST(ManagerTest, RestClientObserverCountsRequests) {
