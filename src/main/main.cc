@@ -101,9 +101,6 @@ int main(int argc, char** argv) {
   mopts.leaderElectionNamespace = leaseNamespace;
   mopts.leaderElectionId = opts.leaderElectionId;
   mopts.metrics = metrics;
-  // Reconcilers must outlive the manager that runs them: declared first,
-  // destroyed last.
-  std::unique_ptr<training::TrainingRunReconciler> trainingRuns;
   runtime::Manager manager(**client, mopts);
 
   // The project's kinds are cached from the start, so readiness means the
@@ -116,11 +113,9 @@ int main(int argc, char** argv) {
   trainingOptions.decide.artifactRoot = opts.artifactRoot;
   trainingOptions.decide.podCreationTimeout = std::chrono::seconds(opts.podCreationTimeoutSeconds);
   trainingOptions.workers = opts.workers;
-  auto trainingController = training::setupTrainingRunController(manager, trainingOptions);
-  if (!trainingController.ok()) {
-    return fatal(trainingController.error().message);
+  if (auto st = training::setupTrainingRunController(manager, trainingOptions); !st.ok()) {
+    return fatal(st.error().message);
   }
-  trainingRuns = std::move(*trainingController);
 
   return manager.run();
 }

@@ -158,8 +158,13 @@ bool Controller::stop(std::chrono::milliseconds gracePeriod) {
   if (!started_) {
     return true;
   }
+  // On the injected clock, like every wait of the runtime.
+  const Clock::TimePoint deadline = clock_.now() + gracePeriod;
   std::unique_lock lock(mu_);
-  const bool finished = exited_.wait_for(lock, gracePeriod, [&] { return running_ == 0; });
+  while (running_ > 0 && clock_.now() < deadline) {
+    clock_.waitUntil(exited_, lock, deadline);
+  }
+  const bool finished = running_ == 0;
   lock.unlock();
   if (!finished) {
     log_.error("reconciles still running after the grace period",

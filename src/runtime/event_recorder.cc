@@ -107,7 +107,11 @@ void KubeEventRecorder::stop(std::chrono::milliseconds flushTimeout) {
   stopping_ = true;
   cv_.notify_all();
   if (thread_.joinable()) {
-    cv_.wait_for(lock, flushTimeout, [&] { return queue_.empty() && !writing_; });
+    // On the injected clock, like every wait of the runtime.
+    const Clock::TimePoint deadline = clock_.now() + flushTimeout;
+    while (!(queue_.empty() && !writing_) && clock_.now() < deadline) {
+      clock_.waitUntil(cv_, lock, deadline);
+    }
   }
   abandon_ = true;
   cv_.notify_all();
@@ -182,8 +186,11 @@ void KubeEventRecorder::loop() {
 }
 
 bool KubeEventRecorder::sleepFor(std::chrono::milliseconds d) {
+  const Clock::TimePoint deadline = clock_.now() + d;
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, d, [&] { return abandon_; });
+  while (!abandon_ && clock_.now() < deadline) {
+    clock_.waitUntil(cv_, lock, deadline);
+  }
   return !abandon_;
 }
 

@@ -421,8 +421,8 @@ Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request,
   return result;
 }
 
-Result<std::unique_ptr<TrainingRunReconciler>> setupTrainingRunController(
-    runtime::Manager& manager, const TrainingRunControllerOptions& options) {
+Status setupTrainingRunController(runtime::Manager& manager,
+                                  const TrainingRunControllerOptions& options) {
   runtime::InformerOptions jobOptions;
   jobOptions.labelSelector = kTrainingJobSelector;
   runtime::InformerOptions podOptions;
@@ -434,14 +434,18 @@ Result<std::unique_ptr<TrainingRunReconciler>> setupTrainingRunController(
       manager.informer(kube::resources::kModelVersions),
   };
   if (auto st = addTrainingRunIndexes(informers); !st) {
-    return st.error();
+    return st;
   }
-  auto reconciler = std::make_unique<TrainingRunReconciler>(
-      manager.cache(), manager.client(), manager.eventRecorder(), options.decide);
-  runtime::Controller& controller =
-      manager.addController("trainingrun", *reconciler, options.workers);
+  runtime::ControllerOptions controllerOptions;
+  controllerOptions.workers = options.workers;
+  runtime::Controller& controller = manager.addController(
+      "trainingrun",
+      std::make_unique<TrainingRunReconciler>(manager.cache(), manager.client(),
+                                              manager.eventRecorder(), options.decide,
+                                              manager.clock()),
+      std::move(controllerOptions));
   watchTrainingRunSources(controller, informers);
-  return reconciler;
+  return okStatus();
 }
 
 }  // namespace mlops::training

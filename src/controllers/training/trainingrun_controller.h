@@ -147,11 +147,9 @@ struct TrainingRunControllerOptions {
 
 // Wires the controller into `manager`: the informers (TrainingRuns, labelled
 // Jobs and Pods, ModelVersions) with their indexes, the reconciler on the
-// manager's cache, client and event recorder, and a controller named
-// "trainingrun" with `workers` workers. The caller keeps the returned
-// reconciler alive for as long as the manager runs (declare it before the
-// manager).
-Result<std::unique_ptr<TrainingRunReconciler>> setupTrainingRunController(
-    runtime::Manager& manager, const TrainingRunControllerOptions& options);
+// manager's cache, client, event recorder and clock, and a controller named
+// "trainingrun" with `workers` workers. The manager owns the reconciler.
+Status setupTrainingRunController(runtime::Manager& manager,
+                                  const TrainingRunControllerOptions& options);
 
 }  // namespace mlops::training

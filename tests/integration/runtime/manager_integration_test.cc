@@ -89,8 +89,11 @@ TEST_F(ManagerIntegrationTest, RunsAControllerAsLeaderAndShutsDownCleanly) {
   o.leaderElectionNamespace = ns();
   o.leaderElectionId = "it-manager";
   Manager mgr(client(), o);
-  StampingReconciler reconciler(mgr.cache(), client(), mgr.eventRecorder());
-  mgr.addController("stamper", reconciler, 2).watch(mgr.informer(cms()));
+  mgr.addController("stamper",
+                    std::make_unique<StampingReconciler>(mgr.cache(), client(),
+                                                         mgr.eventRecorder()),
+                    {.workers = 2})
+      .watch(mgr.informer(cms()));
 
   std::atomic<int> exitCode{-1};
   std::thread runner([&] { exitCode = mgr.run(); });
