@@ -42,7 +42,7 @@ struct ListOptions {
   std::string fieldSelector;
   int64_t limit = 0;  // 0: no limit (one page)
   std::string continueToken;
-  std::string resourceVersion;    // "" (most recent, quorum read) or "0" (any)
+  std::string resourceVersion;          // "" (most recent, quorum read) or "0" (any)
   const CancelToken* cancel = nullptr;  // optional: abandons the request when cancelled
 };
 

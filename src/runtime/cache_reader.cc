@@ -67,7 +67,8 @@ std::vector<std::string> fieldTerms(const std::string& text) {
   size_t start = 0;
   while (!text.empty()) {
     const size_t comma = text.find(',', start);
-    out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    out.push_back(
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (comma == std::string::npos) {
       break;
     }
@@ -160,8 +161,8 @@ Error noInformer(const kube::Resource& r) {
 }
 
 Error notFoundInCache(const kube::Resource& r, const std::string& name) {
-  Error e =
-      makeError(ErrorCode::kNotFound, r.groupResource() + " \"" + name + "\" not found (in the cache)");
+  Error e = makeError(ErrorCode::kNotFound,
+                      r.groupResource() + " \"" + name + "\" not found (in the cache)");
   e.reason = "NotFound";
   return e;
 }
@@ -206,7 +207,8 @@ Result<nlohmann::json> CacheReader::get(const kube::Resource& r, const std::stri
   }
   const std::string key = makeKey(r.namespaced ? ns : "", name);
   const ReadSelection everything{ns, {}, {}};
-  if (Informer* all = narrowest(informers, [&](const Informer& i) { return covers(i, everything); })) {
+  if (Informer* all =
+          narrowest(informers, [&](const Informer& i) { return covers(i, everything); })) {
     if (auto st = requireSynced(*all); !st) {
       return st.error();
     }
@@ -231,8 +233,7 @@ Result<nlohmann::json> CacheReader::get(const kube::Resource& r, const std::stri
     }
   }
   if (!anyCoversNamespace) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "no informer covers " + describe(r, everything));
+    return makeError(ErrorCode::kInvalidArgument, "no informer covers " + describe(r, everything));
   }
   return notFoundInCache(r, name);
 }
@@ -297,7 +298,7 @@ Result<kube::ListPage> CacheReader::list(const kube::Resource& r, const std::str
 Result<std::vector<nlohmann::json>> CacheReader::byIndex(const kube::Resource& r,
                                                          const std::string& index,
                                                          const std::string& value,
-                                                         const std::string& labelSelector) const {
+                                                         const std::string& labelSelector) {
   const std::vector<Informer*> informers = informersFor(r);
   if (informers.empty()) {
     return noInformer(r);

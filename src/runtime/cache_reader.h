@@ -52,12 +52,13 @@
 #include <vector>
 
 #include "kube/client.h"
+#include "runtime/indexed_reader.h"
 #include "runtime/indexer.h"
 #include "runtime/informer.h"
 
 namespace mlops::runtime {
 
-class CacheReader final : public kube::Reader {
+class CacheReader final : public IndexedReader {
  public:
   // Adds `informer` to those answering reads of its resource. An informer
   // with exactly the same selection as one already registered replaces it.
@@ -74,7 +75,7 @@ class CacheReader final : public kube::Reader {
   // match `labelSelector` (copies).
   Result<std::vector<nlohmann::json>> byIndex(const kube::Resource& r, const std::string& index,
                                               const std::string& value,
-                                              const std::string& labelSelector = "") const;
+                                              const std::string& labelSelector = "") override;
 
  private:
   mutable std::mutex mu_;

@@ -14,6 +14,12 @@ namespace {
 
 constexpr std::chrono::milliseconds kEventFlushTimeout{2'000};
 
+EventRecorderOptions recorderOptions(const Clock& clock) {
+  EventRecorderOptions o;
+  o.clock = &clock;
+  return o;
+}
+
 // Informers are shared per (resource, namespace, label selector, field
 // selector). The key reads well in /readyz: "pods.v1[app=x]".
 std::string informerKey(const kube::Resource& resource, const InformerOptions& o) {
@@ -40,7 +46,7 @@ Manager::Manager(kube::Client& client, ManagerOptions options)
       metrics_(options_.metrics ? options_.metrics : std::make_shared<RuntimeMetrics>()),
       log_(options_.logger),
       identity_(options_.identity.empty() ? makeLeaderIdentity() : options_.identity),
-      events_(std::make_unique<KubeEventRecorder>(client_, EventRecorderOptions{.clock = &clock_},
+      events_(std::make_unique<KubeEventRecorder>(client_, recorderOptions(clock_),
                                                   log_.withName("events"))) {}
 
 Manager::~Manager() {
@@ -342,9 +348,10 @@ int Manager::run() {
   log_.info("shutting down");
 
   if (!stopLeaderWork()) {
-    log_.error("reconciles or runnables did not finish within the graceful shutdown timeout; "
-               "exiting now",
-               {{"timeoutMs", options_.gracefulShutdownTimeout.count()}});
+    log_.error(
+        "reconciles or runnables did not finish within the graceful shutdown timeout; "
+        "exiting now",
+        {{"timeoutMs", options_.gracefulShutdownTimeout.count()}});
     std::fflush(stderr);
     std::_Exit(1);
   }

@@ -8,6 +8,7 @@
 #include "core/utf8.h"
 #include "runtime/indexer.h"
 #include "runtime/object.h"
+#include "runtime/status_write.h"
 
 namespace mlops::training {
 namespace {
@@ -91,7 +92,7 @@ void watchTrainingRunSources(runtime::Controller& controller, TrainingRunInforme
   });
 }
 
-TrainingRunReconciler::TrainingRunReconciler(runtime::CacheReader& cache, kube::Client& api,
+TrainingRunReconciler::TrainingRunReconciler(runtime::IndexedReader& cache, kube::Client& api,
                                              runtime::EventRecorder& events,
                                              TrainingRunOptions options, const Clock& clock,
                                              runtime::Logger logger)
@@ -125,8 +126,7 @@ Result<std::optional<Json>> TrainingRunReconciler::gatherJob(const Json& run) {
   return liveJob(ns, name);
 }
 
-std::vector<Json> TrainingRunReconciler::jobEvents(const std::string& ns,
-                                                   const std::string& jobUID,
+std::vector<Json> TrainingRunReconciler::jobEvents(const std::string& ns, const std::string& jobUID,
                                                    const CancelToken& cancel) {
   kube::ListOptions opts;
   opts.fieldSelector = "involvedObject.uid=" + jobUID;
@@ -203,8 +203,8 @@ Result<TrainingRunInput> TrainingRunReconciler::gather(const Json& run,
 
   // With the selection the pods informer was wired with: other controllers
   // may cache other Pods.
-  auto pods = cache_.byIndex(kube::resources::kPods, kPodsByTrainingRun,
-                             runtime::makeKey(ns, name), kTrainingPodSelector);
+  auto pods = cache_.byIndex(kube::resources::kPods, kPodsByTrainingRun, runtime::makeKey(ns, name),
+                             kTrainingPodSelector);
   if (!pods) {
     return pods.error();
   }
@@ -303,7 +303,7 @@ Result<Json> TrainingRunReconciler::registerVersion(const Request& request, Trai
 }
 
 Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request,
-                                                        const runtime::ReconcileContext& ctx) {
+                                                         const runtime::ReconcileContext& ctx) {
   auto cached = optionalGet(cache_, kube::resources::kTrainingRuns, request.ns, request.name);
   if (!cached) {
     return cached.error();
@@ -378,33 +378,35 @@ Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request,
     break;
   }
 
-  if (decision.statusChanged) {
-    Json updated = current;  // carries metadata.resourceVersion
-    updated["status"] = decision.status;
-    auto written =
-        api_.updateStatus(kube::resources::kTrainingRuns, request.ns, updated, writeOptions());
-    if (!written) {
-      if (written.error().code == ErrorCode::kConflict) {
-        // The cache was behind; read it again (level-based: redoing the
-        // decision is safe, and nothing above is done twice).
-        log_.debug("status write conflicted; requeueing", {{"key", request.key()}});
-        return ReconcileResult{.requeue = true};
+  std::vector<runtime::StatusEvent> events;
+  for (const auto& e : decision.events) {
+    events.push_back({eventTypeOf(e.type), e.reason, e.message});
+  }
+  auto written = runtime::writeStatusIfChanged(api_, events_, kube::resources::kTrainingRuns,
+                                               current, decision.status, events, writeOptions());
+  if (!written) {
+    return written.error();
+  }
+  switch (written->outcome) {
+    case runtime::StatusWriteOutcome::kConflict:
+      // The cache was behind; read it again (level-based: redoing the
+      // decision is safe, and nothing above is done twice).
+      log_.debug("status write conflicted; requeueing", {{"key", request.key()}});
+      return written->result();
+    case runtime::StatusWriteOutcome::kNotFound:
+      return written->result();
+    case runtime::StatusWriteOutcome::kWritten: {
+      const std::string before = stringMember(member(current, "status"), "phase") + "/" +
+                                 stringMember(member(current, "status"), "reason");
+      const std::string after =
+          stringMember(decision.status, "phase") + "/" + stringMember(decision.status, "reason");
+      if (before != after) {
+        log_.info("status", {{"key", request.key()}, {"from", before}, {"to", after}});
       }
-      if (written.error().code == ErrorCode::kNotFound) {
-        return ReconcileResult{};
-      }
-      return written.error();
+      break;
     }
-    const std::string before = stringMember(member(current, "status"), "phase") + "/" +
-                               stringMember(member(current, "status"), "reason");
-    const std::string after =
-        stringMember(decision.status, "phase") + "/" + stringMember(decision.status, "reason");
-    if (before != after) {
-      log_.info("status", {{"key", request.key()}, {"from", before}, {"to", after}});
-    }
-    for (const auto& e : decision.events) {
-      events_.event(*written, eventTypeOf(e.type), e.reason, e.message);
-    }
+    case runtime::StatusWriteOutcome::kUnchanged:
+      break;
   }
 
   if (registrationError) {
@@ -438,12 +440,12 @@ Status setupTrainingRunController(runtime::Manager& manager,
   }
   runtime::ControllerOptions controllerOptions;
   controllerOptions.workers = options.workers;
-  runtime::Controller& controller = manager.addController(
-      "trainingrun",
-      std::make_unique<TrainingRunReconciler>(manager.cache(), manager.client(),
-                                              manager.eventRecorder(), options.decide,
-                                              manager.clock()),
-      std::move(controllerOptions));
+  runtime::Controller& controller =
+      manager.addController("trainingrun",
+                            std::make_unique<TrainingRunReconciler>(
+                                manager.cache(), manager.client(), manager.eventRecorder(),
+                                options.decide, manager.clock()),
+                            std::move(controllerOptions));
   watchTrainingRunSources(controller, informers);
   return okStatus();
 }

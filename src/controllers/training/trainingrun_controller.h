@@ -41,8 +41,9 @@
 //                                     version). Invalid/BadRequest from the
 //                                     create goes back as registrationError
 //                                     (Failed/RegistrationRejected).
-//   write    status with the status subresource (PUT with resourceVersion)
-//            only when it changed; Conflict → requeue (with backoff); the
+//   write    runtime::writeStatusIfChanged(): status with the status
+//            subresource (PUT with resourceVersion) only when it changed;
+//            Conflict → requeue (with backoff); NotFound → done; the
 //            decision's events are recorded only after the write succeeded.
 //            A registration that failed still writes the status decided so far
 //            (metrics, artifact) and then returns the error (backoff).
@@ -64,6 +65,7 @@
 #include "runtime/cache_reader.h"
 #include "runtime/controller.h"
 #include "runtime/event_recorder.h"
+#include "runtime/indexed_reader.h"
 #include "runtime/informer.h"
 #include "runtime/logger.h"
 #include "runtime/manager.h"
@@ -75,14 +77,14 @@ namespace mlops::training {
 inline constexpr const char* kTrainingJobSelector = "app.kubernetes.io/managed-by=mlops-operator";
 inline constexpr const char* kTrainingPodSelector = "app.kubernetes.io/component=training";
 
-// Indexes the controller reads through CacheReader::byIndex (values are
+// Indexes the controller reads through IndexedReader::byIndex (values are
 // "namespace/value").
 inline constexpr const char* kPodsByTrainingRun = "trainingRun";  // label mlops.dev/training-run
 inline constexpr const char* kModelVersionsByModel = "model";     // spec.model
 inline constexpr const char* kRunsByReproductionOf = "reproductionOf";  // spec.reproduction.of
 
 // The informers the controller reads; all must be registered with the
-// CacheReader given to the reconciler.
+// cache (IndexedReader) given to the reconciler.
 struct TrainingRunInformers {
   runtime::Informer& runs;
   runtime::Informer& jobs;  // with kTrainingJobSelector
@@ -99,7 +101,7 @@ class TrainingRunReconciler final : public runtime::Reconciler {
  public:
   // Everything passed in must outlive the reconciler. `cache` answers the
   // gather reads; `api` receives writes and the few live reads.
-  TrainingRunReconciler(runtime::CacheReader& cache, kube::Client& api,
+  TrainingRunReconciler(runtime::IndexedReader& cache, kube::Client& api,
                         runtime::EventRecorder& events, TrainingRunOptions options,
                         const Clock& clock = SystemClock::instance(),
                         runtime::Logger logger = runtime::Logger("trainingrun"));
@@ -130,7 +132,7 @@ class TrainingRunReconciler final : public runtime::Reconciler {
   Result<nlohmann::json> registerVersion(const runtime::Request& request, TrainingRunInput& in,
                                          nlohmann::json& current, TrainingRunDecision& decision);
 
-  runtime::CacheReader& cache_;
+  runtime::IndexedReader& cache_;
   kube::Client& api_;
   runtime::EventRecorder& events_;
   const TrainingRunOptions options_;

@@ -89,10 +89,14 @@ TEST_F(ManagerIntegrationTest, RunsAControllerAsLeaderAndShutsDownCleanly) {
   o.leaderElectionNamespace = ns();
   o.leaderElectionId = "it-manager";
   Manager mgr(client(), o);
-  mgr.addController("stamper",
-                    std::make_unique<StampingReconciler>(mgr.cache(), client(),
-                                                         mgr.eventRecorder()),
-                    {.workers = 2})
+  mgr.addController(
+         "stamper",
+         std::make_unique<StampingReconciler>(mgr.cache(), client(), mgr.eventRecorder()),
+         [] {
+           ControllerOptions o;
+           o.workers = 2;
+           return o;
+         }())
       .watch(mgr.informer(cms()));
 
   std::atomic<int> exitCode{-1};

@@ -37,8 +37,9 @@ class CacheReaderSelectionTest : public ::testing::Test {
   void SetUp() override {
     client_.put(cms(), configMap("a", "train-1", {{"component", "training"}, {"model", "iris"}}));
     client_.put(cms(), configMap("a", "serve-1", {{"component", "serving"}, {"model", "iris"}}));
-    client_.put(cms(), configMap("a", "serve-2",
-                                 {{"component", "serving"}, {"model", "iris"}, {"track", "canary"}}));
+    client_.put(cms(),
+                configMap("a", "serve-2",
+                          {{"component", "serving"}, {"model", "iris"}, {"track", "canary"}}));
     client_.put(cms(), configMap("a", "other", {{"model", "iris"}}));
   }
   Informer& add(const std::string& labelSelector) {
@@ -81,8 +82,7 @@ TEST_F(CacheReaderSelectionTest, ListsAnswerFromTheInformerWhoseSelectionCoversT
 
   kube::ListOptions training;
   training.labelSelector = "component=training";
-  EXPECT_EQ(names(cache_.list(cms(), "a", training)->items),
-            std::vector<std::string>{"train-1"});
+  EXPECT_EQ(names(cache_.list(cms(), "a", training)->items), std::vector<std::string>{"train-1"});
 
   // No informer holds every object of these reads: a wiring mistake, said
   // loudly instead of answering with a part.

@@ -77,23 +77,17 @@ TEST_P(LabelSelectorCoverTest, Covers) {
   EXPECT_EQ(broader->covers(*narrower), c.covers);
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, LabelSelectorCoverTest,
-                         ::testing::Values(CoverCase{"", "", true}, CoverCase{"", "a=1", true},
-                                           CoverCase{"a=1", "", false},
-                                           CoverCase{"a=1", "a=1,b=2", true},
-                                           CoverCase{"a=1", "a==1", true},
-                                           CoverCase{"a=1", "a=2", false},
-                                           CoverCase{"a in (1,2)", "a=1", true},
-                                           CoverCase{"a=1", "a in (1,2)", false},
-                                           CoverCase{"a", "a=1", true},
-                                           CoverCase{"a", "!a", false},
-                                           CoverCase{"!a", "!a,b", true},
-                                           CoverCase{"a!=1", "a=2", true},
-                                           CoverCase{"a!=1", "a notin (1,3)", true},
-                                           CoverCase{"a notin (1,3)", "a!=1", false},
-                                           CoverCase{"a!=1", "!a", true},
-                                           CoverCase{"a=1,b=2", "b=2,a=1", true},
-                                           CoverCase{"a=1,b=2", "a=1", false}));
+INSTANTIATE_TEST_SUITE_P(
+    Table, LabelSelectorCoverTest,
+    ::testing::Values(CoverCase{"", "", true}, CoverCase{"", "a=1", true},
+                      CoverCase{"a=1", "", false}, CoverCase{"a=1", "a=1,b=2", true},
+                      CoverCase{"a=1", "a==1", true}, CoverCase{"a=1", "a=2", false},
+                      CoverCase{"a in (1,2)", "a=1", true}, CoverCase{"a=1", "a in (1,2)", false},
+                      CoverCase{"a", "a=1", true}, CoverCase{"a", "!a", false},
+                      CoverCase{"!a", "!a,b", true}, CoverCase{"a!=1", "a=2", true},
+                      CoverCase{"a!=1", "a notin (1,3)", true},
+                      CoverCase{"a notin (1,3)", "a!=1", false}, CoverCase{"a!=1", "!a", true},
+                      CoverCase{"a=1,b=2", "b=2,a=1", true}, CoverCase{"a=1,b=2", "a=1", false}));
 
 }  // namespace
 }  // namespace mlops::runtime

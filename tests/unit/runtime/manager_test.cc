@@ -74,6 +74,12 @@ class LoopRunnable final : public Runnable {
   const Clock& clock_;
 };
 
+ControllerOptions withWorkers(int workers) {
+  ControllerOptions o;
+  o.workers = workers;
+  return o;
+}
+
 ManagerOptions localOptions() {
   ManagerOptions o;
   o.metricsBindAddress = "127.0.0.1:0";
@@ -92,7 +98,7 @@ TEST(ManagerTest, ReadyOnlyAfterCachesSyncThenReconcilesAndStopsCleanly) {
   EXPECT_EQ(&mgr.informer(cms()), &informer) << "one informer per resource";
   auto owned = std::make_unique<CountingReconciler>();
   CountingReconciler& reconciler = *owned;  // owned by the manager
-  mgr.addController("cm", std::move(owned), {.workers = 2}).watch(informer);
+  mgr.addController("cm", std::move(owned), withWorkers(2)).watch(informer);
 
   std::atomic<int> exitCode{-1};
   std::thread runner([&] { exitCode = mgr.run(); });

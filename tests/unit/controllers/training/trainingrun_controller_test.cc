@@ -100,7 +100,9 @@ class TrainingRunReconcilerTest : public ::testing::Test {
     for (const auto& e : events_.events()) out.push_back(e.reason);
     return out;
   }
-  Result<runtime::ReconcileResult> reconcile() { return reconciler_->reconcile(kRun, runtime::ReconcileContext::background()); }
+  Result<runtime::ReconcileResult> reconcile() {
+    return reconciler_->reconcile(kRun, runtime::ReconcileContext::background());
+  }
 
   FakeClient fake_;
   HookedClient api_{fake_};
@@ -172,13 +174,15 @@ TEST_F(TrainingRunReconcilerTest, AStatusConflictRequeuesAndSaysNothing) {
     }
     return std::nullopt;
   });
-  auto result = reconciler_->reconcile(Request{"team-a", "iris-repro-1"}, runtime::ReconcileContext::background());
+  auto result = reconciler_->reconcile(Request{"team-a", "iris-repro-1"},
+                                       runtime::ReconcileContext::background());
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE(result->requeue);
   EXPECT_TRUE(events_.events().empty());
 
   api_.setHook(nullptr);
-  result = reconciler_->reconcile(Request{"team-a", "iris-repro-1"}, runtime::ReconcileContext::background());
+  result = reconciler_->reconcile(Request{"team-a", "iris-repro-1"},
+                                  runtime::ReconcileContext::background());
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->requeueAfter, kWaitForOriginal);
   auto run = fake_.object(kube::resources::kTrainingRuns, "team-a", "iris-repro-1");
@@ -466,7 +470,8 @@ TEST_F(CompletedRunTest, TheChallengerIsComparedWithTheVersionInProduction) {
 
 class RecordingReconciler final : public runtime::Reconciler {
  public:
-  Result<runtime::ReconcileResult> reconcile(const Request& request, const runtime::ReconcileContext&) override {
+  Result<runtime::ReconcileResult> reconcile(const Request& request,
+                                             const runtime::ReconcileContext&) override {
     std::lock_guard lock(mu_);
     seen_.insert(request.key());
     return runtime::ReconcileResult{};
