@@ -75,6 +75,11 @@ class Informer final : private ReflectorStore {
   const kube::Resource& resource() const { return resource_; }
   const InformerOptions& options() const { return options_; }
 
+  // See Indexer::addIndex: idempotent for the same definition, an error for
+  // another one under a taken name.
+  Status addIndex(const std::string& name, IndexDefinition definition) {
+    return indexer_.addIndex(name, std::move(definition));
+  }
   Status addIndex(const std::string& name, IndexFunc fn) {
     return indexer_.addIndex(name, std::move(fn));
   }

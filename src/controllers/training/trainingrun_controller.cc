@@ -48,16 +48,15 @@ Result<std::optional<Json>> optionalGet(kube::Reader& reader, const kube::Resour
 }  // namespace
 
 Status addTrainingRunIndexes(TrainingRunInformers& informers) {
-  const std::pair<runtime::Informer*, std::pair<const char*, runtime::IndexFunc>> indexes[] = {
-      {&informers.pods,
-       {kPodsByTrainingRun, runtime::indexByLabel(std::string(kLabelTrainingRun))}},
-      {&informers.modelVersions, {kModelVersionsByModel, runtime::indexByField("/spec/model")}},
-      {&informers.runs, {kRunsByReproductionOf, runtime::indexByField("/spec/reproduction/of")}},
-  };
+  const std::pair<runtime::Informer*, std::pair<const char*, runtime::IndexDefinition>> indexes[] =
+      {
+          {&informers.pods,
+           {kPodsByTrainingRun, runtime::indexByLabel(std::string(kLabelTrainingRun))}},
+          {&informers.modelVersions, {kModelVersionsByModel, runtime::indexByField("/spec/model")}},
+          {&informers.runs,
+           {kRunsByReproductionOf, runtime::indexByField("/spec/reproduction/of")}},
+      };
   for (const auto& [informer, index] : indexes) {
-    if (informer->indexer().hasIndex(index.first)) {
-      continue;
-    }
     if (auto st = informer->addIndex(index.first, index.second); !st) {
       return st;
     }

@@ -92,7 +92,8 @@ struct TrainingRunInformers {
   runtime::Informer& modelVersions;
 };
 
-// Adds the indexes above (idempotent: an index that exists is kept).
+// Adds the indexes above. Idempotent; an index of the same name that
+// another caller defined differently is an AlreadyExists error.
 Status addTrainingRunIndexes(TrainingRunInformers& informers);
 // Routes the informers' events to `controller` (see the top comment).
 void watchTrainingRunSources(runtime::Controller& controller, TrainingRunInformers& informers);

@@ -490,6 +490,20 @@ class RecordingReconciler final : public runtime::Reconciler {
   std::set<std::string> seen_;
 };
 
+TEST_F(TrainingRunReconcilerTest, IndexesAreAddedIdempotentlyButNeverRedefined) {
+  TrainingRunInformers informers{*runs_, *jobs_, *pods_, *mvs_};
+  EXPECT_TRUE(addTrainingRunIndexes(informers).ok()) << "again: idempotent";
+
+  // Another controller took the name for another index on the pods informer:
+  // silently keeping either would answer one of them wrongly.
+  Informer pods(fake_, fake_, kube::resources::kPods);
+  ASSERT_TRUE(pods.addIndex(kPodsByTrainingRun, runtime::indexByField("/spec/nodeName")).ok());
+  TrainingRunInformers clashing{*runs_, *jobs_, pods, *mvs_};
+  auto st = addTrainingRunIndexes(clashing);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kAlreadyExists);
+}
+
 TEST_F(TrainingRunReconcilerTest, EventsWakeTheRunTheyBelongTo) {
   RecordingReconciler recorder;
   runtime::Controller controller("trainingrun", recorder);
