@@ -6,6 +6,7 @@
 #include "controllers/training/names.h"
 #include "core/json_access.h"
 #include "core/utf8.h"
+#include "objects/phases.h"
 #include "runtime/indexer.h"
 #include "runtime/object.h"
 #include "runtime/status_write.h"
@@ -18,8 +19,7 @@ using runtime::ReconcileResult;
 using runtime::Request;
 
 bool isFinished(const Json& run) {
-  const std::string phase = stringMember(member(run, "status"), "phase");
-  return phase == "Succeeded" || phase == "Failed";
+  return objects::TrainingRunPhase::isFinished(stringMember(member(run, "status"), "phase"));
 }
 
 runtime::EventType eventTypeOf(const std::string& type) {
@@ -157,7 +157,7 @@ std::optional<ProductionMetrics> TrainingRunReconciler::productionMetrics(
   const Json* production = nullptr;
   int64_t productionVersion = 0;
   for (const auto& mv : *versions) {
-    if (stringMember(member(mv, "status"), "phase") != "Production") {
+    if (stringMember(member(mv, "status"), "phase") != objects::ModelVersionPhase::kProduction) {
       continue;
     }
     const Json& v = member(member(mv, "spec"), "version");
