@@ -93,9 +93,9 @@ TEST_F(ManagerIntegrationTest, RunsAControllerAsLeaderAndShutsDownCleanly) {
          "stamper",
          std::make_unique<StampingReconciler>(mgr.cache(), client(), mgr.eventRecorder()),
          [] {
-           ControllerOptions o;
-           o.workers = 2;
-           return o;
+           ControllerOptions two;
+           two.workers = 2;
+           return two;
          }())
       .watch(mgr.informer(cms()));
 
