@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdint>
 
+#include "core/json_access.h"
 #include "kube/utf8.h"
 
 namespace mlops::kube {
@@ -78,14 +79,6 @@ std::string withContext(std::string_view context, const std::string& message) {
   return std::string(context) + ": " + message;
 }
 
-std::string stringField(const nlohmann::json& obj, const char* key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_string()) {
-    return "";
-  }
-  return it->get<std::string>();
-}
-
 }  // namespace
 
 ErrorCode errorCodeFor(int httpStatus, std::string_view reason) {
@@ -138,8 +131,8 @@ Error errorFromStatus(const nlohmann::json& status, std::string_view context) {
         it->get<int64_t>() <= 999) {
       code = static_cast<int>(it->get<int64_t>());
     }
-    e.reason = stringField(status, "reason");
-    e.message = stringField(status, "message");
+    e.reason = stringMember(status, "reason");
+    e.message = stringMember(status, "message");
   }
   e.httpStatus = code;
   e.code = errorCodeFor(code, e.reason);
@@ -154,7 +147,7 @@ Error errorFromStatus(const nlohmann::json& status, std::string_view context) {
 
 Error errorFromResponse(int httpStatus, std::string_view body, std::string_view context) {
   nlohmann::json parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_object() && stringField(parsed, "kind") == "Status") {
+  if (parsed.is_object() && stringMember(parsed, "kind") == "Status") {
     Error e = errorFromStatus(parsed, context);
     // The HTTP status is what the server actually answered; the body's code
     // is normally the same, but trust the transport.

@@ -4,32 +4,6 @@
 
 namespace mlops::kube {
 
-void CancelToken::cancel() {
-  std::lock_guard lock(mu_);
-  if (cancelled_.exchange(true)) {
-    return;
-  }
-  for (auto& [id, fn] : callbacks_) {
-    fn();
-  }
-}
-
-uint64_t CancelToken::subscribe(std::function<void()> fn) {
-  std::lock_guard lock(mu_);
-  const uint64_t id = ++nextId_;
-  if (cancelled_) {
-    fn();
-    return id;
-  }
-  callbacks_.emplace(id, std::move(fn));
-  return id;
-}
-
-void CancelToken::unsubscribe(uint64_t id) {
-  std::lock_guard lock(mu_);
-  callbacks_.erase(id);
-}
-
 Result<ListPage> listAll(Reader& reader, const Resource& r, const std::string& ns, ListOptions opts,
                          int64_t pageSize) {
   opts.limit = pageSize;

@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/cancel_token.h"
 #include "core/result.h"
 #include "kube/resource.h"
 
@@ -31,34 +32,18 @@ using Json = nlohmann::json;
 
 // Lets one thread abandon calls another thread is making: after cancel(), a
 // list, or the opening of a watch, that was given this token returns
-// kCancelled promptly instead of running until the request timeout. Once
-// cancelled, a token stays cancelled. Thread safe. The token must outlive
-// every call it was given to.
-class CancelToken {
- public:
-  void cancel();
-  bool cancelled() const { return cancelled_.load(); }
-  // Runs `fn` on cancel(), or at once if already cancelled, until
-  // unsubscribe(id). `fn` runs under the token's lock: it must be quick and
-  // must not call back into the token; unsubscribe() returns only after a
-  // running `fn` has finished, so `fn` may use what the subscriber owns.
-  uint64_t subscribe(std::function<void()> fn);
-  void unsubscribe(uint64_t id);
-
- private:
-  std::atomic<bool> cancelled_{false};
-  std::mutex mu_;
-  uint64_t nextId_ = 0;
-  std::map<uint64_t, std::function<void()>> callbacks_;
-};
+// kCancelled promptly instead of running until the request timeout. The
+// token lives in core/ so that code outside kube/ (reconcilers, the
+// Prometheus client) can share it; the alias keeps kube code unchanged.
+using CancelToken = mlops::CancelToken;
 
 struct ListOptions {
   std::string labelSelector;
   std::string fieldSelector;
   int64_t limit = 0;  // 0: no limit (one page)
   std::string continueToken;
-  std::string resourceVersion;    // "" (most recent, quorum read) or "0" (any)
-  CancelToken* cancel = nullptr;  // optional: abandons the request when cancelled
+  std::string resourceVersion;          // "" (most recent, quorum read) or "0" (any)
+  const CancelToken* cancel = nullptr;  // optional: abandons the request when cancelled
 };
 
 struct ListPage {
@@ -95,7 +80,7 @@ struct WatchOptions {
   // Optional: abandons opening the stream (waiting for the response headers,
   // reading an error reply) when cancelled. An open stream is cancelled with
   // WatchStream::cancel().
-  CancelToken* cancel = nullptr;
+  const CancelToken* cancel = nullptr;
 };
 
 enum class WatchEventType { kAdded, kModified, kDeleted, kBookmark, kError };

@@ -216,7 +216,7 @@ std::optional<std::string> readBody(http::http_response& response, size_t limit,
 // caller's CancelToken reaches cpprestsdk, which closes the connection.
 class CancelLink {
  public:
-  CancelLink(CancelToken* token, const pplx::cancellation_token_source& cts) : token_(token) {
+  CancelLink(const CancelToken* token, const pplx::cancellation_token_source& cts) : token_(token) {
     if (token_ != nullptr) {
       id_ = token_->subscribe([cts] { cts.cancel(); });
     }
@@ -230,7 +230,7 @@ class CancelLink {
   CancelLink& operator=(const CancelLink&) = delete;
 
  private:
-  CancelToken* token_;
+  const CancelToken* token_;
   uint64_t id_ = 0;
 };
 
@@ -857,7 +857,7 @@ class RestClient final : public Client {
 
   Result<Response> send(const std::string& method, const std::string& pathAndQuery,
                         const std::string* body, const char* contentType, const std::string& what,
-                        CancelToken* cancel) {
+                        const CancelToken* cancel) {
     Result<http::http_request> req =
         transport_->request(method, pathAndQuery, body, contentType, what);
     if (!req.ok()) {
@@ -891,7 +891,7 @@ class RestClient final : public Client {
 
   Result<Json> call(const std::string& method, const std::string& pathAndQuery,
                     const std::string* body, const char* contentType, const std::string& what,
-                    CancelToken* cancel = nullptr) {
+                    const CancelToken* cancel = nullptr) {
     Result<Response> response = send(method, pathAndQuery, body, contentType, what, cancel);
     if (!response.ok()) {
       return response.error();

@@ -102,10 +102,6 @@ int main(int argc, char** argv) {
   mopts.leaderElectionNamespace = leaseNamespace;
   mopts.leaderElectionId = opts.leaderElectionId;
   mopts.metrics = metrics;
-  // Reconcilers must outlive the manager that runs them: declared first,
-  // destroyed last.
-  std::unique_ptr<training::TrainingRunReconciler> trainingRuns;
-  std::unique_ptr<rollout::RolloutReconciler> rollouts;
   runtime::Manager manager(**client, mopts);
 
   // The project's kinds are cached from the start, so readiness means the
@@ -118,22 +114,18 @@ int main(int argc, char** argv) {
   trainingOptions.decide.artifactRoot = opts.artifactRoot;
   trainingOptions.decide.podCreationTimeout = std::chrono::seconds(opts.podCreationTimeoutSeconds);
   trainingOptions.workers = opts.workers;
-  auto trainingController = training::setupTrainingRunController(manager, trainingOptions);
-  if (!trainingController.ok()) {
-    return fatal(trainingController.error().message);
+  if (auto st = training::setupTrainingRunController(manager, trainingOptions); !st.ok()) {
+    return fatal(st.error().message);
   }
-  trainingRuns = std::move(*trainingController);
 
   rollout::RolloutControllerOptions rolloutOptions;
   rolloutOptions.decide.retentionKeep = opts.retentionKeep;
   rolloutOptions.defaultPrometheusUrl = opts.prometheusUrl;
   rolloutOptions.prometheusUrlAllow = opts.prometheusUrlAllow;
   rolloutOptions.workers = opts.workers;
-  auto rolloutController = rollout::setupRolloutController(manager, std::move(rolloutOptions));
-  if (!rolloutController.ok()) {
-    return fatal(rolloutController.error().message);
+  if (auto st = rollout::setupRolloutController(manager, std::move(rolloutOptions)); !st.ok()) {
+    return fatal(st.error().message);
   }
-  rollouts = std::move(*rolloutController);
 
   return manager.run();
 }

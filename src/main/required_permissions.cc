@@ -66,7 +66,8 @@ std::vector<RequiredPermission> buildTable() {
   add("", "services", "", {"create", "patch"},
       "rollout controller applies a model's Service (server-side apply: a PATCH that creates "
       "the object the first time)");
-  add("", "services", "", {"delete"}, "rollout controller removes a decommissioned model's Service");
+  add("", "services", "", {"delete"},
+      "rollout controller removes a decommissioned model's Service");
   add("", "secrets", "", {"get"},
       "rollout controller reads a DriftPolicy's Prometheus bearer token (only Secrets labelled "
       "mlops.dev/prometheus-credentials=true are used)");

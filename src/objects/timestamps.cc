@@ -23,16 +23,29 @@ bool readInt(std::string_view s, size_t pos, size_t len, int& out) {
 
 }  // namespace
 
-std::string formatTimestamp(system_clock::time_point t) {
+std::string formatTimestamp(system_clock::time_point t, TimePrecision precision) {
   const auto secs = floor<seconds>(t);
   const auto days = floor<std::chrono::days>(secs);
   const year_month_day ymd{days};
   const hh_mm_ss hms{secs - days};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
+  const auto micros = duration_cast<microseconds>(t - secs).count();
+  char buf[48];
+  const int n =
+      std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
+                    static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                    static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                    static_cast<int>(hms.seconds().count()));
+  switch (precision) {
+    case TimePrecision::kMilliseconds:
+      std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(micros / 1000));
+      break;
+    case TimePrecision::kMicroseconds:
+      std::snprintf(buf + n, sizeof buf - n, ".%06dZ", static_cast<int>(micros));
+      break;
+    case TimePrecision::kSeconds:
+      std::snprintf(buf + n, sizeof buf - n, "Z");
+      break;
+  }
   return buf;
 }
 

@@ -1,5 +1,7 @@
 #include "runtime/cache_reader.h"
 
+#include <algorithm>
+
 #include "runtime/label_selector.h"
 #include "runtime/object.h"
 
@@ -58,64 +60,217 @@ bool matchesFields(const std::vector<FieldRequirement>& reqs, const nlohmann::js
   return true;
 }
 
+// The comma-separated terms of a field selector, trimmed of nothing: the
+// API server's own canonical form is what informers are configured with.
+std::vector<std::string> fieldTerms(const std::string& text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (!text.empty()) {
+    const size_t comma = text.find(',', start);
+    out.push_back(
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) {
+      break;
+    }
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string joinTerms(const std::vector<std::string>& terms) {
+  std::string out;
+  for (const auto& t : terms) {
+    out += (out.empty() ? "" : ",") + t;
+  }
+  return out;
+}
+
+// A read's selection, parsed once.
+struct ReadSelection {
+  std::string ns;
+  LabelSelector labels;
+  std::vector<std::string> fields;
+};
+
+bool sameSelection(const InformerOptions& a, const InformerOptions& b) {
+  return a.ns == b.ns && a.labelSelector == b.labelSelector && a.fieldSelector == b.fieldSelector;
+}
+
+// How much an informer leaves out; the narrowest covering informer answers.
+size_t narrowness(const Informer& informer) {
+  const auto& o = informer.options();
+  auto labels = LabelSelector::parse(o.labelSelector);
+  return (o.ns.empty() ? 0 : 1) + (labels ? labels->requirements().size() : 0) +
+         fieldTerms(o.fieldSelector).size();
+}
+
+bool coversNamespace(const Informer& informer, const std::string& ns) {
+  const std::string& mine = informer.options().ns;
+  return !informer.resource().namespaced || mine.empty() || mine == ns;
+}
+
+bool coversLabels(const Informer& informer, const LabelSelector& read) {
+  // An informer's selector that does not parse selects nothing the cache
+  // can reason about (its reflector fails too): it covers nothing.
+  auto labels = LabelSelector::parse(informer.options().labelSelector);
+  return labels && labels->covers(read);
+}
+
+bool covers(const Informer& informer, const ReadSelection& read) {
+  if (!coversNamespace(informer, read.ns) || !coversLabels(informer, read.labels)) {
+    return false;
+  }
+  for (const auto& term : fieldTerms(informer.options().fieldSelector)) {
+    if (std::find(read.fields.begin(), read.fields.end(), term) == read.fields.end()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string describe(const kube::Resource& r, const ReadSelection& read) {
+  std::string out = r.groupResource() + " (namespace \"" + read.ns + "\"";
+  std::string labels;
+  for (const auto& req : read.labels.requirements()) {
+    labels += (labels.empty() ? "" : ",") + req.key;
+  }
+  if (!labels.empty()) {
+    out += ", labels on " + labels;
+  }
+  if (!read.fields.empty()) {
+    out += ", fields " + joinTerms(read.fields);
+  }
+  return out + ")";
+}
+
+Status requireSynced(const Informer& informer) {
+  if (informer.hasSynced()) {
+    return okStatus();
+  }
+  return makeError(ErrorCode::kUnavailable,
+                   "the cache of " + informer.resource().groupResource() +
+                       (informer.options().labelSelector.empty()
+                            ? ""
+                            : " (" + informer.options().labelSelector + ")") +
+                       " has not synced yet");
+}
+
+Error noInformer(const kube::Resource& r) {
+  return makeError(ErrorCode::kInvalidArgument,
+                   "no informer for " + r.groupResource() + " is registered with the cache");
+}
+
+Error notFoundInCache(const kube::Resource& r, const std::string& name) {
+  Error e = makeError(ErrorCode::kNotFound,
+                      r.groupResource() + " \"" + name + "\" not found (in the cache)");
+  e.reason = "NotFound";
+  return e;
+}
+
+// The narrowest of `informers` that passes `accept`, or nullptr.
+template <typename Accept>
+Informer* narrowest(const std::vector<Informer*>& informers, Accept accept) {
+  Informer* best = nullptr;
+  for (Informer* informer : informers) {
+    if (accept(*informer) && (best == nullptr || narrowness(*informer) > narrowness(*best))) {
+      best = informer;
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 void CacheReader::registerInformer(Informer& informer) {
   std::lock_guard lock(mu_);
-  informers_[informer.resource().groupResource()] = &informer;
+  auto& list = informers_[informer.resource().groupResource()];
+  for (auto& existing : list) {
+    if (sameSelection(existing->options(), informer.options())) {
+      existing = &informer;
+      return;
+    }
+  }
+  list.push_back(&informer);
 }
 
-Informer* CacheReader::informerFor(const kube::Resource& r) const {
+std::vector<Informer*> CacheReader::informersFor(const kube::Resource& r) const {
   std::lock_guard lock(mu_);
   auto it = informers_.find(r.groupResource());
-  return it == informers_.end() ? nullptr : it->second;
-}
-
-Result<Informer*> CacheReader::syncedInformer(const kube::Resource& r) const {
-  Informer* informer = informerFor(r);
-  if (informer == nullptr) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "no informer for " + r.groupResource() + " is registered with the cache");
-  }
-  if (!informer->hasSynced()) {
-    return makeError(ErrorCode::kUnavailable,
-                     "the cache of " + r.groupResource() + " has not synced yet");
-  }
-  return informer;
+  return it == informers_.end() ? std::vector<Informer*>{} : it->second;
 }
 
 Result<nlohmann::json> CacheReader::get(const kube::Resource& r, const std::string& ns,
                                         const std::string& name) {
-  auto informer = syncedInformer(r);
-  if (!informer) {
-    return informer.error();
+  const std::vector<Informer*> informers = informersFor(r);
+  if (informers.empty()) {
+    return noInformer(r);
   }
-  ObjectPtr obj = (*informer)->indexer().get(makeKey(r.namespaced ? ns : "", name));
-  if (!obj) {
-    Error e = makeError(ErrorCode::kNotFound,
-                        r.groupResource() + " \"" + name + "\" not found (in the cache)");
-    e.reason = "NotFound";
-    return e;
+  const std::string key = makeKey(r.namespaced ? ns : "", name);
+  const ReadSelection everything{ns, {}, {}};
+  if (Informer* all =
+          narrowest(informers, [&](const Informer& i) { return covers(i, everything); })) {
+    if (auto st = requireSynced(*all); !st) {
+      return st.error();
+    }
+    ObjectPtr obj = all->indexer().get(key);
+    if (!obj) {
+      return notFoundInCache(r, name);
+    }
+    return *obj;
   }
-  return *obj;
+  // Only filtered informers: the object is in whichever selects it.
+  bool anyCoversNamespace = false;
+  for (Informer* informer : informers) {
+    if (!coversNamespace(*informer, ns)) {
+      continue;
+    }
+    anyCoversNamespace = true;
+    if (auto st = requireSynced(*informer); !st) {
+      return st.error();
+    }
+    if (ObjectPtr obj = informer->indexer().get(key)) {
+      return *obj;
+    }
+  }
+  if (!anyCoversNamespace) {
+    return makeError(ErrorCode::kInvalidArgument, "no informer covers " + describe(r, everything));
+  }
+  return notFoundInCache(r, name);
 }
 
 Result<kube::ListPage> CacheReader::list(const kube::Resource& r, const std::string& ns,
                                          const kube::ListOptions& opts) {
-  auto informer = syncedInformer(r);
-  if (!informer) {
-    return informer.error();
+  const std::vector<Informer*> informers = informersFor(r);
+  if (informers.empty()) {
+    return noInformer(r);
   }
   auto selector = LabelSelector::parse(opts.labelSelector);
   if (!selector) {
     return selector.error();
   }
-  auto fields = parseFieldSelector(opts.fieldSelector);
+  const ReadSelection read{r.namespaced ? ns : "", *selector, fieldTerms(opts.fieldSelector)};
+  Informer* informer = narrowest(informers, [&](const Informer& i) { return covers(i, read); });
+  if (informer == nullptr) {
+    return makeError(ErrorCode::kInvalidArgument, "no informer covers " + describe(r, read));
+  }
+  if (auto st = requireSynced(*informer); !st) {
+    return st.error();
+  }
+  // Terms the informer applied already need no second look (and may name
+  // fields the cache cannot evaluate, like spec.nodeName).
+  const std::vector<std::string> applied = fieldTerms(informer->options().fieldSelector);
+  std::vector<std::string> remaining;
+  for (const auto& term : read.fields) {
+    if (std::find(applied.begin(), applied.end(), term) == applied.end()) {
+      remaining.push_back(term);
+    }
+  }
+  auto fields = parseFieldSelector(joinTerms(remaining));
   if (!fields) {
     return fields.error();
   }
 
-  const Indexer& indexer = (*informer)->indexer();
+  const Indexer& indexer = informer->indexer();
   std::vector<ObjectPtr> candidates;
   if (r.namespaced && !ns.empty()) {
     auto inNamespace = indexer.byIndex(kNamespaceIndex, ns);
@@ -127,7 +282,7 @@ Result<kube::ListPage> CacheReader::list(const kube::Resource& r, const std::str
     candidates = indexer.list();
   }
   kube::ListPage page;
-  page.resourceVersion = (*informer)->lastSyncResourceVersion();
+  page.resourceVersion = informer->lastSyncResourceVersion();
   for (const auto& obj : candidates) {
     if (!selector->matches(labelsOf(*obj))) {
       continue;
@@ -142,19 +297,41 @@ Result<kube::ListPage> CacheReader::list(const kube::Resource& r, const std::str
 
 Result<std::vector<nlohmann::json>> CacheReader::byIndex(const kube::Resource& r,
                                                          const std::string& index,
-                                                         const std::string& value) const {
-  auto informer = syncedInformer(r);
-  if (!informer) {
-    return informer.error();
+                                                         const std::string& value,
+                                                         const std::string& labelSelector) {
+  const std::vector<Informer*> informers = informersFor(r);
+  if (informers.empty()) {
+    return noInformer(r);
   }
-  auto objects = (*informer)->indexer().byIndex(index, value);
+  auto selector = LabelSelector::parse(labelSelector);
+  if (!selector) {
+    return selector.error();
+  }
+  const ReadSelection read{"", *selector, {}};
+  auto hasIndexAndCovers = [&](const Informer& i) {
+    // Index values carry the namespace, so any informer's namespace will do.
+    return i.indexer().hasIndex(index) && i.options().fieldSelector.empty() &&
+           coversLabels(i, read.labels);
+  };
+  Informer* informer = narrowest(informers, hasIndexAndCovers);
+  if (informer == nullptr) {
+    return makeError(ErrorCode::kInvalidArgument,
+                     "no informer of " + r.groupResource() + " has an index named '" + index +
+                         "' and covers the label selector '" + labelSelector + "'");
+  }
+  if (auto st = requireSynced(*informer); !st) {
+    return st.error();
+  }
+  auto objects = informer->indexer().byIndex(index, value);
   if (!objects) {
     return objects.error();
   }
   std::vector<nlohmann::json> out;
   out.reserve(objects->size());
   for (const auto& obj : *objects) {
-    out.push_back(*obj);
+    if (selector->matches(labelsOf(*obj))) {
+      out.push_back(*obj);
+    }
   }
   return out;
 }

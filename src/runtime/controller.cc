@@ -15,6 +15,12 @@ std::string groupOf(const std::string& apiVersion) {
 
 }  // namespace
 
+const ReconcileContext& ReconcileContext::background() {
+  static const CancelToken never;
+  static const ReconcileContext context(never);
+  return context;
+}
+
 Request Request::fromKey(const std::string& key) {
   auto [ns, name] = splitKey(key);
   return Request{ns, name};
@@ -83,6 +89,13 @@ Controller::Controller(std::string name, Reconciler& reconciler, ControllerOptio
 }
 
 Controller::~Controller() {
+  // Informers may outlive this controller: no handler may call into it once
+  // it is gone.
+  for (auto& source : sources_) {
+    if (source.handlerId != 0) {
+      source.informer->removeEventHandler(source.handlerId);
+    }
+  }
   queue_.shutDown();
   for (auto& t : threads_) {
     if (t.joinable()) {
@@ -130,7 +143,7 @@ void Controller::start() {
       enqueueAll(map, newObj);
     };
     handler.onDelete = [this, map](const nlohmann::json& obj, bool) { enqueueAll(map, obj); };
-    source.informer->addEventHandler(std::move(handler));
+    source.handlerId = source.informer->addEventHandler(std::move(handler));
   }
   {
     std::lock_guard lock(mu_);
@@ -142,13 +155,23 @@ void Controller::start() {
   log_.info("controller started", {{"workers", workers_}});
 }
 
-bool Controller::stop(std::chrono::milliseconds gracePeriod) {
+void Controller::requestStop() {
   queue_.shutDown();
+  shutdown_.cancel();
+}
+
+bool Controller::stop(std::chrono::milliseconds gracePeriod) {
+  requestStop();
   if (!started_) {
     return true;
   }
+  // On the injected clock, like every wait of the runtime.
+  const Clock::TimePoint deadline = clock_.now() + gracePeriod;
   std::unique_lock lock(mu_);
-  const bool finished = exited_.wait_for(lock, gracePeriod, [&] { return running_ == 0; });
+  while (running_ > 0 && clock_.now() < deadline) {
+    clock_.waitUntil(exited_, lock, deadline);
+  }
+  const bool finished = running_ == 0;
   lock.unlock();
   if (!finished) {
     log_.error("reconciles still running after the grace period",
@@ -185,7 +208,7 @@ void Controller::processKey(const std::string& key) {
 
   Result<ReconcileResult> result = makeError(ErrorCode::kInternal, "reconcile did not run");
   try {
-    result = reconciler_.reconcile(request);
+    result = reconciler_.reconcile(request, ReconcileContext(shutdown_));
   } catch (const std::exception& e) {
     result = makeError(ErrorCode::kInternal, std::string("reconcile threw: ") + e.what());
   } catch (...) {
@@ -203,6 +226,12 @@ void Controller::processKey(const std::string& key) {
     }
   };
 
+  if (!result && result.error().code == ErrorCode::kCancelled && shutdown_.cancelled()) {
+    // Abandoned because we are shutting down, as asked (reconciler.h): not
+    // a failure, and nothing to retry here (the queue is shut down).
+    log.info("reconcile abandoned for shutdown", {{"error", result.error().toString()}});
+    return;
+  }
   if (!result) {
     count(&ControllerMetrics::error);
     count(&ControllerMetrics::errors);

@@ -14,9 +14,12 @@
 // workqueue_* metrics.
 //
 // Lifecycle: watch() before start(); start() once; stop() shuts the queue
-// down (waiting keys are dropped), lets in-flight reconciles finish and
+// down (waiting keys are dropped), cancels the reconciles' context
+// (ReconcileContext::stopping()), lets in-flight reconciles finish and
 // returns false if they did not within the grace period (their threads are
-// then left running; the caller should exit the process).
+// then left running; the caller should exit the process). requestStop()
+// does the first two without waiting, so that several controllers wind
+// down in parallel.
 #pragma once
 
 #include <atomic>
@@ -81,6 +84,7 @@ class Controller {
              UpdatePredicate onUpdate = nullptr);
 
   void start();
+  void requestStop();
   bool stop(std::chrono::milliseconds gracePeriod);
   bool started() const { return started_.load(); }
 
@@ -93,6 +97,7 @@ class Controller {
     Informer* informer;
     MapFunc map;
     UpdatePredicate onUpdate;
+    uint64_t handlerId = 0;  // set by start(); removed by the destructor
   };
   void workerLoop();
   void processKey(const std::string& key);
@@ -106,6 +111,7 @@ class Controller {
   Logger log_;
   const int workers_;
   WorkQueue queue_;
+  CancelToken shutdown_;  // cancelled by requestStop(); seen by reconciles
 
   std::vector<Source> sources_;
   std::atomic<bool> started_{false};

@@ -5,8 +5,9 @@
 #include <atomic>
 #include <cstdio>
 
+#include "core/json_access.h"
+#include "objects/timestamps.h"
 #include "runtime/object.h"
-#include "runtime/time_format.h"
 
 namespace mlops::runtime {
 namespace {
@@ -19,14 +20,6 @@ std::string hostName() {
     return "unknown";
   }
   return host;
-}
-
-std::string stringField(const nlohmann::json& obj, const char* key) {
-  if (!obj.is_object()) {
-    return "";
-  }
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 std::string eventNamespace(const nlohmann::json& object) {
@@ -48,7 +41,7 @@ std::string truncateUtf8(const std::string& s, std::size_t max) {
 
 std::string aggregationKey(const nlohmann::json& object, EventType type, const std::string& reason,
                            const std::string& message) {
-  return stringField(object, "apiVersion") + "\x1f" + stringField(object, "kind") + "\x1f" +
+  return stringMember(object, "apiVersion") + "\x1f" + stringMember(object, "kind") + "\x1f" +
          namespaceOf(object) + "\x1f" + nameOf(object) + "\x1f" + uidOf(object) + "\x1f" +
          eventTypeName(type) + "\x1f" + reason + "\x1f" + message;
 }
@@ -64,7 +57,7 @@ const char* eventTypeName(EventType type) {
 void CollectingEventRecorder::event(const nlohmann::json& object, EventType type,
                                     std::string_view reason, std::string_view message) {
   std::lock_guard lock(mu_);
-  events_.push_back(Recorded{objectKey(object), stringField(object, "kind"), type,
+  events_.push_back(Recorded{objectKey(object), stringMember(object, "kind"), type,
                              std::string(reason), std::string(message)});
 }
 
@@ -107,7 +100,11 @@ void KubeEventRecorder::stop(std::chrono::milliseconds flushTimeout) {
   stopping_ = true;
   cv_.notify_all();
   if (thread_.joinable()) {
-    cv_.wait_for(lock, flushTimeout, [&] { return queue_.empty() && !writing_; });
+    // On the injected clock, like every wait of the runtime.
+    const Clock::TimePoint deadline = clock_.now() + flushTimeout;
+    while (!(queue_.empty() && !writing_) && clock_.now() < deadline) {
+      clock_.waitUntil(cv_, lock, deadline);
+    }
   }
   abandon_ = true;
   cv_.notify_all();
@@ -143,8 +140,8 @@ void KubeEventRecorder::event(const nlohmann::json& object, EventType type, std:
     return;
   }
   // Keep only what the Event refers to, not the whole object.
-  nlohmann::json ref = {{"apiVersion", stringField(object, "apiVersion")},
-                        {"kind", stringField(object, "kind")},
+  nlohmann::json ref = {{"apiVersion", stringMember(object, "apiVersion")},
+                        {"kind", stringMember(object, "kind")},
                         {"metadata",
                          {{"name", nameOf(object)},
                           {"namespace", namespaceOf(object)},
@@ -182,8 +179,11 @@ void KubeEventRecorder::loop() {
 }
 
 bool KubeEventRecorder::sleepFor(std::chrono::milliseconds d) {
+  const Clock::TimePoint deadline = clock_.now() + d;
   std::unique_lock lock(mu_);
-  cv_.wait_for(lock, d, [&] { return abandon_; });
+  while (!abandon_ && clock_.now() < deadline) {
+    clock_.waitUntil(cv_, lock, deadline);
+  }
   return !abandon_;
 }
 
@@ -197,8 +197,8 @@ nlohmann::json KubeEventRecorder::buildEvent(const nlohmann::json& object, Event
   char suffix[40];
   std::snprintf(suffix, sizeof suffix, "%llx",
                 static_cast<unsigned long long>(nanos) + eventSequence.fetch_add(1));
-  nlohmann::json involved = {{"apiVersion", stringField(object, "apiVersion")},
-                             {"kind", stringField(object, "kind")},
+  nlohmann::json involved = {{"apiVersion", stringMember(object, "apiVersion")},
+                             {"kind", stringMember(object, "kind")},
                              {"name", nameOf(object)}};
   if (!namespaceOf(object).empty()) {
     involved["namespace"] = namespaceOf(object);
@@ -209,7 +209,7 @@ nlohmann::json KubeEventRecorder::buildEvent(const nlohmann::json& object, Event
   if (!resourceVersionOf(object).empty()) {
     involved["resourceVersion"] = resourceVersionOf(object);
   }
-  const std::string stamp = formatRfc3339(when);
+  const std::string stamp = objects::formatTimestamp(when);
   return {{"apiVersion", "v1"},
           {"kind", "Event"},
           {"metadata", {{"name", nameOf(object) + "." + suffix}, {"namespace", ns}}},
@@ -244,7 +244,8 @@ bool KubeEventRecorder::writeOnce(const Pending& p, const std::string& key) {
   auto agg = aggregates_.find(key);
   if (agg != aggregates_.end()) {
     const int count = agg->second.count + 1;
-    const nlohmann::json patch = {{"count", count}, {"lastTimestamp", formatRfc3339(p.when)}};
+    const nlohmann::json patch = {{"count", count},
+                                  {"lastTimestamp", objects::formatTimestamp(p.when)}};
     auto patched =
         writer_.mergePatch(kube::resources::kEvents, agg->second.ns, agg->second.name, patch);
     if (patched) {

@@ -4,29 +4,29 @@
 
 namespace mlops::runtime {
 
-IndexFunc indexByLabel(const std::string& key) {
-  return [key](const nlohmann::json& obj) -> std::vector<std::string> {
-    const auto& labels = labelsOf(obj);
-    auto it = labels.find(key);
-    if (it == labels.end() || !it->is_string()) {
-      return {};
-    }
-    return {makeKey(namespaceOf(obj), it->get<std::string>())};
-  };
+IndexDefinition indexByLabel(const std::string& key) {
+  return {"label " + key, [key](const nlohmann::json& obj) -> std::vector<std::string> {
+            const auto& labels = labelsOf(obj);
+            auto it = labels.find(key);
+            if (it == labels.end() || !it->is_string()) {
+              return {};
+            }
+            return {makeKey(namespaceOf(obj), it->get<std::string>())};
+          }};
 }
 
-IndexFunc indexByField(const std::string& jsonPointer) {
+IndexDefinition indexByField(const std::string& jsonPointer) {
   const nlohmann::json::json_pointer ptr(jsonPointer);
-  return [ptr](const nlohmann::json& obj) -> std::vector<std::string> {
-    if (!obj.contains(ptr)) {
-      return {};
-    }
-    const auto& value = obj.at(ptr);
-    if (!value.is_string()) {
-      return {};
-    }
-    return {makeKey(namespaceOf(obj), value.get<std::string>())};
-  };
+  return {"field " + jsonPointer, [ptr](const nlohmann::json& obj) -> std::vector<std::string> {
+            if (!obj.contains(ptr)) {
+              return {};
+            }
+            const auto& value = obj.at(ptr);
+            if (!value.is_string()) {
+              return {};
+            }
+            return {makeKey(namespaceOf(obj), value.get<std::string>())};
+          }};
 }
 
 Indexer::Indexer() {
@@ -66,13 +66,22 @@ void Indexer::unindexLocked(const std::string& key, const nlohmann::json& obj) {
   }
 }
 
-Status Indexer::addIndex(const std::string& name, IndexFunc fn) {
+Status Indexer::addIndex(const std::string& name, IndexDefinition definition) {
   std::unique_lock lock(mu_);
-  if (indexes_.count(name) != 0) {
-    return makeError(ErrorCode::kAlreadyExists, "index '" + name + "' already exists");
+  if (auto it = indexes_.find(name); it != indexes_.end()) {
+    const std::string& have = it->second.description;
+    if (!have.empty() && have == definition.description) {
+      return okStatus();  // the same index, registered again (idempotent)
+    }
+    auto describe = [](const std::string& d) { return d.empty() ? "an unnamed function" : d; };
+    return makeError(ErrorCode::kAlreadyExists,
+                     "index '" + name + "' is already registered as " + describe(have) +
+                         "; registering it again as " + describe(definition.description) +
+                         " conflicts (two callers disagree on what the index means)");
   }
   Index& index = indexes_[name];
-  index.fn = std::move(fn);
+  index.description = std::move(definition.description);
+  index.fn = std::move(definition.fn);
   for (const auto& [key, obj] : items_) {
     for (const auto& value : valuesOf(index, *obj)) {
       index.keysByValue[value].insert(key);

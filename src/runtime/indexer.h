@@ -14,6 +14,17 @@
 //
 // An IndexFunc must be pure and cheap; one that throws is treated as
 // returning no values.
+//
+// Registering an index is idempotent by *definition*: indexByLabel() and
+// indexByField() describe what they compute ("label mlops.dev/model"), so
+// two controllers that register the same index under the same name (the
+// training and rollout controllers share informers) both succeed, while a
+// second registration under a taken name that computes something else is an
+// AlreadyExists error naming both definitions. A bare IndexFunc has no
+// description and can never be proven equal: registering one under a taken
+// name is always that error. Why an Error rather than an abort: it is a
+// wiring bug, and wiring code already returns Status up to main, which
+// exits with one clear line at start-up; as a value it is also testable.
 #pragma once
 
 #include <functional>
@@ -35,22 +46,35 @@ namespace mlops::runtime {
 using ObjectPtr = std::shared_ptr<const nlohmann::json>;
 using IndexFunc = std::function<std::vector<std::string>(const nlohmann::json&)>;
 
+// An index function and a description of what it computes, by which two
+// registrations under one name are compared. Callable like the function.
+struct IndexDefinition {
+  std::string description;  // "" = anonymous: equal to no other definition
+  IndexFunc fn;
+
+  std::vector<std::string> operator()(const nlohmann::json& obj) const { return fn(obj); }
+};
+
 inline constexpr const char* kNamespaceIndex = "namespace";
 
 // Index values "namespace/labelValue" for objects carrying label `key`
 // (namespaced, so the same value in two namespaces stays apart).
-IndexFunc indexByLabel(const std::string& key);
+IndexDefinition indexByLabel(const std::string& key);
 // Index values "namespace/value" of a string field given as a JSON pointer
 // ("/spec/model").
-IndexFunc indexByField(const std::string& jsonPointer);
+IndexDefinition indexByField(const std::string& jsonPointer);
 
 class Indexer {
  public:
   Indexer();
 
-  // Adds an index; existing objects are indexed at once. Fails if the name
-  // is taken.
-  Status addIndex(const std::string& name, IndexFunc fn);
+  // Adds an index; existing objects are indexed at once. The same
+  // definition again under the same name is a no-op; another one is an
+  // AlreadyExists error (see above).
+  Status addIndex(const std::string& name, IndexDefinition definition);
+  Status addIndex(const std::string& name, IndexFunc fn) {
+    return addIndex(name, IndexDefinition{"", std::move(fn)});
+  }
   bool hasIndex(const std::string& name) const;
 
   ObjectPtr get(const std::string& key) const;  // nullptr when absent
@@ -68,6 +92,7 @@ class Indexer {
 
  private:
   struct Index {
+    std::string description;
     IndexFunc fn;
     std::map<std::string, std::set<std::string>> keysByValue;
   };

@@ -62,7 +62,7 @@ bool Informer::waitForSync(std::chrono::milliseconds timeout) const {
   return synced_.load();
 }
 
-void Informer::addEventHandler(EventHandler handler) {
+uint64_t Informer::addEventHandler(EventHandler handler) {
   std::lock_guard lock(dispatchMu_);
   if (synced_) {
     for (const auto& obj : indexer_.list()) {
@@ -76,7 +76,14 @@ void Informer::addEventHandler(EventHandler handler) {
       }
     }
   }
-  handlers_.push_back(std::move(handler));
+  const uint64_t id = nextHandlerId_++;
+  handlers_.emplace(id, std::move(handler));
+  return id;
+}
+
+void Informer::removeEventHandler(uint64_t id) {
+  std::lock_guard lock(dispatchMu_);  // waits for a dispatch in progress
+  handlers_.erase(id);
 }
 
 ObjectPtr Informer::normalize(nlohmann::json obj) const {
@@ -157,7 +164,7 @@ void Informer::deleted(nlohmann::json raw) {
 }
 
 void Informer::notifyAdd(const nlohmann::json& obj, bool initial) {
-  for (auto& h : handlers_) {
+  for (auto& [id, h] : handlers_) {
     if (!h.onAdd) {
       continue;
     }
@@ -170,7 +177,7 @@ void Informer::notifyAdd(const nlohmann::json& obj, bool initial) {
 }
 
 void Informer::notifyUpdate(const nlohmann::json& oldObj, const nlohmann::json& newObj) {
-  for (auto& h : handlers_) {
+  for (auto& [id, h] : handlers_) {
     if (!h.onUpdate) {
       continue;
     }
@@ -183,7 +190,7 @@ void Informer::notifyUpdate(const nlohmann::json& oldObj, const nlohmann::json& 
 }
 
 void Informer::notifyDelete(const nlohmann::json& obj, bool finalStateUnknown) {
-  for (auto& h : handlers_) {
+  for (auto& [id, h] : handlers_) {
     if (!h.onDelete) {
       continue;
     }

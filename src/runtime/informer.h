@@ -30,7 +30,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -75,10 +77,20 @@ class Informer final : private ReflectorStore {
   const kube::Resource& resource() const { return resource_; }
   const InformerOptions& options() const { return options_; }
 
+  // See Indexer::addIndex: idempotent for the same definition, an error for
+  // another one under a taken name.
+  Status addIndex(const std::string& name, IndexDefinition definition) {
+    return indexer_.addIndex(name, std::move(definition));
+  }
   Status addIndex(const std::string& name, IndexFunc fn) {
     return indexer_.addIndex(name, std::move(fn));
   }
-  void addEventHandler(EventHandler handler);
+  // Returns an id for removeEventHandler().
+  uint64_t addEventHandler(EventHandler handler);
+  // After it returns, the handler is not running and never runs again: a
+  // handler's owner (a controller) may then be destroyed while the informer
+  // goes on.
+  void removeEventHandler(uint64_t id);
 
   void start();  // spawns the reflector thread; idempotent
   void stop();   // stops and joins; idempotent
@@ -109,8 +121,9 @@ class Informer final : private ReflectorStore {
   Indexer indexer_;
   Reflector reflector_;
 
-  std::mutex dispatchMu_;  // serialises store changes with handler dispatch
-  std::vector<EventHandler> handlers_;
+  std::mutex dispatchMu_;                      // serialises store changes with handler dispatch
+  std::map<uint64_t, EventHandler> handlers_;  // by id, in the order added
+  uint64_t nextHandlerId_ = 1;
 
   std::atomic<bool> synced_{false};
   mutable std::mutex syncMu_;

@@ -229,4 +229,58 @@ bool LabelSelector::matches(const nlohmann::json& labels) const {
   return true;
 }
 
+namespace {
+
+bool isPositive(LabelSelector::Op op) {
+  return op == LabelSelector::Op::kEquals || op == LabelSelector::Op::kIn;
+}
+bool isNegative(LabelSelector::Op op) {
+  return op == LabelSelector::Op::kNotEquals || op == LabelSelector::Op::kNotIn;
+}
+bool contains(const std::vector<std::string>& values, const std::string& v) {
+  return std::find(values.begin(), values.end(), v) != values.end();
+}
+
+// Whether requirement `mine` holds for every label set that satisfies `other`.
+bool implies(const LabelSelector::Requirement& other, const LabelSelector::Requirement& mine) {
+  using Op = LabelSelector::Op;
+  if (other.key != mine.key) {
+    return false;
+  }
+  switch (mine.op) {
+    case Op::kExists:
+      return isPositive(other.op) || other.op == Op::kExists;
+    case Op::kDoesNotExist:
+      return other.op == Op::kDoesNotExist;
+    case Op::kEquals:
+    case Op::kIn:
+      // other's allowed values must all be allowed by mine.
+      return isPositive(other.op) &&
+             std::all_of(other.values.begin(), other.values.end(),
+                         [&](const std::string& v) { return contains(mine.values, v); });
+    case Op::kNotEquals:
+    case Op::kNotIn:
+      if (isNegative(other.op)) {
+        // other excludes at least what mine excludes.
+        return std::all_of(mine.values.begin(), mine.values.end(),
+                           [&](const std::string& v) { return contains(other.values, v); });
+      }
+      if (isPositive(other.op)) {
+        return std::none_of(other.values.begin(), other.values.end(),
+                            [&](const std::string& v) { return contains(mine.values, v); });
+      }
+      return other.op == Op::kDoesNotExist;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool LabelSelector::covers(const LabelSelector& narrower) const {
+  return std::all_of(requirements_.begin(), requirements_.end(), [&](const Requirement& mine) {
+    return std::any_of(narrower.requirements_.begin(), narrower.requirements_.end(),
+                       [&](const Requirement& other) { return implies(other, mine); });
+  });
+}
+
 }  // namespace mlops::runtime

@@ -35,6 +35,13 @@ class LabelSelector {
   bool matches(const nlohmann::json& labels) const;
   const std::vector<Requirement>& requirements() const { return requirements_; }
 
+  // True when every label set `narrower` matches is sure to match this
+  // selector too, judged requirement by requirement (so it can answer false
+  // for selectors that happen to be equivalent in a roundabout way; never
+  // true wrongly). The cache uses it to pick an informer whose selection
+  // holds every object a read asks for. The empty selector covers everything.
+  bool covers(const LabelSelector& narrower) const;
+
  private:
   std::vector<Requirement> requirements_;
 };

@@ -1,6 +1,7 @@
 #include "runtime/leader_election.h"
 
-#include "runtime/time_format.h"
+#include "core/json_access.h"
+#include "objects/timestamps.h"
 
 #include <unistd.h>
 
@@ -10,14 +11,6 @@
 
 namespace mlops::runtime {
 namespace {
-
-std::string stringField(const nlohmann::json& obj, const char* key) {
-  if (!obj.is_object()) {
-    return "";
-  }
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
-}
 
 int intField(const nlohmann::json& obj, const char* key) {
   if (!obj.is_object()) {
@@ -42,10 +35,10 @@ LeaderElectionRecord recordFromLease(const nlohmann::json& lease) {
   LeaderElectionRecord r;
   const nlohmann::json spec =
       lease.is_object() ? lease.value("spec", nlohmann::json::object()) : nlohmann::json::object();
-  r.holderIdentity = stringField(spec, "holderIdentity");
+  r.holderIdentity = stringMember(spec, "holderIdentity");
   r.leaseDurationSeconds = intField(spec, "leaseDurationSeconds");
-  r.acquireTime = stringField(spec, "acquireTime");
-  r.renewTime = stringField(spec, "renewTime");
+  r.acquireTime = stringMember(spec, "acquireTime");
+  r.renewTime = stringMember(spec, "renewTime");
   r.leaseTransitions = intField(spec, "leaseTransitions");
   return r;
 }
@@ -124,7 +117,7 @@ LeaderElector::LeaderElector(LeaseLock& lock, LeaderElectionConfig config, const
       log_(logger.withValues({{"lease", lock.describe()}, {"identity", config_.identity}})) {}
 
 std::string LeaderElector::nowMicroTime() const {
-  return formatRfc3339(clock_.wallNow(), 6);
+  return objects::formatTimestamp(clock_.wallNow(), objects::TimePrecision::kMicroseconds);
 }
 
 bool LeaderElector::isLeader() const {

@@ -1,7 +1,7 @@
 #include "runtime/logger.h"
 
 #include "kube/utf8.h"
-#include "runtime/time_format.h"
+#include "objects/timestamps.h"
 
 #include <algorithm>
 #include <atomic>
@@ -69,7 +69,8 @@ nlohmann::json redacted(const nlohmann::json& fields) {
 }
 
 std::string timestampNow() {
-  return formatRfc3339(std::chrono::system_clock::now(), 3);
+  return objects::formatTimestamp(std::chrono::system_clock::now(),
+                                  objects::TimePrecision::kMilliseconds);
 }
 
 bool needsQuoting(const std::string& s) {

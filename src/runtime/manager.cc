@@ -1,5 +1,6 @@
 #include "runtime/manager.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -13,8 +14,27 @@ namespace {
 
 constexpr std::chrono::milliseconds kEventFlushTimeout{2'000};
 
-bool sameSelection(const InformerOptions& a, const InformerOptions& b) {
-  return a.ns == b.ns && a.labelSelector == b.labelSelector && a.fieldSelector == b.fieldSelector;
+EventRecorderOptions recorderOptions(const Clock& clock) {
+  EventRecorderOptions o;
+  o.clock = &clock;
+  return o;
+}
+
+// Informers are shared per (resource, namespace, label selector, field
+// selector). The key reads well in /readyz: "pods.v1[app=x]".
+std::string informerKey(const kube::Resource& resource, const InformerOptions& o) {
+  std::string key = resource.groupResource();
+  if (!o.ns.empty()) {
+    key += " in " + o.ns;
+  }
+  if (!o.labelSelector.empty() || !o.fieldSelector.empty()) {
+    key += "[" + o.labelSelector;
+    if (!o.fieldSelector.empty()) {
+      key += (o.labelSelector.empty() ? "" : ";") + o.fieldSelector;
+    }
+    key += "]";
+  }
+  return key;
 }
 
 }  // namespace
@@ -26,13 +46,13 @@ Manager::Manager(kube::Client& client, ManagerOptions options)
       metrics_(options_.metrics ? options_.metrics : std::make_shared<RuntimeMetrics>()),
       log_(options_.logger),
       identity_(options_.identity.empty() ? makeLeaderIdentity() : options_.identity),
-      events_(std::make_unique<KubeEventRecorder>(client_, EventRecorderOptions{},
+      events_(std::make_unique<KubeEventRecorder>(client_, recorderOptions(clock_),
                                                   log_.withName("events"))) {}
 
 Manager::~Manager() {
   // run() normally stops everything; this covers a Manager that never ran
   // or whose run() was left early.
-  stopControllers();
+  stopLeaderWork();
   if (elector_) {
     elector_->stop();
   }
@@ -50,16 +70,10 @@ Informer& Manager::informer(const kube::Resource& resource, InformerOptions opti
     options.clock = &clock_;
   }
   std::lock_guard lock(informersMu_);
-  const std::string key = resource.groupResource();
-  auto it = informers_.find(key);
-  if (it != informers_.end()) {
-    if (!sameSelection(it->second->options(), options)) {
-      log_.error("two informers for one resource with different selections",
-                 {{"resource", key},
-                  {"have", it->second->options().labelSelector},
-                  {"want", options.labelSelector}});
-      std::abort();  // a wiring bug: fail at start-up, loudly
-    }
+  const std::string key = informerKey(resource, options);
+  if (auto it = informers_.find(key); it != informers_.end()) {
+    // Shared: the options that only tune the reflector (page size,
+    // backoff) are those of the first caller.
     return *it->second;
   }
   auto informer =
@@ -73,15 +87,27 @@ Informer& Manager::informer(const kube::Resource& resource, InformerOptions opti
   return ref;
 }
 
-Controller& Manager::addController(const std::string& name, Reconciler& reconciler, int workers) {
-  ControllerOptions opts;
-  opts.workers = workers;
-  opts.metrics = metrics_.get();
-  opts.clock = &clock_;
-  opts.logger = log_.withName("controller");
+Controller& Manager::addController(std::string name, std::unique_ptr<Reconciler> reconciler,
+                                   ControllerOptions options) {
+  if (options.metrics == nullptr) {
+    options.metrics = metrics_.get();
+  }
+  if (options.clock == nullptr) {
+    options.clock = &clock_;
+  }
+  options.logger = log_.withName("controller");
   std::lock_guard lock(controllersMu_);
-  controllers_.push_back(std::make_unique<Controller>(name, reconciler, std::move(opts)));
-  return *controllers_.back();
+  OwnedController owned;
+  owned.reconciler = std::move(reconciler);
+  owned.controller =
+      std::make_unique<Controller>(std::move(name), *owned.reconciler, std::move(options));
+  controllers_.push_back(std::move(owned));
+  return *controllers_.back().controller;
+}
+
+void Manager::add(std::unique_ptr<Runnable> runnable) {
+  std::lock_guard lock(controllersMu_);
+  runnables_.push_back(std::move(runnable));
 }
 
 bool Manager::cachesSynced() const {
@@ -166,32 +192,83 @@ bool Manager::waitForCaches() {
   }
 }
 
-void Manager::startControllers() {
+void Manager::startLeaderWork() {
   std::lock_guard lock(controllersMu_);
-  if (controllersStopped_) {
+  if (leaderWorkStopped_) {
     return;
   }
   for (auto& c : controllers_) {
-    c->start();
+    c.controller->start();
+  }
+  {
+    std::lock_guard running(runnablesMu_);
+    runnablesRunning_ = static_cast<int>(runnables_.size());
+  }
+  for (auto& r : runnables_) {
+    runnableThreads_.emplace_back([this, runnable = r.get()] { runRunnable(*runnable); });
   }
 }
 
-bool Manager::stopControllers() {
-  std::lock_guard lock(controllersMu_);
-  controllersStopped_ = true;
-  const auto deadline = std::chrono::steady_clock::now() + options_.gracefulShutdownTimeout;
-  bool clean = true;
-  // Shut every queue first, so all controllers wind down in parallel.
-  for (auto& c : controllers_) {
-    c->queue().shutDown();
+void Manager::runRunnable(Runnable& runnable) {
+  const std::string name = runnable.name();
+  log_.info("starting runnable", {{"runnable", name}});
+  Status status = okStatus();
+  try {
+    status = runnable.run(runnablesStop_);
+  } catch (const std::exception& e) {
+    status = makeError(ErrorCode::kInternal, std::string("runnable threw: ") + e.what());
+  } catch (...) {
+    status = makeError(ErrorCode::kInternal, "runnable threw a non-standard exception");
   }
+  if (!status && !runnablesStop_.cancelled()) {
+    // A leader-only loop that cannot work: stop rather than lead half-way
+    // (runnable.h).
+    log_.error("runnable failed; shutting down",
+               {{"runnable", name}, {"error", status.error().toString()}});
+    requestStop(1);
+  } else {
+    log_.info("runnable finished", {{"runnable", name}});
+  }
+  std::lock_guard lock(runnablesMu_);
+  --runnablesRunning_;
+  runnablesDone_.notify_all();
+}
+
+bool Manager::stopLeaderWork() {
+  std::lock_guard lock(controllersMu_);
+  leaderWorkStopped_ = true;
+  const Clock::TimePoint deadline = clock_.now() + options_.gracefulShutdownTimeout;
+  // Tell everyone first (queues shut, reconciles see stopping(), runnables
+  // their stop token), so all of them wind down in parallel.
   for (auto& c : controllers_) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (!c->stop(std::max(left, std::chrono::milliseconds(0)))) {
+    c.controller->requestStop();
+  }
+  runnablesStop_.cancel();
+  bool clean = true;
+  for (auto& c : controllers_) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.now());
+    if (!c.controller->stop(std::max(left, std::chrono::milliseconds(0)))) {
       clean = false;
     }
   }
+  {
+    std::unique_lock running(runnablesMu_);
+    while (runnablesRunning_ > 0 && clock_.now() < deadline) {
+      clock_.waitUntil(runnablesDone_, running, deadline);
+    }
+    if (runnablesRunning_ > 0) {
+      log_.error("runnables still running after the grace period",
+                 {{"running", runnablesRunning_}});
+      return false;  // their threads stay: the caller exits the process
+    }
+  }
+  for (auto& t : runnableThreads_) {
+    if (t.joinable()) {
+      t.join();
+    }
+  }
+  runnableThreads_.clear();
   return clean;
 }
 
@@ -247,7 +324,7 @@ int Manager::run() {
         leading_ = true;
         metrics_->setLeader(options_.leaderElectionId, true);
         log_.info("became leader; starting controllers");
-        startControllers();
+        startLeaderWork();
       };
       config.callbacks.onLostLeadership = [this] {
         leading_ = false;
@@ -260,7 +337,7 @@ int Manager::run() {
                                                  log_.withName("leader-election"));
       electorThread = std::thread([this] { elector_->run(); });
     } else {
-      startControllers();
+      startLeaderWork();
     }
   }
 
@@ -270,9 +347,11 @@ int Manager::run() {
   }
   log_.info("shutting down");
 
-  if (!stopControllers()) {
-    log_.error("reconciles did not finish within the graceful shutdown timeout; exiting now",
-               {{"timeoutMs", options_.gracefulShutdownTimeout.count()}});
+  if (!stopLeaderWork()) {
+    log_.error(
+        "reconciles or runnables did not finish within the graceful shutdown timeout; "
+        "exiting now",
+        {{"timeoutMs", options_.gracefulShutdownTimeout.count()}});
     std::fflush(stderr);
     std::_Exit(1);
   }

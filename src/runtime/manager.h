@@ -3,18 +3,24 @@
 //   run():  serve /metrics and /healthz, /readyz
 //           start informers ─▶ wait for their caches (readyz turns 200 here)
 //           campaign for the Lease (if leader election is on)
-//           ─▶ as leader: start controllers
+//           ─▶ as leader: start controllers and runnables
 //           wait for SIGTERM/SIGINT, stop(), or lost leadership
-//   shutdown: stop controllers (in-flight reconciles get up to
-//           gracefulShutdownTimeout) ─▶ release the Lease ─▶ stop informers
+//   shutdown: cancel reconciles' contexts and runnables' stop tokens ─▶
+//           wait for them (together up to gracefulShutdownTimeout, on the
+//           Manager's clock) ─▶ release the Lease ─▶ stop informers
 //           ─▶ flush events (≤ 2 s) ─▶ stop servers ─▶ return the exit code
 //
 // Exit codes: 0 after a graceful shutdown; 1 when leadership was lost (the
 // process must exit: another replica now leads), when a server cannot bind,
-// or when caches did not sync within cacheSyncTimeout. If reconciles are
-// still running when the grace period ends, the process exits with status 1
-// at once (threads cannot be cancelled safely, and the lease is not
-// released so that no new leader acts while they run).
+// when caches did not sync within cacheSyncTimeout, or when a runnable
+// failed. If reconciles or runnables are still running when the grace
+// period ends, the process exits with status 1 at once (threads cannot be
+// cancelled safely, and the lease is not released so that no new leader
+// acts while they run).
+//
+// Time: every wait and timeout of the Manager and of what it creates
+// (informers, controllers, leader election, the event recorder, the grace
+// period) goes through ManagerOptions::clock, so tests drive it.
 //
 // Wiring in main:
 //
@@ -25,16 +31,22 @@
 //   auto& runs = mgr.informer(kube::resources::kTrainingRuns);
 //   auto& jobs = mgr.informer(kube::resources::kJobs,
 //                             {.labelSelector = "app.kubernetes.io/managed-by=mlops-operator"});
-//   TrainingRunReconciler reconciler(mgr.cache(), *client, mgr.eventRecorder());
-//   auto& ctl = mgr.addController("trainingrun", reconciler, 2);
+//   auto& ctl = mgr.addController(
+//       "trainingrun",
+//       std::make_unique<TrainingRunReconciler>(mgr.cache(), *client, mgr.eventRecorder(), ...),
+//       {.workers = 2});
 //   ctl.watch(runs);
 //   ctl.watch(jobs, runtime::requestForOwner("mlops.dev", "TrainingRun"));
+//   mgr.add(std::make_unique<RetentionSweep>(...));  // a leader-only loop
 //   return mgr.run();
 //
-// Informers and controllers are added before run(); one informer per
-// resource (asking again returns the same one; asking with different
-// options is a wiring bug and aborts). The Manager must outlive nothing it
-// hands out: the client, reconcilers and anything they use must outlive it.
+// Informers and controllers are added before run(). Informers are shared per
+// (resource, namespace, label selector, field selector): asking again with
+// the same selection returns the same informer, asking with another creates
+// a second one, and cache() answers each read from an informer whose
+// selection covers it (cache_reader.h). The Manager owns its informers,
+// controllers, reconcilers and runnables; the client, and anything the
+// reconcilers and runnables refer to, must outlive it.
 #pragma once
 
 #include <atomic>
@@ -55,6 +67,7 @@
 #include "runtime/leader_election.h"
 #include "runtime/logger.h"
 #include "runtime/metrics.h"
+#include "runtime/runnable.h"
 
 namespace mlops::server {
 class HealthServer;
@@ -95,13 +108,24 @@ class Manager {
   CacheReader& cache() { return cache_; }     // reads from informers
   RuntimeMetrics& metrics() { return *metrics_; }
   EventRecorder& eventRecorder() { return *events_; }
+  // ManagerOptions::clock, or SystemClock: give it to reconcilers too.
+  const Clock& clock() const { return clock_; }
   const std::string& identity() const { return identity_; }
 
-  // The informer of `resource`, created on first use. `options.ns` defaults
-  // to ManagerOptions::ns.
+  // The informer of `resource` with the selection of `options` (namespace,
+  // label and field selectors), created on first use and registered with
+  // cache(). `options.ns` defaults to ManagerOptions::ns. Options that only
+  // tune the reflector (page size, backoff) are those of the first caller.
   Informer& informer(const kube::Resource& resource, InformerOptions options = {});
-  // Controllers start only while leading (or at once without leader election).
-  Controller& addController(const std::string& name, Reconciler& reconciler, int workers = 1);
+  // A controller named `name` running `reconciler`, which the Manager owns
+  // (destroyed after the controller's workers stopped). `options.metrics`
+  // and `.clock` default to the Manager's; the logger is the Manager's. Controllers start only
+  // while leading (or at once without leader election). Call before run().
+  Controller& addController(std::string name, std::unique_ptr<Reconciler> reconciler,
+                            ControllerOptions options = {});
+  // A leader-only loop (runnable.h), owned by the Manager: started with the
+  // controllers, stopped on shutdown. Call before run().
+  void add(std::unique_ptr<Runnable> runnable);
 
   // Blocks until shutdown; returns the process exit code.
   int run();
@@ -116,8 +140,9 @@ class Manager {
  private:
   bool startServers();
   bool waitForCaches();
-  void startControllers();
-  bool stopControllers();
+  void startLeaderWork();
+  bool stopLeaderWork();
+  void runRunnable(Runnable& runnable);
   void requestStop(int exitCode);
 
   kube::Client& client_;
@@ -130,12 +155,24 @@ class Manager {
   std::unique_ptr<KubeEventRecorder> events_;
 
   mutable std::mutex informersMu_;
-  std::map<std::string, std::unique_ptr<Informer>> informers_;  // by groupResource
+  std::map<std::string, std::unique_ptr<Informer>> informers_;  // by informerKey()
   bool informersStarted_ = false;
 
-  std::mutex controllersMu_;
-  std::vector<std::unique_ptr<Controller>> controllers_;
-  bool controllersStopped_ = false;
+  // Declared reconciler first, so that it is destroyed after its controller.
+  struct OwnedController {
+    std::unique_ptr<Reconciler> reconciler;
+    std::unique_ptr<Controller> controller;
+  };
+  std::mutex controllersMu_;  // guards controllers_, runnable threads, leaderWorkStopped_
+  std::vector<OwnedController> controllers_;
+  bool leaderWorkStopped_ = false;
+
+  std::vector<std::unique_ptr<Runnable>> runnables_;
+  std::vector<std::thread> runnableThreads_;
+  CancelToken runnablesStop_;
+  std::mutex runnablesMu_;
+  std::condition_variable runnablesDone_;
+  int runnablesRunning_ = 0;  // guarded by runnablesMu_
 
   std::unique_ptr<KubeLeaseLock> leaseLock_;
   std::unique_ptr<LeaderElector> elector_;

@@ -11,16 +11,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "objects/metadata.h"
+
 namespace mlops::runtime {
 
 using Json = nlohmann::json;
 
-std::string namespaceOf(const Json& obj);
-std::string nameOf(const Json& obj);
-std::string uidOf(const Json& obj);
-std::string resourceVersionOf(const Json& obj);
-// metadata.labels as an object (an empty object when absent).
-const Json& labelsOf(const Json& obj);
+// The accessors live in objects/metadata.h (pure, shared with the decision
+// libraries); runtime code keeps calling them by these names.
+using objects::labelsOf;
+using objects::nameOf;
+using objects::namespaceOf;
+using objects::resourceVersionOf;
+using objects::uidOf;
 
 std::string makeKey(const std::string& ns, const std::string& name);
 std::string objectKey(const Json& obj);

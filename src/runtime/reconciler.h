@@ -17,11 +17,26 @@
 // Reconcilers never touch the queue, metrics or retries: the Controller does.
 // reconcile() may be called concurrently for different requests (never for
 // the same one), so a reconciler must be safe for that.
+//
+// Shutdown. The ReconcileContext says when the process began to shut down
+// (SIGTERM, lost leadership ends the process anyway): from then on
+// ctx.stopping() is true and ctx.cancel() is cancelled. In-flight reconciles
+// get the Manager's graceful shutdown timeout (30 s) to return, after which
+// the process exits at once; so anything slow — a live list, a Prometheus
+// query that may take its full 10 s timeout, a wait — takes ctx.cancel()
+// (kube::ListOptions::cancel, CancelToken::waitFor) or checks stopping()
+// between steps, and returns promptly. What to return then: an Error with
+// code kCancelled for work abandoned half-way (the Controller logs it
+// quietly and does not retry: the next leader reconciles the object again,
+// which is safe because reconciles are level-based), or any ordinary result
+// if the work completed. Writes already made stay made; a reconciler must
+// never leave an object in a state the next reconcile cannot continue from.
 #pragma once
 
 #include <chrono>
 #include <string>
 
+#include "core/cancel_token.h"
 #include "core/result.h"
 
 namespace mlops::runtime {
@@ -41,10 +56,30 @@ struct ReconcileResult {
   std::chrono::milliseconds requeueAfter{0};
 };
 
+// What a reconcile may know about the process around it. Cheap to copy; it
+// refers to a token owned by the Controller, valid during reconcile().
+class ReconcileContext {
+ public:
+  explicit ReconcileContext(const CancelToken& shutdown) : shutdown_(&shutdown) {}
+  // True once shutdown began.
+  bool stopping() const { return shutdown_->cancelled(); }
+  // Cancelled when shutdown begins: pass it to calls that can be abandoned,
+  // or wait on it instead of sleeping.
+  const CancelToken& cancel() const { return *shutdown_; }
+
+  // A context that never stops: for calling a reconciler outside a
+  // Controller (tests, one-off tools).
+  static const ReconcileContext& background();
+
+ private:
+  const CancelToken* shutdown_;
+};
+
 class Reconciler {
  public:
   virtual ~Reconciler() = default;
-  virtual Result<ReconcileResult> reconcile(const Request& request) = 0;
+  virtual Result<ReconcileResult> reconcile(const Request& request,
+                                            const ReconcileContext& ctx) = 0;
 };
 
 }  // namespace mlops::runtime

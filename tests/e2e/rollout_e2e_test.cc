@@ -10,16 +10,16 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
-#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <sstream>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,7 +71,8 @@ class RolloutE2E : public OperatorFixture {
       if (HasFailure()) std::cerr << "---- operator log ----\n" << op_->output() << "\n";
       op_.reset();
     }
-    for (const auto& labels : series_) exporter("DELETE", json{{"name", kMetric}, {"labels", labels}});
+    for (const auto& labels : series_)
+      exporter("DELETE", json{{"name", kMetric}, {"labels", labels}});
     OperatorFixture::TearDown();
   }
 
@@ -113,15 +114,19 @@ class RolloutE2E : public OperatorFixture {
       query += (query.back() == '{' ? "" : ",") + key + "=\"" + v.get<std::string>() + "\"";
     }
     query += "}";
-    ASSERT_TRUE(eventually(20s, [&] {
-      const auto r = testing::runCommand({"curl", "-sS", "-f", "--get", "--data-urlencode",
-                                          "query=" + query, env().get("PROMETHEUS_URL") + "/api/v1/query"});
-      if (r.exitCode != 0) return false;
-      const json reply = json::parse(r.out, nullptr, false);
-      const json result = field(reply, "/data/result");
-      return result.is_array() && result.size() == 1 &&
-             std::abs(std::stod(result[0]["value"][1].get<std::string>()) - value) < 1e-9;
-    })) << "Prometheus never showed " << query << " = " << value;
+    ASSERT_TRUE(eventually(
+        20s,
+        [&] {
+          const auto r = testing::runCommand({"curl", "-sS", "-f", "--get", "--data-urlencode",
+                                              "query=" + query,
+                                              env().get("PROMETHEUS_URL") + "/api/v1/query"});
+          if (r.exitCode != 0) return false;
+          const json reply = json::parse(r.out, nullptr, false);
+          const json result = field(reply, "/data/result");
+          return result.is_array() && result.size() == 1 &&
+                 std::abs(std::stod(result[0]["value"][1].get<std::string>()) - value) < 1e-9;
+        }))
+        << "Prometheus never showed " << query << " = " << value;
   }
 
   json modelVersion(const std::string& model, int number, const std::string& stage) {
@@ -136,17 +141,19 @@ class RolloutE2E : public OperatorFixture {
           {"serving",
            {{"template",
              {{"spec",
-               {{"containers", json::array({json{{"name", "server"},
-                                                 {"image", "registry.example.com/ml/server:1"},
-                                                 {"resources", {{"requests", {{"cpu", "10m"}}}}}}})}}}}}}},
+               {{"containers",
+                 json::array({json{{"name", "server"},
+                                   {"image", "registry.example.com/ml/server:1"},
+                                   {"resources", {{"requests", {{"cpu", "10m"}}}}}}})}}}}}}},
           {"stage", stage}}}};
   }
 
   json errorRateCheck(const std::string& name = "error-rate") {
-    return json{{"name", name},
-                {"query", std::string(kMetric) +
-                              "{namespace=\"{{namespace}}\",model=\"{{model}}\",track=\"{{track}}\"}"},
-                {"max", 0.05}};
+    return json{
+        {"name", name},
+        {"query", std::string(kMetric) +
+                      "{namespace=\"{{namespace}}\",model=\"{{model}}\",track=\"{{track}}\"}"},
+        {"max", 0.05}};
   }
 
   json driftPolicy(const std::string& model, json analysis) {
@@ -173,8 +180,8 @@ class RolloutE2E : public OperatorFixture {
   }
 
   void setStage(const std::string& name, const std::string& stage) {
-    auto patched = client().mergePatch(res::kModelVersions, ns(), name,
-                                       json{{"spec", {{"stage", stage}}}});
+    auto patched =
+        client().mergePatch(res::kModelVersions, ns(), name, json{{"spec", {{"stage", stage}}}});
     ASSERT_TRUE(patched.ok()) << patched.error().toString();
   }
 
@@ -289,7 +296,8 @@ TEST_F(RolloutE2E, AHealthyCanaryIsPromotedAfterCountEvaluationsInTheStatedOrder
   EXPECT_EQ(str(v2, "/status/analysis/kind"), "Bake");
   EXPECT_EQ(field(v2, "/status/replacedVersion"), 1);
   EXPECT_EQ(servedVersion("iris"), "2");
-  EXPECT_EQ(str(get(res::kModelVersions, "iris-v1").value_or(json()), "/status/phase"), "Superseded");
+  EXPECT_EQ(str(get(res::kModelVersions, "iris-v1").value_or(json()), "/status/phase"),
+            "Superseded");
   EXPECT_TRUE(eventually(15s, [&] { return !get(res::kDeployments, "iris-canary"); }))
       << "the canary is deleted once v2 serves on stable";
   std::string message;
@@ -316,7 +324,8 @@ TEST_F(RolloutE2E, ABreachingCanaryIsRolledBackWithTheDecidingMeasurement) {
   EXPECT_NE(message.find("0.2 > max 0.05"), std::string::npos) << message;
   EXPECT_EQ(servedVersion("iris"), "1") << "stable untouched";
   EXPECT_TRUE(eventually(15s, [&] { return !get(res::kDeployments, "iris-canary"); }));
-  EXPECT_EQ(str(get(res::kModelVersions, "iris-v1").value_or(json()), "/status/phase"), "Production");
+  EXPECT_EQ(str(get(res::kModelVersions, "iris-v1").value_or(json()), "/status/phase"),
+            "Production");
 }
 
 TEST_F(RolloutE2E, NoDataPausesAsInconclusiveUntilAPersonDecides) {
@@ -324,14 +333,14 @@ TEST_F(RolloutE2E, NoDataPausesAsInconclusiveUntilAPersonDecides) {
   // No series for the canary: the check has no data (onNoData: Inconclusive).
   v1InProduction("iris", driftPolicy("iris", json::object()));
   create(res::kModelVersions, modelVersion("iris", 2, "Production"));
-  const json paused = waitForVersion("iris-v2", [](const json& v) {
-    return str(v, "/status/reason") == "Inconclusive";
-  });
+  const json paused = waitForVersion(
+      "iris-v2", [](const json& v) { return str(v, "/status/reason") == "Inconclusive"; });
   EXPECT_EQ(str(paused, "/status/phase"), "Canary");
   EXPECT_EQ(conditionStatus(paused, "Stalled"), "True");
   EXPECT_TRUE(get(res::kDeployments, "iris-canary")) << "a paused canary keeps running";
-  auto patched = client().mergePatch(res::kModelVersions, ns(), "iris-v2",
-                                     json{{"metadata", {{"annotations", {{"mlops.dev/decision", "rollback"}}}}}});
+  auto patched = client().mergePatch(
+      res::kModelVersions, ns(), "iris-v2",
+      json{{"metadata", {{"annotations", {{"mlops.dev/decision", "rollback"}}}}}});
   ASSERT_TRUE(patched.ok()) << patched.error().toString();
   const json v2 = waitForPhase("iris-v2", "RolledBack");
   EXPECT_EQ(str(v2, "/status/reason"), "ManualRollback");
@@ -340,9 +349,11 @@ TEST_F(RolloutE2E, NoDataPausesAsInconclusiveUntilAPersonDecides) {
 
   // The other way: a third version, promoted by a person.
   create(res::kModelVersions, modelVersion("iris", 3, "Production"));
-  waitForVersion("iris-v3", [](const json& v) { return str(v, "/status/reason") == "Inconclusive"; });
-  patched = client().mergePatch(res::kModelVersions, ns(), "iris-v3",
-                                json{{"metadata", {{"annotations", {{"mlops.dev/decision", "promote"}}}}}});
+  waitForVersion("iris-v3",
+                 [](const json& v) { return str(v, "/status/reason") == "Inconclusive"; });
+  patched = client().mergePatch(
+      res::kModelVersions, ns(), "iris-v3",
+      json{{"metadata", {{"annotations", {{"mlops.dev/decision", "promote"}}}}}});
   ASSERT_TRUE(patched.ok()) << patched.error().toString();
   waitForPhase("iris-v3", "Production");
   EXPECT_EQ(servedVersion("iris"), "3");
@@ -366,7 +377,8 @@ TEST_F(RolloutE2E, AnUnreachablePrometheusRollsTheCanaryBackAfterTheErrorLimit) 
 TEST_F(RolloutE2E, AQueryWithASyntaxErrorShowsPrometheusErrorInStatusAndAnEvent) {
   startOperator();
   json policy = driftPolicy("iris", json{{"consecutiveErrorLimit", 0}});
-  policy["spec"]["analysis"]["checks"] = json::array({json{{"name", "broken"}, {"query", "sum(("}, {"max", 1}}});
+  policy["spec"]["analysis"]["checks"] =
+      json::array({json{{"name", "broken"}, {"query", "sum(("}, {"max", 1}}});
   v1InProduction("iris", policy);
   create(res::kModelVersions, modelVersion("iris", 2, "Production"));
   const json v2 = waitForPhase("iris-v2", "RolledBack");
@@ -414,9 +426,8 @@ TEST_F(RolloutE2E, DeletingThePolicyMidCanaryPausesIt) {
            field(v, "/status/analysis/successes").get<int>() >= 1;
   });
   ASSERT_TRUE(client().remove(res::kDriftPolicies, ns(), "iris").ok());
-  const json v2 = waitForVersion("iris-v2", [](const json& v) {
-    return str(v, "/status/reason") == "PolicyMissing";
-  });
+  const json v2 = waitForVersion(
+      "iris-v2", [](const json& v) { return str(v, "/status/reason") == "PolicyMissing"; });
   EXPECT_EQ(conditionStatus(v2, "Stalled"), "True");
   EXPECT_EQ(servedVersion("iris-canary"), "2") << "nothing is removed on no evidence";
   EXPECT_EQ(servedVersion("iris"), "1");
@@ -424,18 +435,21 @@ TEST_F(RolloutE2E, DeletingThePolicyMidCanaryPausesIt) {
 
 TEST_F(RolloutE2E, AnUnmanagedDeploymentOfTheModelsNameIsNeverTouched) {
   startOperator();
-  json theirs{{"apiVersion", "apps/v1"},
-              {"kind", "Deployment"},
-              {"metadata", {{"name", "iris"}, {"namespace", ns()}}},
-              {"spec",
-               {{"replicas", 1},
-                {"selector", {{"matchLabels", {{"app", "theirs"}}}}},
-                {"template",
-                 {{"metadata", {{"labels", {{"app", "theirs"}}}}},
-                  {"spec", {{"containers", json::array({json{{"name", "c"}, {"image", "theirs:1"}}})}}}}}}}};
+  json theirs{
+      {"apiVersion", "apps/v1"},
+      {"kind", "Deployment"},
+      {"metadata", {{"name", "iris"}, {"namespace", ns()}}},
+      {"spec",
+       {{"replicas", 1},
+        {"selector", {{"matchLabels", {{"app", "theirs"}}}}},
+        {"template",
+         {{"metadata", {{"labels", {{"app", "theirs"}}}}},
+          {"spec",
+           {{"containers", json::array({json{{"name", "c"}, {"image", "theirs:1"}}})}}}}}}}};
   const json created = create(res::kDeployments, theirs);
   create(res::kModelVersions, modelVersion("iris", 1, "Production"));
-  const json v1 = waitForVersion("iris-v1", [](const json& v) { return str(v, "/status/reason") == "NameTaken"; });
+  const json v1 = waitForVersion(
+      "iris-v1", [](const json& v) { return str(v, "/status/reason") == "NameTaken"; });
   EXPECT_EQ(conditionStatus(v1, "Stalled"), "True");
   auto after = get(res::kDeployments, "iris");
   ASSERT_TRUE(after);
@@ -451,21 +465,24 @@ TEST_F(RolloutE2E, AnUnmanagedDeploymentOfTheModelsNameIsNeverTouched) {
 }
 
 TEST_F(RolloutE2E, TheProductionVersionCannotBeDeletedButItsNamespaceCan) {
-  auto applied = testing::kubectl(env(), {"apply", "-f", testing::repoRoot() + "/deploy/admission-policy.yaml"});
+  auto applied = testing::kubectl(
+      env(), {"apply", "-f", testing::repoRoot() + "/deploy/admission-policy.yaml"});
   ASSERT_EQ(applied.exitCode, 0) << applied.describe();
   startOperator();
   v1InProduction("iris", std::nullopt);
   // The API server loads a new admission policy within a moment; a
   // server-side dry run sees it without deleting anything.
   ASSERT_TRUE(eventually(30s, [&] {
-    auto r = testing::kubectl(env(), {"delete", "modelversion", "iris-v1", "-n", ns(), "--dry-run=server"});
+    auto r = testing::kubectl(
+        env(), {"delete", "modelversion", "iris-v1", "-n", ns(), "--dry-run=server"});
     return r.exitCode != 0 && r.err.find("is in production") != std::string::npos;
   })) << "the admission policy never refused the dry run";
   auto removed = client().remove(res::kModelVersions, ns(), "iris-v1");
   ASSERT_FALSE(removed.ok()) << "deleting the production version must be refused";
   EXPECT_NE(removed.error().message.find("is in production"), std::string::npos)
       << removed.error().message;
-  EXPECT_EQ(str(get(res::kModelVersions, "iris-v1").value_or(json()), "/status/phase"), "Production");
+  EXPECT_EQ(str(get(res::kModelVersions, "iris-v1").value_or(json()), "/status/phase"),
+            "Production");
   // The namespace goes, version and all (the test fixture waits for it).
   auto nsRemoved = client().remove(res::kNamespaces, "", ns());
   ASSERT_TRUE(nsRemoved.ok()) << nsRemoved.error().toString();
@@ -476,7 +493,8 @@ TEST_F(RolloutE2E, TheProductionVersionCannotBeDeletedButItsNamespaceCan) {
 TEST_F(RolloutE2E, AServingTemplateTheApiServerRefusesMakesTheVersionInvalid) {
   startOperator();
   json v1 = modelVersion("iris", 1, "Production");
-  v1["spec"]["serving"]["template"]["spec"]["containers"][0]["resources"] = {{"requests", {{"cpu", "lots"}}}};
+  v1["spec"]["serving"]["template"]["spec"]["containers"][0]["resources"] = {
+      {"requests", {{"cpu", "lots"}}}};
   create(res::kModelVersions, v1);
   const json invalid = waitForPhase("iris-v1", "Invalid");
   EXPECT_EQ(conditionStatus(invalid, "Stalled"), "True");
@@ -495,7 +513,8 @@ TEST_F(RolloutE2E, APrometheusTheOperatorMayNotUsePausesTheCanaryAndMeasuresNoth
   json v2 = waitForVersion("iris-v2", [](const json& v) {
     return str(v, "/status/reason") == "PrometheusConfigInvalid";
   });
-  EXPECT_NE(str(v2, "/status/message").find("--prometheus-url-allow"), std::string::npos) << v2.dump(2);
+  EXPECT_NE(str(v2, "/status/message").find("--prometheus-url-allow"), std::string::npos)
+      << v2.dump(2);
   EXPECT_EQ(field(v2, "/status/analysis/errors"), 0) << "nothing measured, nothing counted";
   EXPECT_TRUE(eventuallyHasEvent("iris-v2", "PrometheusConfigInvalid"));
 
@@ -507,7 +526,9 @@ TEST_F(RolloutE2E, APrometheusTheOperatorMayNotUsePausesTheCanaryAndMeasuresNoth
   create(res::kSecrets, secret);
   auto patched = client().mergePatch(
       res::kDriftPolicies, ns(), "iris",
-      json{{"spec", {{"prometheus", {{"bearerTokenSecretRef", {{"name", "prom-token"}, {"key", "token"}}}}}}}});
+      json{{"spec",
+            {{"prometheus",
+              {{"bearerTokenSecretRef", {{"name", "prom-token"}, {"key", "token"}}}}}}}});
   ASSERT_TRUE(patched.ok()) << patched.error().toString();
   startOperator();  // now without the allow-list
   v2 = waitForVersion("iris-v2", [](const json& v) {
@@ -534,13 +555,16 @@ TEST_F(RolloutE2E, SigkilledDuringCanariesAndPromotionsTheInvariantsHold) {
   std::mt19937 rng(*seed);
   std::uniform_int_distribution<int> killAfterMs(150, 2500);
 
-  json policy = driftPolicy("chaos", json{{"checks", json::array({versionedCheck()})},
-                                          {"bakeTime", "1s"}});
+  json policy =
+      driftPolicy("chaos", json{{"checks", json::array({versionedCheck()})}, {"bakeTime", "1s"}});
   create(res::kDriftPolicies, policy);
   // Every third version breaches on its canary; the rest are healthy.
   const auto breaches = [](int v) { return v % 3 == 0; };
   const auto setRate = [&](int v, const std::string& track, double value) {
-    setSeries(json{{"namespace", ns()}, {"model", "chaos"}, {"track", track}, {"version", std::to_string(v)}},
+    setSeries(json{{"namespace", ns()},
+                   {"model", "chaos"},
+                   {"track", track},
+                   {"version", std::to_string(v)}},
               value);
   };
 
@@ -571,11 +595,14 @@ TEST_F(RolloutE2E, SigkilledDuringCanariesAndPromotionsTheInvariantsHold) {
         if (stable->items.size() > 1) problems.push_back("two stable Deployments");
         for (const auto& d : stable->items) {
           const std::string served = str(d, "/spec/template/metadata/labels/mlops.dev~1version");
-          if (rolledBack.count(served)) problems.push_back("stable serves RolledBack version " + served);
+          if (rolledBack.count(served))
+            problems.push_back("stable serves RolledBack version " + served);
         }
         if (canary.ok()) {
-          const std::string served = str(*canary, "/spec/template/metadata/labels/mlops.dev~1version");
-          if (rolledBack.count(served)) problems.push_back("canary serves RolledBack version " + served);
+          const std::string served =
+              str(*canary, "/spec/template/metadata/labels/mlops.dev~1version");
+          if (rolledBack.count(served))
+            problems.push_back("canary serves RolledBack version " + served);
         }
         if (!problems.empty()) {
           std::lock_guard lock(violationMu);
@@ -591,8 +618,8 @@ TEST_F(RolloutE2E, SigkilledDuringCanariesAndPromotionsTheInvariantsHold) {
   int kills = 0;
   int version = 1;
   const auto decided = [&](int v) {
-    const std::string phase =
-        str(get(res::kModelVersions, "chaos-v" + std::to_string(v)).value_or(json()), "/status/phase");
+    const std::string phase = str(
+        get(res::kModelVersions, "chaos-v" + std::to_string(v)).value_or(json()), "/status/phase");
     return phase == "Production" || phase == "Superseded" || phase == "RolledBack";
   };
   while (kills < kKills && !HasFatalFailure()) {
@@ -611,10 +638,13 @@ TEST_F(RolloutE2E, SigkilledDuringCanariesAndPromotionsTheInvariantsHold) {
   // Once left alone, every version is decided the way its evidence says.
   for (int v = 2; v <= version; ++v) {
     const std::string name = "chaos-v" + std::to_string(v);
-    const json last = waitForVersion(name, [](const json& obj) {
-      const std::string phase = str(obj, "/status/phase");
-      return phase == "Production" || phase == "Superseded" || phase == "RolledBack";
-    }, 90s);
+    const json last = waitForVersion(
+        name,
+        [](const json& obj) {
+          const std::string phase = str(obj, "/status/phase");
+          return phase == "Production" || phase == "Superseded" || phase == "RolledBack";
+        },
+        90s);
     if (breaches(v)) {
       EXPECT_EQ(str(last, "/status/phase"), "RolledBack") << name;
     } else {
@@ -636,7 +666,8 @@ TEST_F(RolloutE2E, SigkilledDuringCanariesAndPromotionsTheInvariantsHold) {
 TEST_F(RolloutE2E, FiguresBreachToRollbackTimeAndWritesPerEvaluation) {
   constexpr int kTrials = 10;
   startOperator();
-  json policy = driftPolicy("fig", json{{"checks", json::array({versionedCheck()})}, {"count", 1000}});
+  json policy =
+      driftPolicy("fig", json{{"checks", json::array({versionedCheck()})}, {"count", 1000}});
   create(res::kDriftPolicies, policy);
   create(res::kModelVersions, modelVersion("fig", 1, "Production"));
   waitForPhase("fig-v1", "Production");
@@ -659,7 +690,8 @@ TEST_F(RolloutE2E, FiguresBreachToRollbackTimeAndWritesPerEvaluation) {
   for (int t = 0; t < kTrials; ++t) {
     const int v = t + 2;
     const std::string name = "fig-v" + std::to_string(v);
-    const json labels{{"namespace", ns()}, {"model", "fig"}, {"track", "canary"}, {"version", std::to_string(v)}};
+    const json labels{
+        {"namespace", ns()}, {"model", "fig"}, {"track", "canary"}, {"version", std::to_string(v)}};
     setSeries(labels, 0.01);
     create(res::kModelVersions, modelVersion("fig", v, "Production"));
     const auto successes = [&](int n) {
@@ -673,13 +705,15 @@ TEST_F(RolloutE2E, FiguresBreachToRollbackTimeAndWritesPerEvaluation) {
     std::map<std::string, double> before;
     for (const char* m : {"GET", "PUT", "PATCH", "POST", "DELETE"}) before[m] = metric(m);
     waitForVersion(name, successes(5), 60s);
-    for (const char* m : {"GET", "PUT", "PATCH", "POST", "DELETE"}) writes[m] += metric(m) - before[m];
+    for (const char* m : {"GET", "PUT", "PATCH", "POST", "DELETE"})
+      writes[m] += metric(m) - before[m];
     evaluations += 3;
     // The breach: timed from the moment Prometheus answers with it.
     setSeries(labels, 0.5);
     const auto visible = std::chrono::steady_clock::now();
     waitForPhase(name, "RolledBack", 30s);
-    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - visible).count());
+    seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - visible).count());
   }
   std::sort(seconds.begin(), seconds.end());
   const double median = (seconds[kTrials / 2 - 1] + seconds[kTrials / 2]) / 2;

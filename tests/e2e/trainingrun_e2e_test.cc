@@ -21,9 +21,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "chaos_seed.h"
 #include "e2e_wait.h"
 #include "objects/sha256.h"
-#include "chaos_seed.h"
 #include "operator_fixture.h"
 #include "operator_process.h"
 #include "support/plane.h"

@@ -151,9 +151,10 @@ job_exit_code_fails() {
 }
 
 # duration-ms holds the pod in Running; a digest-pinned image is its own imageID.
+# 15 s leaves room for slow kubectl calls on a loaded machine (4 s flaked).
 duration_and_pinned_image() {
   local pod image="registry.example.org/mlops/trainer@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-  job_json train-slow "$image" '{"test.mlops.dev/results": "{}", "test.mlops.dev/duration-ms": "4000"}' |
+  job_json train-slow "$image" '{"test.mlops.dev/results": "{}", "test.mlops.dev/duration-ms": "15000"}' |
     k create -n "$NS" -f -
   k wait -n "$NS" --for=jsonpath='{.status.ready}'=1 job/train-slow --timeout="$WAIT"
   pod="$(pod_of_job train-slow)"
@@ -161,7 +162,7 @@ duration_and_pinned_image() {
   expect_eq "imageID of a digest-pinned image" "$image" \
     "$(pod_field "$pod" '{.status.containerStatuses[?(@.name=="trainer")].imageID}')"
   sleep 1.5
-  expect_eq "phase 1.5s later (duration-ms 4000)" Running "$(pod_field "$pod" '{.status.phase}')"
+  expect_eq "phase 1.5s later (duration-ms 15000)" Running "$(pod_field "$pod" '{.status.phase}')"
   k wait -n "$NS" --for=condition=Complete job/train-slow --timeout="$WAIT"
   expect_eq "phase after the duration" Succeeded "$(pod_field "$pod" '{.status.phase}')"
 }

@@ -80,8 +80,7 @@ std::string appliedHash(const std::optional<Json>& object) {
 // RollingBack until the cluster shows it; the final reason is restored from it.
 std::pair<std::string, std::string> splitIntent(const std::string& message) {
   const auto colon = message.find(": ");
-  if (colon == std::string::npos || colon == 0 ||
-      message.find_first_of(" ") < colon) {
+  if (colon == std::string::npos || colon == 0 || message.find_first_of(" ") < colon) {
     return {"RolledBack", message};
   }
   return {message.substr(0, colon), message.substr(colon + 2)};
@@ -120,7 +119,9 @@ const analysis::Measurement* decidingMeasurement(const analysis::Evaluation& e) 
 }
 
 Json measurementJson(const analysis::Measurement& m) {
-  Json out{{"time", m.time}, {"query", m.query}, {"verdict", std::string(analysis::verdictName(m.verdict))}};
+  Json out{{"time", m.time},
+           {"query", m.query},
+           {"verdict", std::string(analysis::verdictName(m.verdict))}};
   if (m.value && std::isfinite(*m.value)) {
     out["value"] = *m.value;
   }
@@ -245,9 +246,9 @@ class Decider {
       v.generation = integerOr(member(meta, "generation"), 0);
       v.deleting = !stringMember(meta, "deletionTimestamp").empty();
       const Json& finalizers = member(meta, "finalizers");
-      v.hasFinalizer = finalizers.is_array() &&
-                       std::find(finalizers.begin(), finalizers.end(),
-                                 std::string(kProtectionFinalizer)) != finalizers.end();
+      v.hasFinalizer =
+          finalizers.is_array() && std::find(finalizers.begin(), finalizers.end(),
+                                             std::string(kProtectionFinalizer)) != finalizers.end();
       v.status = member(obj, "status").is_object() ? member(obj, "status") : Json::object();
       versions_.push_back(std::move(v));
     }
@@ -361,7 +362,8 @@ class Decider {
   // Moves a candidate to a pause that waits for a person or for the policy.
   void pause(Version& v, const char* reason, const std::string& message) {
     const bool changed = v.reason() != reason || stringMember(v.status, "message") != message;
-    const std::string phase = v.phase() == "Canary" ? "Canary" : (v.phase().empty() ? "Registered" : v.phase());
+    const std::string phase =
+        v.phase() == "Canary" ? "Canary" : (v.phase().empty() ? "Registered" : v.phase());
     setPhase(v, phase, reason, message);
     if (changed) {
       event(v, true, reason, message);
@@ -476,8 +478,9 @@ class Decider {
     }
     if (!in_.policy) {
       if (c.phase() == "Canary") {
-        pause(c, kPolicyMissing, "the DriftPolicy " + in_.model +
-                                     " was deleted during the canary: nothing is decided without evidence");
+        pause(c, kPolicyMissing,
+              "the DriftPolicy " + in_.model +
+                  " was deleted during the canary: nothing is decided without evidence");
         keepCanary(c);
         keepServing(production);
         return production;
@@ -603,7 +606,8 @@ class Decider {
       c.status["analysis"] = newAnalysis("Canary");
       c.status.erase("manualDecision");
       event(c, false, "CanaryStarted",
-            "version " + std::to_string(c.number) + " runs as " + deploymentName(in_.model, kTrackCanary));
+            "version " + std::to_string(c.number) + " runs as " +
+                deploymentName(in_.model, kTrackCanary));
     } else if (isPauseReason(c.reason()) && c.reason() != kInconclusive) {
       setPhase(c, "Canary", kAnalysing, "analysis resumed");
     }
@@ -635,9 +639,10 @@ class Decider {
     }
     const auto availableSince = objects::parseTimestamp(avail.availableSince);
     auto due = (availableSince ? *availableSince : in_.now) + policy_->analysis.initialDelay;
-    measure(c, due, "canary", [&](const analysis::Evaluation& e, const analysis::Counters& counters) {
-      decideCanary(c, e, counters);
-    });
+    measure(c, due, "canary",
+            [&](const analysis::Evaluation& e, const analysis::Counters& counters) {
+              decideCanary(c, e, counters);
+            });
   }
 
   // Evaluates when due (asking the controller to, on the first call), records
@@ -649,8 +654,8 @@ class Decider {
     const auto counters = countersOf(a);
     const auto last = objects::parseTimestamp(stringMember(a, "lastEvaluationTime"));
     if (last) {
-      const auto lastVerdict =
-          counters.consecutiveErrors > 0 ? analysis::Verdict::kError : analysis::Verdict::kSuccessful;
+      const auto lastVerdict = counters.consecutiveErrors > 0 ? analysis::Verdict::kError
+                                                              : analysis::Verdict::kSuccessful;
       due = std::max(due, *last + analysis::nextEvaluationDelay(lastVerdict, policy_->analysis));
     }
     if (in_.now < due) {
@@ -718,15 +723,17 @@ class Decider {
   }
 
   void actOnDecision(Version& c) {
-    const std::string decision = stringMember(
-        member(member(*c.object, "metadata"), "annotations"), std::string(kDecisionAnnotation).c_str());
+    const std::string decision = stringMember(member(member(*c.object, "metadata"), "annotations"),
+                                              std::string(kDecisionAnnotation).c_str());
     if (decision != "promote" && decision != "rollback") {
       return;  // paused until a person decides
     }
     c.status["manualDecision"] = Json{{"decision", decision}, {"time", now_}};
-    event(c, false, "ManualDecision", "acting on " + std::string(kDecisionAnnotation) + ": " + decision);
+    event(c, false, "ManualDecision",
+          "acting on " + std::string(kDecisionAnnotation) + ": " + decision);
     if (decision == "promote") {
-      setPhase(c, "Canary", kPromoting, "promoted by the annotation " + std::string(kDecisionAnnotation));
+      setPhase(c, "Canary", kPromoting,
+               "promoted by the annotation " + std::string(kDecisionAnnotation));
       requeue(kContinueSoon);
     } else {
       decideRollback(c, "ManualRollback",
@@ -742,8 +749,8 @@ class Decider {
       }
       const std::string phase = v.phase();
       const std::string reason = v.reason();
-      const bool inFlight = phase == "Canary" || (phase == "Registered" && (reason == kPromoting ||
-                                                                           reason == kRollingBack));
+      const bool inFlight = phase == "Canary" || (phase == "Registered" &&
+                                                  (reason == kPromoting || reason == kRollingBack));
       if (inFlight && candidate != nullptr && v.number < candidate->number) {
         supersede(v, candidate->number, kPreempted);
         v.status["message"] = "preempted by version " + std::to_string(candidate->number);
@@ -764,7 +771,8 @@ class Decider {
     }
     const auto promotedAt = objects::parseTimestamp(stringMember(p.status, "promotedAt"));
     const auto start = promotedAt ? *promotedAt : in_.now;
-    const auto end = start + (policy_ ? policy_->analysis.bakeTime : analysis::AnalysisSpec{}.bakeTime);
+    const auto end =
+        start + (policy_ ? policy_->analysis.bakeTime : analysis::AnalysisSpec{}.bakeTime);
     if (in_.now < end && (!policy_ || policy_->suspend)) {
       requeue(std::chrono::duration_cast<milliseconds>(end - in_.now));
       return;  // no evidence, no decision; bake resumes with the policy
@@ -812,7 +820,8 @@ class Decider {
              "restored: version " + std::to_string(p.number) + " failed its bake");
     r->status["promotedAt"] = now_;
     finishRollback(p);
-    event(*r, false, "Restored", "version " + std::to_string(r->number) + " is in production again");
+    event(*r, false, "Restored",
+          "version " + std::to_string(r->number) + " is in production again");
     return r;
   }
 
@@ -820,7 +829,8 @@ class Decider {
     stableWanted_ = false;
     serviceWanted_ = false;
     canaryWanted_ = false;
-    setPhase(p, "Archived", "Decommissioned", "stage Archived: " + in_.model + " is no longer served");
+    setPhase(p, "Archived", "Decommissioned",
+             "stage Archived: " + in_.model + " is no longer served");
     event(p, false, "Decommissioned", in_.model + " and its Service are removed");
   }
 
@@ -838,8 +848,9 @@ class Decider {
         continue;
       }
       if (++kept > keep) {
-        setPhase(*it, "Archived", "Retention",
-                 "beyond the newest " + std::to_string(keep) + " superseded or rolled-back versions");
+        setPhase(
+            *it, "Archived", "Retention",
+            "beyond the newest " + std::to_string(keep) + " superseded or rolled-back versions");
       }
     }
   }
@@ -866,7 +877,8 @@ class Decider {
     objects::setCondition(conditions,
                           {"Reconciling", reconciling, reason.empty() ? phase : reason, message},
                           v.generation, now_);
-    objects::setCondition(conditions, {"Stalled", stalled, reason.empty() ? phase : reason, message},
+    objects::setCondition(conditions,
+                          {"Stalled", stalled, reason.empty() ? phase : reason, message},
                           v.generation, now_);
     v.status["observedGeneration"] = v.generation;
   }

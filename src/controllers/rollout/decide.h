@@ -92,8 +92,8 @@ struct EvaluationRequest {
 };
 
 struct StatusWrite {
-  std::string name;        // ModelVersion
-  nlohmann::json object;   // the whole object with the new status (resourceVersion kept)
+  std::string name;       // ModelVersion
+  nlohmann::json object;  // the whole object with the new status (resourceVersion kept)
 };
 
 struct ObjectRef {

@@ -73,7 +73,7 @@ std::vector<Request> bySpecModel(const Json& obj) {
 
 }  // namespace
 
-RolloutReconciler::RolloutReconciler(runtime::CacheReader& cache, kube::Client& api,
+RolloutReconciler::RolloutReconciler(runtime::IndexedReader& cache, kube::Client& api,
                                      runtime::EventRecorder& events,
                                      RolloutControllerOptions options, const Clock& clock,
                                      runtime::Logger logger)
@@ -107,8 +107,8 @@ Result<RolloutInput> RolloutReconciler::gather(const std::string& ns, const std:
   in.model = model;
   in.options = options_.decide;
   in.now = clock_.wallNow();
-  auto versions =
-      cache_.byIndex(kube::resources::kModelVersions, kModelVersionsByModel, runtime::makeKey(ns, model));
+  auto versions = cache_.byIndex(kube::resources::kModelVersions, kModelVersionsByModel,
+                                 runtime::makeKey(ns, model));
   if (!versions.ok()) {
     return versions.error();
   }
@@ -136,8 +136,8 @@ Result<RolloutInput> RolloutReconciler::gather(const std::string& ns, const std:
     // Not ours in the cache: is someone else's object holding the name?
     auto live = api_.get(*ref.first, ns, ref.second);
     if (live.ok() && !isManagedByOperator(*live)) {
-      in.namesTaken.push_back((ref.first == &kube::resources::kServices ? "Service " : "Deployment ") +
-                              ref.second);
+      in.namesTaken.push_back(
+          (ref.first == &kube::resources::kServices ? "Service " : "Deployment ") + ref.second);
     } else if (!live.ok() && live.error().code != ErrorCode::kNotFound) {
       return live.error();
     }
@@ -164,8 +164,9 @@ Result<std::unique_ptr<prometheus::QueryClient>> RolloutReconciler::queryClient(
   opts.timeout = spec.timeout;
   opts.insecureSkipVerify = spec.insecureSkipVerify;
   if (opts.url.empty()) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "no Prometheus URL: set spec.prometheus.url or the operator's --prometheus-url");
+    return makeError(
+        ErrorCode::kInvalidArgument,
+        "no Prometheus URL: set spec.prometheus.url or the operator's --prometheus-url");
   }
   if (!prometheus::urlAllowed(opts.url, options_.prometheusUrlAllow)) {
     return makeError(ErrorCode::kInvalidArgument,
@@ -215,9 +216,9 @@ Result<bool> RolloutReconciler::patchFinalizer(const RolloutInput& in, const std
     finalizers.push_back(std::string(kProtectionFinalizer));
   }
   // resourceVersion makes the patch conditional: the list we edit is current.
-  const Json patch{{"metadata",
-                    {{"finalizers", finalizers},
-                     {"resourceVersion", stringMember(meta, "resourceVersion")}}}};
+  const Json patch{
+      {"metadata",
+       {{"finalizers", finalizers}, {"resourceVersion", stringMember(meta, "resourceVersion")}}}};
   auto patched = api_.mergePatch(kube::resources::kModelVersions, in.ns, name, patch);
   if (patched.ok() || patched.error().code == ErrorCode::kNotFound) {
     return true;
@@ -228,7 +229,8 @@ Result<bool> RolloutReconciler::patchFinalizer(const RolloutInput& in, const std
   return patched.error();
 }
 
-Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request) {
+Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request,
+                                                     const runtime::ReconcileContext& context) {
   auto gathered = gather(request.ns, request.name);
   if (!gathered.ok()) {
     return gathered.error();
@@ -246,16 +248,21 @@ Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request) {
         return live.error();
       }
     } else {
+      if (context.stopping()) {
+        // Shutdown began: measure nothing now; the next leader measures.
+        return makeError(ErrorCode::kCancelled, "rollout of " + in.model + ": shutting down");
+      }
       auto client = queryClient(in.ns, d.evaluate->prometheus);
       if (!client.ok()) {
         in.prometheusConfigError = client.error().message;
       } else {
         in.evaluation = analysis::evaluateChecks(d.evaluate->checks, d.evaluate->placeholders,
                                                  **client, objects::formatTimestamp(in.now));
-        log_.info("analysis evaluated", {{"model", in.ns + "/" + in.model},
-                                         {"version", d.evaluate->versionName},
-                                         {"verdict", std::string(analysis::verdictName(in.evaluation->verdict))},
-                                         {"queries", in.evaluation->queries}});
+        log_.info("analysis evaluated",
+                  {{"model", in.ns + "/" + in.model},
+                   {"version", d.evaluate->versionName},
+                   {"verdict", std::string(analysis::verdictName(in.evaluation->verdict))},
+                   {"queries", in.evaluation->queries}});
       }
     }
     d = decideRollout(in);
@@ -267,7 +274,6 @@ Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request) {
 }
 
 Result<ReconcileResult> RolloutReconciler::act(RolloutInput& in, const RolloutDecision& d) {
-
   for (const auto& name : d.addFinalizer) {
     auto done = patchFinalizer(in, name, true);
     if (!done.ok()) {
@@ -279,9 +285,9 @@ Result<ReconcileResult> RolloutReconciler::act(RolloutInput& in, const RolloutDe
   }
   for (const Json& obj : d.apply) {
     const kube::Resource& r = resourceOf(stringMember(obj, "kind"));
-    auto applied = api_.apply(r, in.ns, obj,
-                              kube::ApplyOptions{.fieldManager = std::string(kFieldManager),
-                                                 .force = true});
+    auto applied =
+        api_.apply(r, in.ns, obj,
+                   kube::ApplyOptions{.fieldManager = std::string(kFieldManager), .force = true});
     if (applied.ok()) {
       continue;
     }
@@ -342,29 +348,30 @@ Result<ReconcileResult> RolloutReconciler::act(RolloutInput& in, const RolloutDe
   return result;
 }
 
-Result<std::unique_ptr<RolloutReconciler>> setupRolloutController(
-    runtime::Manager& manager, RolloutControllerOptions options) {
+Status setupRolloutController(runtime::Manager& manager, RolloutControllerOptions options) {
   runtime::InformerOptions serving;
   serving.labelSelector = kServingSelector;
   runtime::Informer& versions = manager.informer(kube::resources::kModelVersions);
   runtime::Informer& policies = manager.informer(kube::resources::kDriftPolicies);
   runtime::Informer& deployments = manager.informer(kube::resources::kDeployments, serving);
   runtime::Informer& services = manager.informer(kube::resources::kServices, serving);
-  if (!versions.indexer().hasIndex(kModelVersionsByModel)) {
-    if (auto st = versions.addIndex(kModelVersionsByModel, runtime::indexByField("/spec/model"));
-        !st) {
-      return st.error();
-    }
+  // The same definition the training controller registers: equal ones are idempotent.
+  if (auto st = versions.addIndex(kModelVersionsByModel, runtime::indexByField("/spec/model"));
+      !st) {
+    return st.error();
   }
-  const int workers = options.workers;
-  auto reconciler = std::make_unique<RolloutReconciler>(
-      manager.cache(), manager.client(), manager.eventRecorder(), std::move(options));
-  runtime::Controller& controller = manager.addController("rollout", *reconciler, workers);
+  runtime::ControllerOptions controllerOptions;
+  controllerOptions.workers = options.workers;
+  auto reconciler = std::make_unique<RolloutReconciler>(manager.cache(), manager.client(),
+                                                        manager.eventRecorder(), std::move(options),
+                                                        manager.clock());
+  runtime::Controller& controller =
+      manager.addController("rollout", std::move(reconciler), std::move(controllerOptions));
   controller.watch(versions, bySpecModel);
   controller.watch(policies, bySpecModel);
   controller.watch(deployments, byModelLabel);
   controller.watch(services, byModelLabel);
-  return reconciler;
+  return okStatus();
 }
 
 }  // namespace mlops::rollout

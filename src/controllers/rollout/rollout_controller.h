@@ -38,8 +38,8 @@
 #include "core/clock.h"
 #include "kube/client.h"
 #include "prometheus/client.h"
-#include "runtime/cache_reader.h"
 #include "runtime/event_recorder.h"
+#include "runtime/indexed_reader.h"
 #include "runtime/logger.h"
 #include "runtime/manager.h"
 #include "runtime/reconciler.h"
@@ -52,7 +52,7 @@ inline constexpr const char* kModelVersionsByModel = "model";
 
 struct RolloutControllerOptions {
   RolloutOptions decide;
-  std::string defaultPrometheusUrl;            // --prometheus-url
+  std::string defaultPrometheusUrl;             // --prometheus-url
   std::vector<std::string> prometheusUrlAllow;  // --prometheus-url-allow; empty → any
   int workers = 2;
   // Builds the Prometheus clients; default: the HTTP one.
@@ -62,24 +62,26 @@ struct RolloutControllerOptions {
 class RolloutReconciler final : public runtime::Reconciler {
  public:
   // Everything passed in must outlive the reconciler.
-  RolloutReconciler(runtime::CacheReader& cache, kube::Client& api, runtime::EventRecorder& events,
-                    RolloutControllerOptions options, const Clock& clock = SystemClock::instance(),
+  RolloutReconciler(runtime::IndexedReader& cache, kube::Client& api,
+                    runtime::EventRecorder& events, RolloutControllerOptions options,
+                    const Clock& clock = SystemClock::instance(),
                     runtime::Logger logger = runtime::Logger("rollout"));
 
-  Result<runtime::ReconcileResult> reconcile(const runtime::Request& request) override;
+  Result<runtime::ReconcileResult> reconcile(const runtime::Request& request,
+                                             const runtime::ReconcileContext& context) override;
 
  private:
   Result<RolloutInput> gather(const std::string& ns, const std::string& model);
   Result<std::optional<nlohmann::json>> cached(const kube::Resource& r, const std::string& ns,
                                                const std::string& name);
   // The query client for a policy, or why there is none (status message).
-  Result<std::unique_ptr<prometheus::QueryClient>> queryClient(const std::string& ns,
-                                                                const analysis::PrometheusSpec& spec);
+  Result<std::unique_ptr<prometheus::QueryClient>> queryClient(
+      const std::string& ns, const analysis::PrometheusSpec& spec);
   // Carries out a settled decision (see the top comment for the order).
   Result<runtime::ReconcileResult> act(RolloutInput& in, const RolloutDecision& d);
   Result<bool> patchFinalizer(const RolloutInput& in, const std::string& name, bool add);
 
-  runtime::CacheReader& cache_;
+  runtime::IndexedReader& cache_;
   kube::Client& api_;
   runtime::EventRecorder& events_;
   RolloutControllerOptions options_;
@@ -89,9 +91,7 @@ class RolloutReconciler final : public runtime::Reconciler {
 
 // Wires the controller into `manager`: informers on ModelVersions (with the
 // "model" index), DriftPolicies, and managed serving Deployments and
-// Services; a controller named "rollout". Keep the returned reconciler alive
-// while the manager runs.
-Result<std::unique_ptr<RolloutReconciler>> setupRolloutController(
-    runtime::Manager& manager, RolloutControllerOptions options);
+// Services; a controller named "rollout" that owns its reconciler.
+Status setupRolloutController(runtime::Manager& manager, RolloutControllerOptions options);
 
 }  // namespace mlops::rollout

@@ -214,11 +214,11 @@ bool isManagedByOperator(const Json& object) {
 }
 
 std::optional<int64_t> servedVersion(const Json& deployment) {
-  const std::string text =
-      stringMember(member(member(member(member(deployment, "spec"), "template"), "metadata"),
-                          "labels"),
-                   std::string(kLabelVersion).c_str());
-  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos) {
+  const std::string text = stringMember(
+      member(member(member(member(deployment, "spec"), "template"), "metadata"), "labels"),
+      std::string(kLabelVersion).c_str());
+  if (text.empty() || text.size() > 18 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
     return std::nullopt;
   }
   return std::stoll(text);
@@ -232,9 +232,8 @@ Availability availabilityOf(const Json& deployment) {
   const Json& generation = member(meta, "generation");
   const Json& observed = member(status, "observedGeneration");
   const auto integer = [](const Json& v) { return v.is_number_integer() ? v.get<int64_t>() : 0; };
-  const int64_t replicas = member(spec, "replicas").is_number_integer()
-                               ? member(spec, "replicas").get<int64_t>()
-                               : 1;
+  const int64_t replicas =
+      member(spec, "replicas").is_number_integer() ? member(spec, "replicas").get<int64_t>() : 1;
   if (integer(observed) < integer(generation)) {
     out.message = "the Deployment controller has not seen the current spec yet";
     return out;
@@ -258,8 +257,8 @@ Availability availabilityOf(const Json& deployment) {
   const int64_t updated = integer(member(status, "updatedReplicas"));
   const int64_t available = integer(member(status, "availableReplicas"));
   const int64_t total = integer(member(status, "replicas"));
-  out.available = availableCondition && updated >= replicas && available >= replicas &&
-                  total == updated;
+  out.available =
+      availableCondition && updated >= replicas && available >= replicas && total == updated;
   if (!out.available && out.message.empty()) {
     out.message = std::to_string(available) + " of " + std::to_string(replicas) +
                   " replicas available, " + std::to_string(updated) + " updated";

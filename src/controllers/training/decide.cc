@@ -10,8 +10,11 @@
 #include "controllers/training/reproduction.h"
 #include "controllers/training/results.h"
 #include "controllers/training/training_job.h"
+#include "core/json_access.h"
 #include "core/utf8.h"
 #include "objects/conditions.h"
+#include "objects/metadata.h"
+#include "objects/phases.h"
 #include "objects/timestamps.h"
 
 namespace mlops::training {
@@ -28,22 +31,8 @@ using Json = nlohmann::json;
 
 // ---- JSON access that tolerates anything (objects come from the network) ----
 
-const Json& at(const Json& obj, const char* key) {
-  static const Json kNull;
-  if (!obj.is_object()) {
-    return kNull;
-  }
-  const auto it = obj.find(key);
-  return it == obj.end() ? kNull : *it;
-}
-
-std::string str(const Json& obj, const char* key) {
-  const Json& v = at(obj, key);
-  return v.is_string() ? v.get<std::string>() : "";
-}
-
 int64_t integer(const Json& obj, const char* key) {
-  const Json& v = at(obj, key);
+  const Json& v = member(obj, key);
   return v.is_number_integer() ? v.get<int64_t>() : 0;
 }
 
@@ -77,29 +66,14 @@ std::string safeMessage(const std::string& message) {
 
 // ---- Kubernetes object predicates ----
 
-bool isTerminal(const std::string& phase) {
-  return phase == "Succeeded" || phase == "Failed";
-}
-
-bool controlledBy(const Json& obj, const std::string& ownerUID) {
-  const Json& refs = at(at(obj, "metadata"), "ownerReferences");
-  if (!refs.is_array() || ownerUID.empty()) {
-    return false;
-  }
-  return std::any_of(refs.begin(), refs.end(), [&](const Json& r) {
-    return str(r, "uid") == ownerUID && at(r, "controller").is_boolean() &&
-           r["controller"].get<bool>();
-  });
-}
-
 // The Job condition of `type` whose status is "True", or nullptr.
 const Json* trueJobCondition(const Json& job, const char* type) {
-  const Json& conditions = at(at(job, "status"), "conditions");
+  const Json& conditions = member(member(job, "status"), "conditions");
   if (!conditions.is_array()) {
     return nullptr;
   }
   for (const auto& c : conditions) {
-    if (str(c, "type") == type && str(c, "status") == "True") {
+    if (stringMember(c, "type") == type && stringMember(c, "status") == "True") {
       return &c;
     }
   }
@@ -107,7 +81,7 @@ const Json* trueJobCondition(const Json& job, const char* type) {
 }
 
 bool isJobSuspended(const Json& job) {
-  const Json& suspend = at(at(job, "spec"), "suspend");
+  const Json& suspend = member(member(job, "spec"), "suspend");
   return (suspend.is_boolean() && suspend.get<bool>()) ||
          trueJobCondition(job, "Suspended") != nullptr;
 }
@@ -116,15 +90,15 @@ bool isJobSuspended(const Json& job) {
 std::vector<const Json*> podsOfJob(const std::vector<Json>& pods, const std::string& jobUID) {
   std::vector<const Json*> out;
   for (const auto& p : pods) {
-    if (controlledBy(p, jobUID)) {
+    if (objects::isControlledBy(p, jobUID)) {
       out.push_back(&p);
     }
   }
   std::sort(out.begin(), out.end(), [](const Json* a, const Json* b) {
-    const auto ka = std::make_pair(str(at(*a, "metadata"), "creationTimestamp"),
-                                   str(at(*a, "metadata"), "name"));
-    const auto kb = std::make_pair(str(at(*b, "metadata"), "creationTimestamp"),
-                                   str(at(*b, "metadata"), "name"));
+    const auto ka = std::make_pair(stringMember(member(*a, "metadata"), "creationTimestamp"),
+                                   stringMember(member(*a, "metadata"), "name"));
+    const auto kb = std::make_pair(stringMember(member(*b, "metadata"), "creationTimestamp"),
+                                   stringMember(member(*b, "metadata"), "name"));
     return ka > kb;
   });
   return out;
@@ -132,7 +106,7 @@ std::vector<const Json*> podsOfJob(const std::vector<Json>& pods, const std::str
 
 const Json* newestPodInPhase(const std::vector<const Json*>& pods, const char* phase) {
   for (const Json* p : pods) {
-    if (str(at(*p, "status"), "phase") == phase) {
+    if (stringMember(member(*p, "status"), "phase") == phase) {
       return p;
     }
   }
@@ -140,12 +114,12 @@ const Json* newestPodInPhase(const std::vector<const Json*>& pods, const char* p
 }
 
 const Json* containerStatus(const Json& pod, const std::string& container) {
-  const Json& statuses = at(at(pod, "status"), "containerStatuses");
+  const Json& statuses = member(member(pod, "status"), "containerStatuses");
   if (!statuses.is_array()) {
     return nullptr;
   }
   for (const auto& cs : statuses) {
-    if (str(cs, "name") == container) {
+    if (stringMember(cs, "name") == container) {
       return &cs;
     }
   }
@@ -160,24 +134,24 @@ std::string lastAttemptSummary(const std::vector<const Json*>& pods,
   if (pod == nullptr) {
     return "";
   }
-  const std::string podName = str(at(*pod, "metadata"), "name");
-  const Json& statuses = at(at(*pod, "status"), "containerStatuses");
+  const std::string podName = stringMember(member(*pod, "metadata"), "name");
+  const Json& statuses = member(member(*pod, "status"), "containerStatuses");
   const Json* chosen = nullptr;
   if (statuses.is_array()) {
     for (const auto& cs :
          statuses) {  // the first container that failed, the results container preferred
-      const Json& term = at(at(cs, "state"), "terminated");
+      const Json& term = member(member(cs, "state"), "terminated");
       if (!term.is_object() || integer(term, "exitCode") == 0) {
         continue;
       }
-      if (chosen == nullptr || str(cs, "name") == resultsContainer) {
+      if (chosen == nullptr || stringMember(cs, "name") == resultsContainer) {
         chosen = &cs;
       }
     }
   }
   if (chosen == nullptr) {
-    const std::string reason = str(at(*pod, "status"), "reason");
-    const std::string message = str(at(*pod, "status"), "message");
+    const std::string reason = stringMember(member(*pod, "status"), "reason");
+    const std::string message = stringMember(member(*pod, "status"), "message");
     if (reason.empty() && message.empty()) {
       return "last attempt: pod " + podName + " failed";
     }
@@ -185,14 +159,14 @@ std::string lastAttemptSummary(const std::vector<const Json*>& pods,
            (reason.empty() ? "" : " (" + reason + ")") +
            (message.empty() ? "" : ": " + cut(message, 256));
   }
-  const Json& term = at(at(*chosen, "state"), "terminated");
-  std::string out = "last attempt: pod " + podName + " container " + str(*chosen, "name") +
+  const Json& term = member(member(*chosen, "state"), "terminated");
+  std::string out = "last attempt: pod " + podName + " container " + stringMember(*chosen, "name") +
                     " exited with code " + std::to_string(integer(term, "exitCode"));
-  if (!str(term, "reason").empty()) {
-    out += " (" + str(term, "reason") + ")";
+  if (!stringMember(term, "reason").empty()) {
+    out += " (" + stringMember(term, "reason") + ")";
   }
-  if (!str(term, "message").empty()) {
-    out += ": " + cut(str(term, "message"), 256);
+  if (!stringMember(term, "message").empty()) {
+    out += ": " + cut(stringMember(term, "message"), 256);
   }
   return out;
 }
@@ -212,7 +186,7 @@ struct Builder {
     status["phase"] = phase;
     status["reason"] = reason;
     status["message"] = safeMessage(message);
-    if (isTerminal(phase) && !status.contains("completionTime")) {
+    if (objects::TrainingRunPhase::isFinished(phase) && !status.contains("completionTime")) {
       status["completionTime"] = now;
     }
   }
@@ -233,11 +207,11 @@ struct Builder {
 };
 
 bool isReproduction(const Json& run) {
-  return !at(at(run, "spec"), "reproduction").is_null();
+  return !member(member(run, "spec"), "reproduction").is_null();
 }
 
 bool shouldRegister(const Json& run) {
-  const Json& reg = at(at(run, "spec"), "register");
+  const Json& reg = member(member(run, "spec"), "register");
   return reg.is_boolean() ? reg.get<bool>() : !isReproduction(run);
 }
 
@@ -272,63 +246,64 @@ void recordImageDigests(Builder& b, const EffectiveInputs& inputs, const Json* p
 // when its training-run label names the run; VersionRegistry only offers such
 // a legacy version when it is younger than the run.
 bool isThisRunsVersion(const Json& mv, const Json& run) {
-  const Json& labels = at(at(mv, "metadata"), "labels");
-  const std::string uid = str(labels, std::string(kLabelTrainingRunUID).c_str());
+  const Json& labels = member(member(mv, "metadata"), "labels");
+  const std::string uid = stringMember(labels, std::string(kLabelTrainingRunUID).c_str());
   if (!uid.empty()) {
-    return uid == str(at(run, "metadata"), "uid");
+    return uid == objects::uidOf(run);
   }
-  return str(labels, std::string(kLabelTrainingRun).c_str()) == str(at(run, "metadata"), "name");
+  return stringMember(labels, std::string(kLabelTrainingRun).c_str()) ==
+         stringMember(member(run, "metadata"), "name");
 }
 
 Json lineageDataset(const EffectiveInputs* inputs, const Json& status) {
   Json dataset =
       inputs != nullptr && inputs->dataset.is_object() ? inputs->dataset : Json::object();
-  if (!dataset.contains("digest") && !str(status, "datasetDigest").empty()) {
-    dataset["digest"] = str(status, "datasetDigest");
+  if (!dataset.contains("digest") && !stringMember(status, "datasetDigest").empty()) {
+    dataset["digest"] = stringMember(status, "datasetDigest");
   }
   return dataset;
 }
 
 ModelVersionRequest modelVersionRequest(const Builder& b, const EffectiveInputs* inputs) {
-  const Json& spec = at(b.in.run, "spec");
-  const std::string model = str(spec, "model");
+  const Json& spec = member(b.in.run, "spec");
+  const std::string model = stringMember(spec, "model");
   Json source{{"trainingRun", b.runName}};
-  if (const std::string uid = str(at(b.in.run, "metadata"), "uid"); !uid.empty()) {
+  if (const std::string uid = objects::uidOf(b.in.run); !uid.empty()) {
     source["trainingRunUID"] = uid;
   }
-  if (!str(b.status, "fingerprint").empty()) {
+  if (!stringMember(b.status, "fingerprint").empty()) {
     source["fingerprint"] = b.status["fingerprint"];
   }
   if (Json dataset = lineageDataset(inputs, b.status); !dataset.empty()) {
     source["dataset"] = std::move(dataset);
   }
-  const Json code = inputs != nullptr ? inputs->code : at(spec, "code");
+  const Json code = inputs != nullptr ? inputs->code : member(spec, "code");
   if (code.is_object() && !code.empty()) {
     source["code"] = code;
   }
-  const Json& digests = at(b.status, "imageDigests");
+  const Json& digests = member(b.status, "imageDigests");
   if (digests.is_object() && !digests.empty()) {
     source["imageDigests"] = digests;
   }
 
-  Json artifact{{"uri", str(at(b.status, "artifact"), "uri")}};
-  if (!str(at(b.status, "artifact"), "digest").empty()) {
+  Json artifact{{"uri", stringMember(member(b.status, "artifact"), "uri")}};
+  if (!stringMember(member(b.status, "artifact"), "digest").empty()) {
     artifact["digest"] = b.status["artifact"]["digest"];
   }
 
   Json mvSpec{
       {"model", model},
       {"artifact", std::move(artifact)},
-      {"metrics", at(b.status, "metrics").is_object() ? b.status["metrics"] : Json::object()},
+      {"metrics", member(b.status, "metrics").is_object() ? b.status["metrics"] : Json::object()},
       {"source", std::move(source)},
-      {"stage", str(spec, "promotion") == "Automatic" ? "Production" : "None"}};
-  if (at(spec, "serving").is_object()) {
+      {"stage", stringMember(spec, "promotion") == "Automatic" ? "Production" : "None"}};
+  if (member(spec, "serving").is_object()) {
     mvSpec["serving"] = spec["serving"];
   }
   Json labels{{std::string(kLabelModel), model},
               {std::string(kLabelTrainingRun), b.runName},
               {std::string(kLabelManagedBy), std::string(kManagedBy)}};
-  if (const std::string uid = str(at(b.in.run, "metadata"), "uid"); !uid.empty()) {
+  if (const std::string uid = objects::uidOf(b.in.run); !uid.empty()) {
     labels[std::string(kLabelTrainingRunUID)] = uid;
   }
   return ModelVersionRequest{std::move(labels), std::move(mvSpec)};
@@ -339,14 +314,14 @@ void registerOrSucceed(Builder& b, const EffectiveInputs* inputs) {
   const Json& run = b.in.run;
   if (!shouldRegister(run)) {
     const bool reproduction = isReproduction(run);
-    const std::string why = at(at(run, "spec"), "register").is_boolean()
+    const std::string why = member(member(run, "spec"), "register").is_boolean()
                                 ? "spec.register is false"
                                 : "a reproduction registers only when spec.register is true";
     b.condition("Registered", "False", "NotRequested", why);
-    if (reproduction && at(b.status, "reproduction").contains("verdict")) {
-      const std::string verdict = str(b.status["reproduction"], "verdict");
+    if (reproduction && member(b.status, "reproduction").contains("verdict")) {
+      const std::string verdict = stringMember(b.status["reproduction"], "verdict");
       const Json* c = findCondition(b.status["conditions"], "Reproduced");
-      b.phase("Succeeded", verdict, c != nullptr ? str(*c, "message") : verdict);
+      b.phase("Succeeded", verdict, c != nullptr ? stringMember(*c, "message") : verdict);
     } else {
       b.phase("Succeeded", "Completed",
               "training succeeded; no ModelVersion registered (" + why + ")");
@@ -355,9 +330,9 @@ void registerOrSucceed(Builder& b, const EffectiveInputs* inputs) {
   }
   const Json* mv = b.in.modelVersion ? &*b.in.modelVersion : nullptr;
   if (mv != nullptr && isThisRunsVersion(*mv, b.in.run) &&
-      integer(at(*mv, "spec"), "version") >= 1) {
-    const std::string name = str(at(*mv, "metadata"), "name");
-    const int64_t version = integer(at(*mv, "spec"), "version");
+      integer(member(*mv, "spec"), "version") >= 1) {
+    const std::string name = stringMember(member(*mv, "metadata"), "name");
+    const int64_t version = integer(member(*mv, "spec"), "version");
     b.status["modelVersion"] = name;
     b.status["version"] = version;
     const std::string message =
@@ -371,13 +346,13 @@ void registerOrSucceed(Builder& b, const EffectiveInputs* inputs) {
     // Retrying cannot help: the same object would be refused again, and every
     // try would reserve another version number.
     const std::string message = "the API server rejected the ModelVersion of model " +
-                                str(at(run, "spec"), "model") + ": " + e->message;
+                                stringMember(member(run, "spec"), "model") + ": " + e->message;
     b.condition("Registered", "False", "RegistrationRejected", message);
     b.fail("RegistrationRejected", message, nullptr);
     return;
   }
   const std::string message =
-      "registering a ModelVersion of model " + str(at(run, "spec"), "model");
+      "registering a ModelVersion of model " + stringMember(member(run, "spec"), "model");
   b.condition("Registered", "Unknown", "Registering", message);
   b.phase("Running", "Registering", message);
   b.decision.registerModelVersion = modelVersionRequest(b, inputs);
@@ -385,19 +360,19 @@ void registerOrSucceed(Builder& b, const EffectiveInputs* inputs) {
 
 // The Job completed: read, check and record the results.
 void completeFromPod(Builder& b, const EffectiveInputs& inputs, const Json& pod) {
-  const std::string podName = str(at(pod, "metadata"), "name");
+  const std::string podName = stringMember(member(pod, "metadata"), "name");
   const std::string where = " (pod " + podName + ", container " + inputs.resultsContainer + ")";
   recordImageDigests(b, inputs, &pod, true);
 
   const Json* cs = containerStatus(pod, inputs.resultsContainer);
-  if (cs == nullptr || !at(at(*cs, "state"), "terminated").is_object()) {
+  if (cs == nullptr || !member(member(*cs, "state"), "terminated").is_object()) {
     const std::string message = "the succeeded pod " + podName + " has no terminated container \"" +
                                 inputs.resultsContainer + "\"";
     b.condition("Validated", "False", "InvalidResults", message);
     b.fail("InvalidResults", message, nullptr);
     return;
   }
-  auto results = parseResults(str(at(at(*cs, "state"), "terminated"), "message"));
+  auto results = parseResults(stringMember(member(member(*cs, "state"), "terminated"), "message"));
   if (!results) {
     const std::string message = results.error().message + where;
     b.condition("Validated", "False", "InvalidResults", message);
@@ -430,19 +405,19 @@ void completeFromPod(Builder& b, const EffectiveInputs& inputs, const Json& pod)
   }
 
   if (!inputs.reproductionOf.empty() && b.in.original) {
-    const Json& originalStatus = at(*b.in.original, "status");
+    const Json& originalStatus = member(*b.in.original, "status");
     const auto report = compareReproduction(
-        inputs.reproductionOf, metricsOf(at(originalStatus, "metrics")), results->metrics,
-        at(at(at(b.in.run, "spec"), "reproduction"), "tolerance"),
-        str(originalStatus, "fingerprint"), str(b.status, "fingerprint"));
+        inputs.reproductionOf, metricsOf(member(originalStatus, "metrics")), results->metrics,
+        member(member(member(b.in.run, "spec"), "reproduction"), "tolerance"),
+        stringMember(originalStatus, "fingerprint"), stringMember(b.status, "fingerprint"));
     b.status["reproduction"] = report.toStatus();
     b.condition("Reproduced", report.reproduced ? "True" : "False", report.verdict(),
                 report.message);
     b.event(report.reproduced ? "Normal" : "Warning", report.verdict(), report.message);
   }
 
-  const auto verdict =
-      validateMetrics(at(at(b.in.run, "spec"), "validation"), results->metrics, b.in.production);
+  const auto verdict = validateMetrics(member(member(b.in.run, "spec"), "validation"),
+                                       results->metrics, b.in.production);
   b.condition("Validated", verdict.passed ? "True" : "False", verdict.reason, verdict.message);
   if (!verdict.passed) {
     b.fail("ValidationFailed", verdict.message, nullptr);
@@ -456,16 +431,16 @@ const Json* newestFailedCreate(const std::vector<Json>& events, const std::strin
   const Json* newest = nullptr;
   std::string newestTime;
   for (const auto& e : events) {
-    if (str(e, "reason") != "FailedCreate" || str(e, "type") != "Warning" ||
-        str(at(e, "involvedObject"), "uid") != jobUID) {
+    if (stringMember(e, "reason") != "FailedCreate" || stringMember(e, "type") != "Warning" ||
+        stringMember(member(e, "involvedObject"), "uid") != jobUID) {
       continue;
     }
-    std::string time = str(e, "lastTimestamp");
+    std::string time = stringMember(e, "lastTimestamp");
     if (time.empty()) {
-      time = str(e, "eventTime");
+      time = stringMember(e, "eventTime");
     }
     if (time.empty()) {
-      time = str(e, "firstTimestamp");
+      time = stringMember(e, "firstTimestamp");
     }
     if (newest == nullptr || time > newestTime) {  // RFC 3339 sorts as text
       newest = &e;
@@ -476,7 +451,7 @@ const Json* newestFailedCreate(const std::vector<Json>& events, const std::strin
 }
 
 bool jobHasNoPod(const Json& job, const std::vector<const Json*>& podsOfTheJob) {
-  const Json& js = at(job, "status");
+  const Json& js = member(job, "status");
   return podsOfTheJob.empty() && integer(js, "active") == 0 && integer(js, "failed") == 0 &&
          integer(js, "succeeded") == 0 && integer(js, "terminating") == 0;
 }
@@ -485,9 +460,9 @@ bool jobHasNoPod(const Json& job, const std::vector<const Json*>& podsOfTheJob) 
 // that, and fail the run once the bound has passed. Returns true when it
 // decided the phase.
 bool podCreationFailing(Builder& b, const Json& job) {
-  const std::string jobName = str(at(job, "metadata"), "name");
-  const Json* failure = newestFailedCreate(b.in.jobEvents, str(at(job, "metadata"), "uid"));
-  const auto created = parseTimestamp(str(at(job, "metadata"), "creationTimestamp"));
+  const std::string jobName = stringMember(member(job, "metadata"), "name");
+  const Json* failure = newestFailedCreate(b.in.jobEvents, objects::uidOf(job));
+  const auto created = parseTimestamp(stringMember(member(job, "metadata"), "creationTimestamp"));
   const auto timeout = b.in.options.podCreationTimeout;
   const std::chrono::system_clock::duration remaining =
       created ? *created + timeout - b.in.now : std::chrono::system_clock::duration(timeout);
@@ -501,7 +476,7 @@ bool podCreationFailing(Builder& b, const Json& job) {
   if (failure == nullptr) {
     return false;
   }
-  const std::string eventMessage = cut(str(*failure, "message"), 1024);
+  const std::string eventMessage = cut(stringMember(*failure, "message"), 1024);
   b.condition("PodsCreated", "False", "FailedCreate", eventMessage);
   if (created && remaining <= std::chrono::seconds(0)) {
     b.decision.requeueAfter.reset();
@@ -523,24 +498,24 @@ bool podCreationFailing(Builder& b, const Json& job) {
 
 // The Job exists and is this run's: follow it.
 void observeJob(Builder& b, const EffectiveInputs& inputs, const Json& job) {
-  const std::string jobName = str(at(job, "metadata"), "name");
-  const std::string jobUID = str(at(job, "metadata"), "uid");
+  const std::string jobName = stringMember(member(job, "metadata"), "name");
+  const std::string jobUID = objects::uidOf(job);
   const auto pods = podsOfJob(b.in.pods, jobUID);
-  const Json& js = at(job, "status");
+  const Json& js = member(job, "status");
   const int64_t counted = integer(js, "active") + integer(js, "failed") + integer(js, "succeeded");
   const int64_t attempts =
       std::max({static_cast<int64_t>(pods.size()), counted, integer(b.oldStatus, "attempts")});
   b.status["attempts"] = attempts;
-  if (!b.status.contains("startTime") && !str(js, "startTime").empty()) {
+  if (!b.status.contains("startTime") && !stringMember(js, "startTime").empty()) {
     b.status["startTime"] = js["startTime"];
   }
 
   if (const Json* failed = trueJobCondition(job, "Failed")) {
     const std::string reason =
-        str(*failed, "reason").empty() ? "JobFailed" : str(*failed, "reason");
+        stringMember(*failed, "reason").empty() ? "JobFailed" : stringMember(*failed, "reason");
     std::string message = "Job " + jobName + " failed";
-    if (!str(*failed, "message").empty()) {
-      message += ": " + str(*failed, "message");
+    if (!stringMember(*failed, "message").empty()) {
+      message += ": " + stringMember(*failed, "message");
     }
     if (const std::string last = lastAttemptSummary(pods, inputs.resultsContainer); !last.empty()) {
       message += "; " + last;
@@ -555,9 +530,9 @@ void observeJob(Builder& b, const EffectiveInputs& inputs, const Json& job) {
       completeFromPod(b, inputs, *pod);
       return;
     }
-    std::string completedAt = str(js, "completionTime");
+    std::string completedAt = stringMember(js, "completionTime");
     if (completedAt.empty()) {
-      completedAt = str(*complete, "lastTransitionTime");
+      completedAt = stringMember(*complete, "lastTransitionTime");
     }
     const auto completed = parseTimestamp(completedAt);
     if (completed && b.in.now - *completed < kSucceededPodGrace) {
@@ -632,19 +607,19 @@ bool isWarningReason(const std::string& reason) {
 }
 
 TrainingRunDecision finish(Builder& b) {
-  const std::string phase = str(b.status, "phase");
-  const std::string reason = str(b.status, "reason");
-  const std::string message = str(b.status, "message");
+  const std::string phase = stringMember(b.status, "phase");
+  const std::string reason = stringMember(b.status, "reason");
+  const std::string message = stringMember(b.status, "message");
   b.condition("Ready", phase == "Succeeded" ? "True" : "False", reason.empty() ? "Unknown" : reason,
               message);
 
   auto& events = b.decision.events;
-  if (str(b.oldStatus, "jobUID").empty() && !str(b.status, "jobUID").empty()) {
-    events.insert(events.begin(),
-                  Event{"Normal", "JobCreated", "created Job " + str(b.status, "jobName")});
+  if (stringMember(b.oldStatus, "jobUID").empty() && !stringMember(b.status, "jobUID").empty()) {
+    events.insert(events.begin(), Event{"Normal", "JobCreated",
+                                        "created Job " + stringMember(b.status, "jobName")});
   }
   const bool transitioned =
-      phase != str(b.oldStatus, "phase") || reason != str(b.oldStatus, "reason");
+      phase != stringMember(b.oldStatus, "phase") || reason != stringMember(b.oldStatus, "reason");
   if (transitioned && !reason.empty() && !isQuietReason(reason)) {
     events.push_back(Event{phase == "Failed" || isWarningReason(reason) ? "Warning" : "Normal",
                            reason, message});
@@ -666,11 +641,11 @@ TrainingRunDecision finish(Builder& b) {
 }  // namespace
 
 bool jobNeedsEvents(const TrainingRunInput& in) {
-  const Json& status = at(in.run, "status");
-  const std::string recorded = str(status, "jobUID");
-  if (isTerminal(str(status, "phase")) || recorded.empty() || !in.job ||
-      str(at(*in.job, "metadata"), "uid") != recorded ||
-      !str(at(status, "artifact"), "uri").empty()) {
+  const Json& status = member(in.run, "status");
+  const std::string recorded = stringMember(status, "jobUID");
+  if (objects::TrainingRunPhase::isFinished(stringMember(status, "phase")) || recorded.empty() ||
+      !in.job || objects::uidOf(*in.job) != recorded ||
+      !stringMember(member(status, "artifact"), "uri").empty()) {
     return false;
   }
   const Json& job = *in.job;
@@ -683,8 +658,8 @@ bool jobNeedsEvents(const TrainingRunInput& in) {
 
 TrainingRunDecision decideTrainingRun(const TrainingRunInput& in) {
   const Json& run = in.run;
-  const Json oldStatus = at(run, "status").is_object() ? run["status"] : Json::object();
-  if (isTerminal(str(oldStatus, "phase"))) {
+  const Json oldStatus = member(run, "status").is_object() ? run["status"] : Json::object();
+  if (objects::TrainingRunPhase::isFinished(stringMember(oldStatus, "phase"))) {
     TrainingRunDecision unchanged;
     unchanged.status = oldStatus;
     return unchanged;
@@ -692,18 +667,18 @@ TrainingRunDecision decideTrainingRun(const TrainingRunInput& in) {
   Builder b{in,
             oldStatus,
             oldStatus,
-            integer(at(run, "metadata"), "generation"),
+            integer(member(run, "metadata"), "generation"),
             formatTimestamp(in.now),
-            str(at(run, "metadata"), "name"),
+            stringMember(member(run, "metadata"), "name"),
             {}};
   b.status["observedGeneration"] = b.generation;
 
   auto inputs = resolveInputs(run, in.original, in.options.artifactRoot);
-  const std::string recordedJobUID = str(oldStatus, "jobUID");
+  const std::string recordedJobUID = stringMember(oldStatus, "jobUID");
 
   // Results already read and validated: only registration is left, and the
   // Job no longer matters.
-  if (!str(at(oldStatus, "artifact"), "uri").empty()) {
+  if (!stringMember(member(oldStatus, "artifact"), "uri").empty()) {
     registerOrSucceed(b, inputs ? &*inputs : nullptr);
     return finish(b);
   }
@@ -728,18 +703,18 @@ TrainingRunDecision decideTrainingRun(const TrainingRunInput& in) {
   b.status["seed"] = inputs->seed;
   b.status["artifactURI"] = inputs->artifactURI;
   b.status["jobName"] = b.runName;
-  if (!inputs->reproductionOf.empty() && !at(b.status, "reproduction").is_object()) {
+  if (!inputs->reproductionOf.empty() && !member(b.status, "reproduction").is_object()) {
     b.status["reproduction"] = Json{{"of", inputs->reproductionOf}};
   }
 
-  const std::string runUID = str(at(run, "metadata"), "uid");
+  const std::string runUID = objects::uidOf(run);
   const Json* job = in.job ? &*in.job : nullptr;
   if (recordedJobUID.empty()) {
     if (job == nullptr) {
       createJob(b, *inputs);
       return finish(b);
     }
-    if (!controlledBy(*job, runUID)) {
+    if (!objects::isControlledBy(*job, runUID)) {
       const std::string message =
           "a Job named " + b.runName +
           " exists and is not controlled by this TrainingRun; waiting for it to be deleted";
@@ -748,8 +723,8 @@ TrainingRunDecision decideTrainingRun(const TrainingRunInput& in) {
       b.decision.requeueAfter = kWaitForJobName;
       return finish(b);
     }
-    b.status["jobUID"] = str(at(*job, "metadata"), "uid");
-  } else if (job == nullptr || str(at(*job, "metadata"), "uid") != recordedJobUID) {
+    b.status["jobUID"] = objects::uidOf(*job);
+  } else if (job == nullptr || objects::uidOf(*job) != recordedJobUID) {
     const std::string message =
         job == nullptr
             ? "Job " + b.runName + " (uid " + recordedJobUID +

@@ -1,5 +1,7 @@
 #include "controllers/training/training_job.h"
 
+#include "objects/metadata.h"
+
 #include <algorithm>
 
 #include "controllers/training/image_digest.h"
@@ -13,14 +15,6 @@ using objects::canonicalJson;
 namespace {
 
 using Json = nlohmann::json;
-
-std::string metadataString(const Json& run, const char* key) {
-  if (!run.contains("metadata") || !run["metadata"].is_object()) {
-    return "";
-  }
-  const Json& m = run["metadata"];
-  return m.contains(key) && m[key].is_string() ? m[key].get<std::string>() : "";
-}
 
 const Json* specField(const Json& run, const char* key) {
   if (!run.contains("spec") || !run["spec"].is_object()) {
@@ -78,8 +72,8 @@ std::vector<std::pair<std::string, std::string>> trainerEnvironment(const Json& 
   const std::string hyperText =
       canonical ? *canonical : hyper.dump(-1, ' ', false, Json::error_handler_t::replace);
   return {{"MLOPS_MODEL", inputs.model},
-          {"MLOPS_RUN", metadataString(run, "name")},
-          {"MLOPS_NAMESPACE", metadataString(run, "namespace")},
+          {"MLOPS_RUN", objects::nameOf(run)},
+          {"MLOPS_NAMESPACE", objects::namespaceOf(run)},
           {"MLOPS_SEED", std::to_string(inputs.seed)},
           {"MLOPS_ARTIFACT_URI", inputs.artifactURI},
           {"MLOPS_DATASET_URI", str(inputs.dataset, "uri")},
@@ -89,7 +83,7 @@ std::vector<std::pair<std::string, std::string>> trainerEnvironment(const Json& 
 }
 
 Json renderJob(const Json& run, const EffectiveInputs& inputs) {
-  const std::string name = metadataString(run, "name");
+  const std::string name = objects::nameOf(run);
   const Json labels = trainingLabels(inputs.model, name);
 
   Json env = Json::array();
@@ -137,19 +131,20 @@ Json renderJob(const Json& run, const EffectiveInputs& inputs) {
   }
   jobSpec["template"] = Json{{"metadata", std::move(podMetadata)}, {"spec", std::move(podSpec)}};
 
-  Json owner{{"apiVersion", std::string(kApiVersion)},
-             {"kind", std::string(kTrainingRunKind)},
-             {"name", name},
-             {"uid", metadataString(run, "uid")},
-             {"controller", true},
-             {"blockOwnerDeletion", true}};
+  objects::OwnerReference owner;
+  owner.apiVersion = std::string(kApiVersion);
+  owner.kind = std::string(kTrainingRunKind);
+  owner.name = name;
+  owner.uid = objects::uidOf(run);
+  owner.controller = true;
+  owner.blockOwnerDeletion = true;
   return Json{{"apiVersion", "batch/v1"},
               {"kind", "Job"},
               {"metadata",
                {{"name", name},
-                {"namespace", metadataString(run, "namespace")},
+                {"namespace", objects::namespaceOf(run)},
                 {"labels", labels},
-                {"ownerReferences", Json::array({owner})}}},
+                {"ownerReferences", Json::array({owner.toJson()})}}},
               {"spec", std::move(jobSpec)}};
 }
 

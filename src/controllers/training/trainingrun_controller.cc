@@ -6,8 +6,10 @@
 #include "controllers/training/names.h"
 #include "core/json_access.h"
 #include "core/utf8.h"
+#include "objects/phases.h"
 #include "runtime/indexer.h"
 #include "runtime/object.h"
+#include "runtime/status_write.h"
 
 namespace mlops::training {
 namespace {
@@ -17,8 +19,7 @@ using runtime::ReconcileResult;
 using runtime::Request;
 
 bool isFinished(const Json& run) {
-  const std::string phase = stringMember(member(run, "status"), "phase");
-  return phase == "Succeeded" || phase == "Failed";
+  return objects::TrainingRunPhase::isFinished(stringMember(member(run, "status"), "phase"));
 }
 
 runtime::EventType eventTypeOf(const std::string& type) {
@@ -47,16 +48,15 @@ Result<std::optional<Json>> optionalGet(kube::Reader& reader, const kube::Resour
 }  // namespace
 
 Status addTrainingRunIndexes(TrainingRunInformers& informers) {
-  const std::pair<runtime::Informer*, std::pair<const char*, runtime::IndexFunc>> indexes[] = {
-      {&informers.pods,
-       {kPodsByTrainingRun, runtime::indexByLabel(std::string(kLabelTrainingRun))}},
-      {&informers.modelVersions, {kModelVersionsByModel, runtime::indexByField("/spec/model")}},
-      {&informers.runs, {kRunsByReproductionOf, runtime::indexByField("/spec/reproduction/of")}},
-  };
+  const std::pair<runtime::Informer*, std::pair<const char*, runtime::IndexDefinition>> indexes[] =
+      {
+          {&informers.pods,
+           {kPodsByTrainingRun, runtime::indexByLabel(std::string(kLabelTrainingRun))}},
+          {&informers.modelVersions, {kModelVersionsByModel, runtime::indexByField("/spec/model")}},
+          {&informers.runs,
+           {kRunsByReproductionOf, runtime::indexByField("/spec/reproduction/of")}},
+      };
   for (const auto& [informer, index] : indexes) {
-    if (informer->indexer().hasIndex(index.first)) {
-      continue;
-    }
     if (auto st = informer->addIndex(index.first, index.second); !st) {
       return st;
     }
@@ -91,7 +91,7 @@ void watchTrainingRunSources(runtime::Controller& controller, TrainingRunInforme
   });
 }
 
-TrainingRunReconciler::TrainingRunReconciler(runtime::CacheReader& cache, kube::Client& api,
+TrainingRunReconciler::TrainingRunReconciler(runtime::IndexedReader& cache, kube::Client& api,
                                              runtime::EventRecorder& events,
                                              TrainingRunOptions options, const Clock& clock,
                                              runtime::Logger logger)
@@ -125,10 +125,11 @@ Result<std::optional<Json>> TrainingRunReconciler::gatherJob(const Json& run) {
   return liveJob(ns, name);
 }
 
-std::vector<Json> TrainingRunReconciler::jobEvents(const std::string& ns,
-                                                   const std::string& jobUID) {
+std::vector<Json> TrainingRunReconciler::jobEvents(const std::string& ns, const std::string& jobUID,
+                                                   const CancelToken& cancel) {
   kube::ListOptions opts;
   opts.fieldSelector = "involvedObject.uid=" + jobUID;
+  opts.cancel = &cancel;
   auto page = api_.list(kube::resources::kEvents, ns, opts);
   if (!page) {
     // Without them the run only cannot say why the Job has no pod yet.
@@ -156,7 +157,7 @@ std::optional<ProductionMetrics> TrainingRunReconciler::productionMetrics(
   const Json* production = nullptr;
   int64_t productionVersion = 0;
   for (const auto& mv : *versions) {
-    if (stringMember(member(mv, "status"), "phase") != "Production") {
+    if (stringMember(member(mv, "status"), "phase") != objects::ModelVersionPhase::kProduction) {
       continue;
     }
     const Json& v = member(member(mv, "spec"), "version");
@@ -182,7 +183,8 @@ std::optional<ProductionMetrics> TrainingRunReconciler::productionMetrics(
   return out;
 }
 
-Result<TrainingRunInput> TrainingRunReconciler::gather(const Json& run) {
+Result<TrainingRunInput> TrainingRunReconciler::gather(const Json& run,
+                                                       const runtime::ReconcileContext& ctx) {
   const std::string ns = runtime::namespaceOf(run);
   const std::string name = runtime::nameOf(run);
   const Json& spec = member(run, "spec");
@@ -198,15 +200,22 @@ Result<TrainingRunInput> TrainingRunReconciler::gather(const Json& run) {
   }
   in.job = std::move(*job);
 
-  auto pods =
-      cache_.byIndex(kube::resources::kPods, kPodsByTrainingRun, runtime::makeKey(ns, name));
+  // With the selection the pods informer was wired with: other controllers
+  // may cache other Pods.
+  auto pods = cache_.byIndex(kube::resources::kPods, kPodsByTrainingRun, runtime::makeKey(ns, name),
+                             kTrainingPodSelector);
   if (!pods) {
     return pods.error();
   }
   in.pods = std::move(*pods);
 
   if (jobNeedsEvents(in)) {
-    in.jobEvents = jobEvents(ns, runtime::uidOf(*in.job));
+    in.jobEvents = jobEvents(ns, runtime::uidOf(*in.job), ctx.cancel());
+    if (ctx.stopping()) {
+      // The list may have been cut short: deciding from it could report
+      // the wrong reason. The next leader reconciles again.
+      return makeError(ErrorCode::kCancelled, "shutting down");
+    }
   }
 
   if (const std::string of = stringMember(member(spec, "reproduction"), "of"); !of.empty()) {
@@ -292,7 +301,8 @@ Result<Json> TrainingRunReconciler::registerVersion(const Request& request, Trai
                                    claim);
 }
 
-Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request) {
+Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request,
+                                                         const runtime::ReconcileContext& ctx) {
   auto cached = optionalGet(cache_, kube::resources::kTrainingRuns, request.ns, request.name);
   if (!cached) {
     return cached.error();
@@ -303,7 +313,7 @@ Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request)
     return ReconcileResult{};
   }
   const Json& run = **cached;
-  auto gathered = gather(run);
+  auto gathered = gather(run, ctx);
   if (!gathered) {
     return gathered.error();
   }
@@ -367,33 +377,35 @@ Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request)
     break;
   }
 
-  if (decision.statusChanged) {
-    Json updated = current;  // carries metadata.resourceVersion
-    updated["status"] = decision.status;
-    auto written =
-        api_.updateStatus(kube::resources::kTrainingRuns, request.ns, updated, writeOptions());
-    if (!written) {
-      if (written.error().code == ErrorCode::kConflict) {
-        // The cache was behind; read it again (level-based: redoing the
-        // decision is safe, and nothing above is done twice).
-        log_.debug("status write conflicted; requeueing", {{"key", request.key()}});
-        return ReconcileResult{.requeue = true};
+  std::vector<runtime::StatusEvent> events;
+  for (const auto& e : decision.events) {
+    events.push_back({eventTypeOf(e.type), e.reason, e.message});
+  }
+  auto written = runtime::writeStatusIfChanged(api_, events_, kube::resources::kTrainingRuns,
+                                               current, decision.status, events, writeOptions());
+  if (!written) {
+    return written.error();
+  }
+  switch (written->outcome) {
+    case runtime::StatusWriteOutcome::kConflict:
+      // The cache was behind; read it again (level-based: redoing the
+      // decision is safe, and nothing above is done twice).
+      log_.debug("status write conflicted; requeueing", {{"key", request.key()}});
+      return written->result();
+    case runtime::StatusWriteOutcome::kNotFound:
+      return written->result();
+    case runtime::StatusWriteOutcome::kWritten: {
+      const std::string before = stringMember(member(current, "status"), "phase") + "/" +
+                                 stringMember(member(current, "status"), "reason");
+      const std::string after =
+          stringMember(decision.status, "phase") + "/" + stringMember(decision.status, "reason");
+      if (before != after) {
+        log_.info("status", {{"key", request.key()}, {"from", before}, {"to", after}});
       }
-      if (written.error().code == ErrorCode::kNotFound) {
-        return ReconcileResult{};
-      }
-      return written.error();
+      break;
     }
-    const std::string before = stringMember(member(current, "status"), "phase") + "/" +
-                               stringMember(member(current, "status"), "reason");
-    const std::string after =
-        stringMember(decision.status, "phase") + "/" + stringMember(decision.status, "reason");
-    if (before != after) {
-      log_.info("status", {{"key", request.key()}, {"from", before}, {"to", after}});
-    }
-    for (const auto& e : decision.events) {
-      events_.event(*written, eventTypeOf(e.type), e.reason, e.message);
-    }
+    case runtime::StatusWriteOutcome::kUnchanged:
+      break;
   }
 
   if (registrationError) {
@@ -410,8 +422,8 @@ Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request)
   return result;
 }
 
-Result<std::unique_ptr<TrainingRunReconciler>> setupTrainingRunController(
-    runtime::Manager& manager, const TrainingRunControllerOptions& options) {
+Status setupTrainingRunController(runtime::Manager& manager,
+                                  const TrainingRunControllerOptions& options) {
   runtime::InformerOptions jobOptions;
   jobOptions.labelSelector = kTrainingJobSelector;
   runtime::InformerOptions podOptions;
@@ -423,14 +435,18 @@ Result<std::unique_ptr<TrainingRunReconciler>> setupTrainingRunController(
       manager.informer(kube::resources::kModelVersions),
   };
   if (auto st = addTrainingRunIndexes(informers); !st) {
-    return st.error();
+    return st;
   }
-  auto reconciler = std::make_unique<TrainingRunReconciler>(
-      manager.cache(), manager.client(), manager.eventRecorder(), options.decide);
+  runtime::ControllerOptions controllerOptions;
+  controllerOptions.workers = options.workers;
   runtime::Controller& controller =
-      manager.addController("trainingrun", *reconciler, options.workers);
+      manager.addController("trainingrun",
+                            std::make_unique<TrainingRunReconciler>(
+                                manager.cache(), manager.client(), manager.eventRecorder(),
+                                options.decide, manager.clock()),
+                            std::move(controllerOptions));
   watchTrainingRunSources(controller, informers);
-  return reconciler;
+  return okStatus();
 }
 
 }  // namespace mlops::training

@@ -41,8 +41,9 @@
 //                                     version). Invalid/BadRequest from the
 //                                     create goes back as registrationError
 //                                     (Failed/RegistrationRejected).
-//   write    status with the status subresource (PUT with resourceVersion)
-//            only when it changed; Conflict → requeue (with backoff); the
+//   write    runtime::writeStatusIfChanged(): status with the status
+//            subresource (PUT with resourceVersion) only when it changed;
+//            Conflict → requeue (with backoff); NotFound → done; the
 //            decision's events are recorded only after the write succeeded.
 //            A registration that failed still writes the status decided so far
 //            (metrics, artifact) and then returns the error (backoff).
@@ -64,6 +65,7 @@
 #include "runtime/cache_reader.h"
 #include "runtime/controller.h"
 #include "runtime/event_recorder.h"
+#include "runtime/indexed_reader.h"
 #include "runtime/informer.h"
 #include "runtime/logger.h"
 #include "runtime/manager.h"
@@ -75,14 +77,14 @@ namespace mlops::training {
 inline constexpr const char* kTrainingJobSelector = "app.kubernetes.io/managed-by=mlops-operator";
 inline constexpr const char* kTrainingPodSelector = "app.kubernetes.io/component=training";
 
-// Indexes the controller reads through CacheReader::byIndex (values are
+// Indexes the controller reads through IndexedReader::byIndex (values are
 // "namespace/value").
 inline constexpr const char* kPodsByTrainingRun = "trainingRun";  // label mlops.dev/training-run
 inline constexpr const char* kModelVersionsByModel = "model";     // spec.model
 inline constexpr const char* kRunsByReproductionOf = "reproductionOf";  // spec.reproduction.of
 
 // The informers the controller reads; all must be registered with the
-// CacheReader given to the reconciler.
+// cache (IndexedReader) given to the reconciler.
 struct TrainingRunInformers {
   runtime::Informer& runs;
   runtime::Informer& jobs;  // with kTrainingJobSelector
@@ -90,7 +92,8 @@ struct TrainingRunInformers {
   runtime::Informer& modelVersions;
 };
 
-// Adds the indexes above (idempotent: an index that exists is kept).
+// Adds the indexes above. Idempotent; an index of the same name that
+// another caller defined differently is an AlreadyExists error.
 Status addTrainingRunIndexes(TrainingRunInformers& informers);
 // Routes the informers' events to `controller` (see the top comment).
 void watchTrainingRunSources(runtime::Controller& controller, TrainingRunInformers& informers);
@@ -99,17 +102,20 @@ class TrainingRunReconciler final : public runtime::Reconciler {
  public:
   // Everything passed in must outlive the reconciler. `cache` answers the
   // gather reads; `api` receives writes and the few live reads.
-  TrainingRunReconciler(runtime::CacheReader& cache, kube::Client& api,
+  TrainingRunReconciler(runtime::IndexedReader& cache, kube::Client& api,
                         runtime::EventRecorder& events, TrainingRunOptions options,
                         const Clock& clock = SystemClock::instance(),
                         runtime::Logger logger = runtime::Logger("trainingrun"));
 
-  Result<runtime::ReconcileResult> reconcile(const runtime::Request& request) override;
+  // On shutdown (ctx.stopping()) the live list of the Job's Events is
+  // abandoned; everything else is quick and completes.
+  Result<runtime::ReconcileResult> reconcile(const runtime::Request& request,
+                                             const runtime::ReconcileContext& ctx) override;
 
  private:
   Result<std::optional<nlohmann::json>> liveJob(const std::string& ns, const std::string& name);
   Result<std::optional<nlohmann::json>> gatherJob(const nlohmann::json& run);
-  Result<TrainingRunInput> gather(const nlohmann::json& run);
+  Result<TrainingRunInput> gather(const nlohmann::json& run, const runtime::ReconcileContext& ctx);
   std::optional<ProductionMetrics> productionMetrics(const std::string& ns,
                                                      const std::string& model);
   // Creates the Job; fills in.job or in.jobCreateError. An Error only when
@@ -117,7 +123,8 @@ class TrainingRunReconciler final : public runtime::Reconciler {
   Status createJob(TrainingRunInput& in, const nlohmann::json& job);
   // Live list of the core/v1 Events about the Job (fieldSelector
   // involvedObject.uid); empty when they cannot be read.
-  std::vector<nlohmann::json> jobEvents(const std::string& ns, const std::string& jobUID);
+  std::vector<nlohmann::json> jobEvents(const std::string& ns, const std::string& jobUID,
+                                        const CancelToken& cancel);
   // VersionRegistry::registerVersion() for decision.registerModelVersion,
   // claiming the number with a status write of decision.status plus
   // status.registration over `current`'s resourceVersion. After a claim,
@@ -126,7 +133,7 @@ class TrainingRunReconciler final : public runtime::Reconciler {
   Result<nlohmann::json> registerVersion(const runtime::Request& request, TrainingRunInput& in,
                                          nlohmann::json& current, TrainingRunDecision& decision);
 
-  runtime::CacheReader& cache_;
+  runtime::IndexedReader& cache_;
   kube::Client& api_;
   runtime::EventRecorder& events_;
   const TrainingRunOptions options_;
@@ -143,11 +150,9 @@ struct TrainingRunControllerOptions {
 
 // Wires the controller into `manager`: the informers (TrainingRuns, labelled
 // Jobs and Pods, ModelVersions) with their indexes, the reconciler on the
-// manager's cache, client and event recorder, and a controller named
-// "trainingrun" with `workers` workers. The caller keeps the returned
-// reconciler alive for as long as the manager runs (declare it before the
-// manager).
-Result<std::unique_ptr<TrainingRunReconciler>> setupTrainingRunController(
-    runtime::Manager& manager, const TrainingRunControllerOptions& options);
+// manager's cache, client, event recorder and clock, and a controller named
+// "trainingrun" with `workers` workers. The manager owns the reconciler.
+Status setupTrainingRunController(runtime::Manager& manager,
+                                  const TrainingRunControllerOptions& options);
 
 }  // namespace mlops::training

@@ -92,7 +92,10 @@ TEST_F(KubeAuthTest, ConnectionRefusedIsUnavailableQuickly) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().toString();
   EXPECT_NE(r.error().message.find(cfg->server), std::string::npos) << r.error().message;
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  // Far below the request timeout (30 s): a refused connection is reported at
+  // once, not retried until the deadline. Not tighter: under ASan on a loaded
+  // machine the refusal took 2.1 s once.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
 }
 
 TEST_F(KubeAuthTest, WrongCertificateAuthorityFailsVerification) {

@@ -49,7 +49,7 @@ class StampingReconciler final : public Reconciler {
  public:
   StampingReconciler(kube::Reader& cache, kube::Writer& api, EventRecorder& events)
       : cache_(cache), api_(api), events_(events) {}
-  Result<ReconcileResult> reconcile(const Request& req) override {
+  Result<ReconcileResult> reconcile(const Request& req, const ReconcileContext&) override {
     auto cm = cache_.get(cms(), req.ns, req.name);
     if (!cm) {
       if (cm.error().code == ErrorCode::kNotFound) return ReconcileResult{};
@@ -89,8 +89,15 @@ TEST_F(ManagerIntegrationTest, RunsAControllerAsLeaderAndShutsDownCleanly) {
   o.leaderElectionNamespace = ns();
   o.leaderElectionId = "it-manager";
   Manager mgr(client(), o);
-  StampingReconciler reconciler(mgr.cache(), client(), mgr.eventRecorder());
-  mgr.addController("stamper", reconciler, 2).watch(mgr.informer(cms()));
+  mgr.addController(
+         "stamper",
+         std::make_unique<StampingReconciler>(mgr.cache(), client(), mgr.eventRecorder()),
+         [] {
+           ControllerOptions two;
+           two.workers = 2;
+           return two;
+         }())
+      .watch(mgr.informer(cms()));
 
   std::atomic<int> exitCode{-1};
   std::thread runner([&] { exitCode = mgr.run(); });

@@ -27,7 +27,7 @@ class ScriptedReconciler final : public Reconciler {
     std::lock_guard lock(mu_);
     answers_ = std::move(answers);
   }
-  Result<ReconcileResult> reconcile(const Request& request) override {
+  Result<ReconcileResult> reconcile(const Request& request, const ReconcileContext&) override {
     Answer answer;
     {
       std::lock_guard lock(mu_);
@@ -195,7 +195,7 @@ TEST(ControllerTest, WatchedInformerEventsBecomeRequests) {
 TEST(ControllerTest, NeverReconcilesOneKeyConcurrently) {
   class SlowReconciler final : public Reconciler {
    public:
-    Result<ReconcileResult> reconcile(const Request& req) override {
+    Result<ReconcileResult> reconcile(const Request& req, const ReconcileContext&) override {
       {
         std::lock_guard lock(mu);
         if (++active[req.key()] > 1) overlap = true;
@@ -238,6 +238,45 @@ TEST(ControllerTest, StopWaitsForInFlightReconcilesWithinTheGracePeriod) {
   EXPECT_FALSE(c.stop(30ms)) << "still running after the grace period";
   release = true;
   EXPECT_TRUE(c.stop(5s));
+}
+
+// A reconcile in the middle of a slow call (a 10 s Prometheus query, say)
+// sees shutdown begin through its context and returns at once, so stop()
+// never needs the whole grace period.
+TEST(ControllerTest, ReconcilesSeeShutdownThroughTheirContext) {
+  class WaitingReconciler final : public Reconciler {
+   public:
+    Result<ReconcileResult> reconcile(const Request&, const ReconcileContext& ctx) override {
+      inside = true;
+      sawStoppingBefore = ctx.stopping();
+      if (!ctx.cancel().waitFor(SystemClock::instance(), 10s)) {
+        return ReconcileResult{};
+      }
+      sawStoppingAfter = ctx.stopping();
+      return makeError(ErrorCode::kCancelled, "query abandoned");
+    }
+    std::atomic<bool> inside{false};
+    std::atomic<bool> sawStoppingBefore{true};
+    std::atomic<bool> sawStoppingAfter{false};
+  } r;
+  RuntimeMetrics metrics;
+  Controller c("test", r, options(&metrics));
+  c.start();
+  c.enqueue({"ns", "a"});
+  ASSERT_TRUE(eventually([&] { return r.inside.load(); }));
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(c.stop(5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  EXPECT_FALSE(r.sawStoppingBefore.load());
+  EXPECT_TRUE(r.sawStoppingAfter.load());
+  // Abandoned for shutdown, as the contract asks: not counted as a failure.
+  EXPECT_EQ(counterValue(metrics, "controller_runtime_reconcile_errors_total{controller=\"test\"}"),
+            0);
+}
+
+TEST(ControllerTest, TheBackgroundContextNeverStops) {
+  EXPECT_FALSE(ReconcileContext::background().stopping());
+  EXPECT_FALSE(ReconcileContext::background().cancel().cancelled());
 }
 
 TEST(MapFuncTest, RequestForOwnerFollowsTheControllerReference) {

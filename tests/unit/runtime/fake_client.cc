@@ -55,7 +55,7 @@ Result<std::optional<kube::WatchEvent>> throughDecoder(const kube::WatchEvent& e
 // hold `mu` when constructing or destroying it).
 class WakeOnCancel {
  public:
-  WakeOnCancel(kube::CancelToken* token, std::mutex& mu, std::condition_variable& cv)
+  WakeOnCancel(const kube::CancelToken* token, std::mutex& mu, std::condition_variable& cv)
       : token_(token) {
     if (token_ != nullptr) {
       id_ = token_->subscribe([&mu, &cv] {
@@ -71,12 +71,128 @@ class WakeOnCancel {
   WakeOnCancel& operator=(const WakeOnCancel&) = delete;
 
  private:
-  kube::CancelToken* token_;
+  const kube::CancelToken* token_;
   uint64_t id_ = 0;
 };
 
 bool isCancelled(const kube::CancelToken* token) {
   return token != nullptr && token->cancelled();
+}
+
+Error conflict(const std::string& message) {
+  return apiError(ErrorCode::kConflict, 409, "Conflict", message);
+}
+
+Error staleResourceVersion() {
+  return conflict(
+      "the object has been modified; please apply your changes to the latest version and try "
+      "again");
+}
+
+constexpr const char* kDeletionTimestamp = "2024-01-01T00:00:01Z";
+
+// What metadata.generation follows: everything but metadata and status.
+Json specPart(const Json& obj) {
+  Json out = obj;
+  if (out.is_object()) {
+    for (const char* key : {"metadata", "status", "apiVersion", "kind"}) out.erase(key);
+  }
+  return out;
+}
+
+bool hasFinalizers(const Json& obj) {
+  const Json& meta = obj.contains("metadata") ? obj["metadata"] : Json();
+  return meta.is_object() && meta.contains("finalizers") && meta["finalizers"].is_array() &&
+         !meta["finalizers"].empty();
+}
+
+bool isDeleting(const Json& obj) {
+  return obj.contains("metadata") && obj["metadata"].is_object() &&
+         obj["metadata"].contains("deletionTimestamp");
+}
+
+std::string escapePointer(const std::string& token) {
+  std::string out;
+  for (char c : token) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// "/metadata/labels/mlops.dev~1model" → "metadata.labels.mlops.dev/model"
+std::string dotted(const std::string& pointer) {
+  std::vector<std::string> parts;
+  Json::json_pointer p(pointer);
+  while (!p.empty()) {
+    parts.insert(parts.begin(), p.back());
+    p.pop_back();
+  }
+  std::string out;
+  for (const auto& part : parts) out += (out.empty() ? "" : ".") + part;
+  return out;
+}
+
+// The fields of `obj` at the granularity ownership is tracked (see the
+// header): JSON pointer → value. `scope`: which part of the object a write
+// addresses.
+enum class Scope { kMain, kStatus, kAll };
+std::map<std::string, Json> fieldsOf(const Json& obj, Scope scope) {
+  std::map<std::string, Json> out;
+  if (!obj.is_object()) return out;
+  auto secondLevel = [&](const std::string& key, const Json& value) {
+    // A map's keys are the fields; an empty map claims nothing.
+    if (value.is_object()) {
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        out["/" + escapePointer(key) + "/" + escapePointer(it.key())] = it.value();
+      }
+    } else {
+      out["/" + escapePointer(key)] = value;
+    }
+  };
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    const std::string& key = it.key();
+    if (key == "apiVersion" || key == "kind") continue;
+    if (key == "status") {
+      if (scope != Scope::kMain) secondLevel(key, it.value());
+      continue;
+    }
+    if (scope == Scope::kStatus) continue;
+    if (key == "metadata") {
+      const Json& meta = it.value();
+      if (!meta.is_object()) continue;
+      for (const char* map : {"labels", "annotations"}) {
+        if (!meta.contains(map) || !meta[map].is_object()) continue;
+        for (auto m = meta[map].begin(); m != meta[map].end(); ++m) {
+          out[std::string("/metadata/") + map + "/" + escapePointer(m.key())] = m.value();
+        }
+      }
+      for (const char* list : {"finalizers", "ownerReferences"}) {
+        if (meta.contains(list)) out[std::string("/metadata/") + list] = meta[list];
+      }
+      continue;
+    }
+    secondLevel(key, it.value());
+  }
+  return out;
+}
+
+bool inScope(const std::string& pointer, Scope scope) {
+  const bool status = pointer.rfind("/status", 0) == 0;
+  return scope == Scope::kAll || (scope == Scope::kStatus) == status;
+}
+
+void erasePointer(Json& obj, const std::string& pointer) {
+  Json::json_pointer p(pointer);
+  if (p.empty() || !obj.contains(p)) return;
+  const std::string last = p.back();
+  p.pop_back();
+  obj[p].erase(last);
 }
 
 }  // namespace
@@ -148,15 +264,35 @@ Json FakeClient::putLocked(const std::string& res, Json obj) {
   auto& bucket = objects_[res];
   auto existing = bucket.find(key);
   const bool isNew = existing == bucket.end();
-  obj["metadata"]["resourceVersion"] = std::to_string(++rv_);
+  Json& meta = obj["metadata"];
   if (isNew) {
-    if (!obj["metadata"].contains("uid")) {
-      obj["metadata"]["uid"] = "uid-" + std::to_string(++uidCounter_);
+    if (!meta.contains("uid")) {
+      meta["uid"] = "uid-" + std::to_string(++uidCounter_);
     }
-    obj["metadata"]["creationTimestamp"] = "2024-01-01T00:00:00Z";
+    meta["creationTimestamp"] = "2024-01-01T00:00:00Z";
+    meta["generation"] = 1;
   } else {
-    obj["metadata"]["uid"] = existing->second["metadata"]["uid"];
+    const Json& before = existing->second;
+    const Json& was = before["metadata"];
+    meta["uid"] = was["uid"];
+    meta["creationTimestamp"] = was.value("creationTimestamp", Json("2024-01-01T00:00:00Z"));
+    const int64_t generation = was.value("generation", int64_t{1});
+    meta["generation"] = specPart(before) == specPart(obj) ? generation : generation + 1;
+    if (isDeleting(before)) {
+      meta["deletionTimestamp"] = was["deletionTimestamp"];
+      if (was.contains("deletionGracePeriodSeconds")) {
+        meta["deletionGracePeriodSeconds"] = was["deletionGracePeriodSeconds"];
+      }
+      if (!hasFinalizers(obj)) {
+        // The last finalizer went: the deletion completes.
+        meta["resourceVersion"] = std::to_string(rv_ + 1);
+        bucket[key] = obj;
+        eraseLocked(res, key);
+        return obj;
+      }
+    }
   }
+  meta["resourceVersion"] = std::to_string(++rv_);
   bucket[key] = obj;
   emitLocked(res, namespaceOf(obj),
              isNew ? kube::WatchEventType::kAdded : kube::WatchEventType::kModified, obj);
@@ -169,8 +305,30 @@ void FakeClient::eraseLocked(const std::string& res, const std::string& key) {
   if (it == bucket.end()) return;
   Json obj = it->second;
   bucket.erase(it);
+  owners_[res].erase(key);
   obj["metadata"]["resourceVersion"] = std::to_string(++rv_);
   emitLocked(res, namespaceOf(obj), kube::WatchEventType::kDeleted, obj);
+}
+
+void FakeClient::takeChangedFieldsLocked(const std::string& res, const std::string& key,
+                                         const std::string& manager, const Json& before,
+                                         const Json& after) {
+  if (manager.empty() || objects_[res].count(key) == 0) return;
+  const auto was = fieldsOf(before, Scope::kAll);
+  const auto now = fieldsOf(after, Scope::kAll);
+  auto& owners = owners_[res][key];
+  std::set<std::string> pointers;
+  for (const auto& [p, v] : was) pointers.insert(p);
+  for (const auto& [p, v] : now) pointers.insert(p);
+  for (const auto& p : pointers) {
+    auto a = was.find(p);
+    auto b = now.find(p);
+    const bool changed = (a == was.end()) != (b == now.end()) ||
+                         (a != was.end() && b != now.end() && a->second != b->second);
+    if (!changed) continue;
+    for (auto& [m, fields] : owners) fields.erase(p);
+    if (b != now.end()) owners[manager].insert(p);
+  }
 }
 
 void FakeClient::emitLocked(const std::string& res, const std::string& ns,
@@ -357,8 +515,14 @@ Result<kube::ListPage> FakeClient::list(const kube::Resource& r, const std::stri
   return page;
 }
 
+bool FakeClient::hasStatusSubresource(const kube::Resource& r) {
+  static const std::set<std::string> kWithout = {"configmaps", "secrets", "events", "leases",
+                                                 "serviceaccounts"};
+  return kWithout.count(r.resource) == 0;
+}
+
 Result<Json> FakeClient::create(const kube::Resource& r, const std::string& ns, const Json& obj,
-                                const kube::WriteOptions&) {
+                                const kube::WriteOptions& opts) {
   std::lock_guard lock(mu_);
   if (auto failure = takeWriteFailureLocked()) return *failure;
   Json o = obj;
@@ -368,59 +532,155 @@ Result<Json> FakeClient::create(const kube::Resource& r, const std::string& ns, 
     return apiError(ErrorCode::kAlreadyExists, 409, "AlreadyExists",
                     r.groupResource() + " \"" + nameOf(o) + "\" already exists");
   }
-  o["metadata"].erase("resourceVersion");
-  return putLocked(r.groupResource(), o);
+  if (hasStatusSubresource(r)) o.erase("status");
+  for (const char* server : {"resourceVersion", "deletionTimestamp", "generation"}) {
+    o["metadata"].erase(server);
+  }
+  Json stored = putLocked(r.groupResource(), o);
+  takeChangedFieldsLocked(r.groupResource(), key, opts.fieldManager, Json(), stored);
+  return stored;
 }
 
 Result<Json> FakeClient::update(const kube::Resource& r, const std::string& ns, const Json& obj,
-                                const kube::WriteOptions&) {
+                                const kube::WriteOptions& opts) {
   std::lock_guard lock(mu_);
   if (auto failure = takeWriteFailureLocked()) return *failure;
   Json o = obj;
   if (r.namespaced) o["metadata"]["namespace"] = ns;
   auto& bucket = objects_[r.groupResource()];
-  auto it = bucket.find(objectKey(o));
+  const std::string key = objectKey(o);
+  auto it = bucket.find(key);
   if (it == bucket.end()) return notFound(r.groupResource(), nameOf(o));
   const std::string want = resourceVersionOf(o);
-  if (!want.empty() && want != resourceVersionOf(it->second)) {
-    return apiError(ErrorCode::kConflict, 409, "Conflict",
-                    "the object has been modified; please apply your changes to the latest "
-                    "version and try again");
+  if (!want.empty() && want != resourceVersionOf(it->second)) return staleResourceVersion();
+  const Json before = it->second;
+  if (hasStatusSubresource(r)) {
+    // The main resource ignores status: only updateStatus() changes it.
+    if (before.contains("status")) {
+      o["status"] = before["status"];
+    } else {
+      o.erase("status");
+    }
   }
-  return putLocked(r.groupResource(), o);
+  Json stored = putLocked(r.groupResource(), o);
+  takeChangedFieldsLocked(r.groupResource(), key, opts.fieldManager, before, stored);
+  return stored;
 }
 
 Result<Json> FakeClient::mergePatch(const kube::Resource& r, const std::string& ns,
-                                    const std::string& name, const Json& patch, const std::string&,
-                                    const kube::WriteOptions&) {
+                                    const std::string& name, const Json& patch,
+                                    const std::string& subresource,
+                                    const kube::WriteOptions& opts) {
   std::lock_guard lock(mu_);
   if (auto failure = takeWriteFailureLocked()) return *failure;
   auto& bucket = objects_[r.groupResource()];
-  auto it = bucket.find(makeKey(r.namespaced ? ns : "", name));
+  const std::string key = makeKey(r.namespaced ? ns : "", name);
+  auto it = bucket.find(key);
   if (it == bucket.end()) return notFound(r.groupResource(), name);
-  Json o = it->second;
-  o.merge_patch(patch);
-  return putLocked(r.groupResource(), o);
+  if (subresource == "status" && !hasStatusSubresource(r)) {
+    return notFound(r.groupResource() + "/status", name);
+  }
+  const Json before = it->second;
+  if (patch.is_object() && patch.contains("metadata") && patch["metadata"].is_object() &&
+      patch["metadata"].contains("resourceVersion") &&
+      patch["metadata"]["resourceVersion"] != before["metadata"]["resourceVersion"]) {
+    return staleResourceVersion();
+  }
+  Json patched = before;
+  patched.merge_patch(patch);
+  Json o = before;
+  if (subresource == "status") {
+    if (patched.contains("status")) {
+      o["status"] = patched["status"];
+    } else {
+      o.erase("status");
+    }
+  } else {
+    o = patched;
+    if (hasStatusSubresource(r)) {
+      if (before.contains("status")) {
+        o["status"] = before["status"];
+      } else {
+        o.erase("status");
+      }
+    }
+  }
+  Json stored = putLocked(r.groupResource(), o);
+  takeChangedFieldsLocked(r.groupResource(), key, opts.fieldManager, before, stored);
+  return stored;
 }
 
 Result<Json> FakeClient::apply(const kube::Resource& r, const std::string& ns, const Json& obj,
-                               const kube::ApplyOptions&, const std::string&) {
+                               const kube::ApplyOptions& opts, const std::string& subresource) {
   std::lock_guard lock(mu_);
   if (auto failure = takeWriteFailureLocked()) return *failure;
+  if (opts.fieldManager.empty()) {
+    return apiError(ErrorCode::kBadRequest, 400, "BadRequest",
+                    "PATCH requests with apply must specify fieldManager");
+  }
+  const bool statusOnly = subresource == "status";
+  const bool withStatus = hasStatusSubresource(r);
+  const Scope scope = statusOnly ? Scope::kStatus : (withStatus ? Scope::kMain : Scope::kAll);
   Json o = obj;
   if (r.namespaced) o["metadata"]["namespace"] = ns;
-  auto& bucket = objects_[r.groupResource()];
-  auto it = bucket.find(objectKey(o));
-  if (it != bucket.end()) {
-    Json merged = it->second;
-    merged.merge_patch(o);
-    o = merged;
+  const std::string res = r.groupResource();
+  const std::string key = objectKey(o);
+  auto& bucket = objects_[res];
+  auto it = bucket.find(key);
+  const auto applied = fieldsOf(o, scope);
+
+  if (it == bucket.end()) {
+    if (statusOnly) return notFound(res, nameOf(o));
+    if (withStatus) o.erase("status");
+    for (const char* server : {"resourceVersion", "deletionTimestamp", "generation"}) {
+      o["metadata"].erase(server);
+    }
+    Json stored = putLocked(res, o);
+    auto& mine = owners_[res][key][opts.fieldManager];
+    for (const auto& [p, v] : applied) mine.insert(p);
+    return stored;
   }
-  return putLocked(r.groupResource(), o);
+
+  const Json before = it->second;
+  auto& owners = owners_[res][key];
+  // Conflicts: a field another manager owns, applied with another value.
+  std::vector<std::pair<std::string, std::string>> conflicts;  // pointer, manager
+  for (const auto& [p, value] : applied) {
+    const Json::json_pointer ptr(p);
+    if (before.contains(ptr) && before.at(ptr) == value) continue;
+    for (const auto& [manager, fields] : owners) {
+      if (manager != opts.fieldManager && fields.count(p) != 0) conflicts.emplace_back(p, manager);
+    }
+  }
+  if (!conflicts.empty() && !opts.force) {
+    std::string message = "Apply failed with " + std::to_string(conflicts.size()) + " conflict" +
+                          (conflicts.size() == 1 ? "" : "s") + ":";
+    for (const auto& [p, manager] : conflicts) {
+      message += " conflict with \"" + manager + "\": ." + dotted(p) + ";";
+    }
+    return conflict(message);
+  }
+  for (const auto& [p, manager] : conflicts) owners[manager].erase(p);
+
+  Json merged = before;
+  for (const auto& [p, value] : applied) merged[Json::json_pointer(p)] = value;
+  // Fields this manager applied before, in this scope, and leaves out now.
+  std::set<std::string>& mine = owners[opts.fieldManager];
+  for (const auto& p : std::set<std::string>(mine)) {
+    if (!inScope(p, scope) || applied.count(p) != 0) continue;
+    mine.erase(p);
+    bool ownedByOthers = false;
+    for (const auto& [manager, fields] : owners) {
+      ownedByOthers = ownedByOthers || (manager != opts.fieldManager && fields.count(p) != 0);
+    }
+    if (!ownedByOthers) erasePointer(merged, p);
+  }
+  for (const auto& [p, value] : applied) mine.insert(p);
+  return putLocked(res, merged);
 }
 
 Result<Json> FakeClient::remove(const kube::Resource& r, const std::string& ns,
-                                const std::string& name, const kube::DeleteOptions&) {
+                                const std::string& name, const kube::DeleteOptions& opts) {
   std::lock_guard lock(mu_);
   if (auto failure = takeWriteFailureLocked()) return *failure;
   const std::string key = makeKey(r.namespaced ? ns : "", name);
@@ -428,13 +688,59 @@ Result<Json> FakeClient::remove(const kube::Resource& r, const std::string& ns,
   auto it = bucket.find(key);
   if (it == bucket.end()) return notFound(r.groupResource(), name);
   Json last = it->second;
+  if (!opts.preconditionUID.empty() && opts.preconditionUID != uidOf(last)) {
+    return conflict("Operation cannot be fulfilled on " + r.groupResource() + " \"" + name +
+                    "\": Precondition failed: UID in precondition: " + opts.preconditionUID +
+                    ", UID in object meta: " + uidOf(last));
+  }
+  if (hasFinalizers(last)) {
+    // Finalizers hold the object: it is only marked (once).
+    if (isDeleting(last)) return last;
+    last["metadata"]["deletionTimestamp"] = kDeletionTimestamp;
+    last["metadata"]["deletionGracePeriodSeconds"] = 0;
+    return putLocked(r.groupResource(), last);
+  }
   eraseLocked(r.groupResource(), key);
   return last;
 }
 
 Result<Json> FakeClient::updateStatus(const kube::Resource& r, const std::string& ns,
                                       const Json& obj, const kube::WriteOptions& opts) {
-  return update(r, ns, obj, opts);
+  std::lock_guard lock(mu_);
+  if (auto failure = takeWriteFailureLocked()) return *failure;
+  const std::string key = makeKey(r.namespaced ? ns : "", nameOf(obj));
+  if (!hasStatusSubresource(r)) return notFound(r.groupResource() + "/status", nameOf(obj));
+  auto& bucket = objects_[r.groupResource()];
+  auto it = bucket.find(key);
+  if (it == bucket.end()) return notFound(r.groupResource(), nameOf(obj));
+  const std::string want = resourceVersionOf(obj);
+  if (!want.empty() && want != resourceVersionOf(it->second)) return staleResourceVersion();
+  const Json before = it->second;
+  // Only status: spec and metadata of `obj` are ignored.
+  Json o = before;
+  if (obj.contains("status")) {
+    o["status"] = obj["status"];
+  } else {
+    o.erase("status");
+  }
+  Json stored = putLocked(r.groupResource(), o);
+  takeChangedFieldsLocked(r.groupResource(), key, opts.fieldManager, before, stored);
+  return stored;
+}
+
+std::map<std::string, std::set<std::string>> FakeClient::fieldOwners(
+    const kube::Resource& r, const std::string& ns, const std::string& name) const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, std::set<std::string>> out;
+  auto res = owners_.find(r.groupResource());
+  if (res == owners_.end()) return out;
+  auto obj = res->second.find(makeKey(r.namespaced ? ns : "", name));
+  if (obj == res->second.end()) return out;
+  for (const auto& [manager, fields] : obj->second) {
+    if (fields.empty()) continue;
+    for (const auto& p : fields) out[manager].insert(dotted(p));
+  }
+  return out;
 }
 
 Result<std::unique_ptr<kube::WatchStream>> FakeClient::watch(const kube::Resource& r,

@@ -72,5 +72,30 @@ TEST(IndexerTest, ThrowingIndexFunctionYieldsNoValues) {
   EXPECT_EQ(idx.size(), 0u);
 }
 
+TEST(IndexerTest, RegisteringTheSameIndexAgainIsIdempotentAndAnotherOneIsAnError) {
+  Indexer idx;
+  ASSERT_TRUE(idx.addIndex("model", indexByLabel("mlops.dev/model")).ok());
+  idx.upsert(
+      "ns/a",
+      std::make_shared<const nlohmann::json>(nlohmann::json{
+          {"metadata",
+           {{"namespace", "ns"}, {"name", "a"}, {"labels", {{"mlops.dev/model", "iris"}}}}}}));
+  // A second controller wiring the same index: fine, nothing changes.
+  EXPECT_TRUE(idx.addIndex("model", indexByLabel("mlops.dev/model")).ok());
+  EXPECT_EQ(idx.byIndex("model", "ns/iris")->size(), 1u);
+
+  // The same name for something else: an error that names both.
+  auto other = idx.addIndex("model", indexByField("/spec/model"));
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_NE(other.error().message.find("label mlops.dev/model"), std::string::npos);
+  EXPECT_NE(other.error().message.find("field /spec/model"), std::string::npos);
+  EXPECT_FALSE(idx.addIndex("model", indexByLabel("app")).ok());
+  // A bare function can never be shown to be the same one.
+  EXPECT_FALSE(
+      idx.addIndex("model", [](const nlohmann::json&) { return std::vector<std::string>{}; }).ok());
+  EXPECT_EQ(idx.byIndex("model", "ns/iris")->size(), 1u) << "the first definition stays";
+}
+
 }  // namespace
 }  // namespace mlops::runtime

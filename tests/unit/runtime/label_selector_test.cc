@@ -57,5 +57,37 @@ TEST(LabelSelectorTest, ExposesRequirements) {
   EXPECT_TRUE(LabelSelector().empty());
 }
 
+struct CoverCase {
+  const char* broader;
+  const char* narrower;
+  bool covers;
+};
+
+void PrintTo(const CoverCase& c, std::ostream* os) {
+  *os << "'" << c.broader << "' covers '" << c.narrower << "'";
+}
+
+class LabelSelectorCoverTest : public ::testing::TestWithParam<CoverCase> {};
+
+TEST_P(LabelSelectorCoverTest, Covers) {
+  const CoverCase& c = GetParam();
+  auto broader = LabelSelector::parse(c.broader);
+  auto narrower = LabelSelector::parse(c.narrower);
+  ASSERT_TRUE(broader.ok() && narrower.ok());
+  EXPECT_EQ(broader->covers(*narrower), c.covers);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, LabelSelectorCoverTest,
+    ::testing::Values(CoverCase{"", "", true}, CoverCase{"", "a=1", true},
+                      CoverCase{"a=1", "", false}, CoverCase{"a=1", "a=1,b=2", true},
+                      CoverCase{"a=1", "a==1", true}, CoverCase{"a=1", "a=2", false},
+                      CoverCase{"a in (1,2)", "a=1", true}, CoverCase{"a=1", "a in (1,2)", false},
+                      CoverCase{"a", "a=1", true}, CoverCase{"a", "!a", false},
+                      CoverCase{"!a", "!a,b", true}, CoverCase{"a!=1", "a=2", true},
+                      CoverCase{"a!=1", "a notin (1,3)", true},
+                      CoverCase{"a notin (1,3)", "a!=1", false}, CoverCase{"a!=1", "!a", true},
+                      CoverCase{"a=1,b=2", "b=2,a=1", true}, CoverCase{"a=1,b=2", "a=1", false}));
+
 }  // namespace
 }  // namespace mlops::runtime

@@ -12,6 +12,7 @@
 
 #include "fake_client.h"
 #include "fake_clock.h"
+#include "runtime/object.h"
 #include "server/health_server.h"
 #include "test_util.h"
 
@@ -31,7 +32,7 @@ const kube::Resource& cms() {
 
 class CountingReconciler final : public Reconciler {
  public:
-  Result<ReconcileResult> reconcile(const Request& r) override {
+  Result<ReconcileResult> reconcile(const Request& r, const ReconcileContext&) override {
     std::lock_guard lock(mu_);
     seen_.insert(r.key());
     ++calls_;
@@ -52,6 +53,33 @@ class CountingReconciler final : public Reconciler {
   int calls_ = 0;
 };
 
+// A leader-only loop: one round every 5 s of the given clock until stopped.
+class LoopRunnable final : public Runnable {
+ public:
+  explicit LoopRunnable(const Clock& clock) : clock_(clock) {}
+  std::string name() const override { return "loop"; }
+  Status run(const CancelToken& stop) override {
+    started = true;
+    while (!stop.waitFor(clock_, 5s)) {
+      ++rounds;
+    }
+    stopped = true;
+    return okStatus();
+  }
+  std::atomic<bool> started{false};
+  std::atomic<bool> stopped{false};
+  std::atomic<int> rounds{0};
+
+ private:
+  const Clock& clock_;
+};
+
+ControllerOptions withWorkers(int workers) {
+  ControllerOptions o;
+  o.workers = workers;
+  return o;
+}
+
 ManagerOptions localOptions() {
   ManagerOptions o;
   o.metricsBindAddress = "127.0.0.1:0";
@@ -68,8 +96,9 @@ TEST(ManagerTest, ReadyOnlyAfterCachesSyncThenReconcilesAndStopsCleanly) {
   Manager mgr(client, localOptions());
   auto& informer = mgr.informer(cms());
   EXPECT_EQ(&mgr.informer(cms()), &informer) << "one informer per resource";
-  CountingReconciler reconciler;
-  mgr.addController("cm", reconciler, 2).watch(informer);
+  auto owned = std::make_unique<CountingReconciler>();
+  CountingReconciler& reconciler = *owned;  // owned by the manager
+  mgr.addController("cm", std::move(owned), withWorkers(2)).watch(informer);
 
   std::atomic<int> exitCode{-1};
   std::thread runner([&] { exitCode = mgr.run(); });
@@ -97,6 +126,128 @@ TEST(ManagerTest, ReadyOnlyAfterCachesSyncThenReconcilesAndStopsCleanly) {
   EXPECT_TRUE(cached.ok());
 
   mgr.stop();
+  runner.join();
+  EXPECT_EQ(exitCode.load(), 0);
+}
+
+TEST(ManagerTest, InformersAreSharedPerSelectionAndTheCacheReadsTheCoveringOne) {
+  FakeClient client;
+  client.put(cms(), configMap("ns", "train", {{"component", "training"}}));
+  client.put(cms(), configMap("ns", "serve", {{"component", "serving"}}));
+  Manager mgr(client, localOptions());
+  InformerOptions training;
+  training.labelSelector = "component=training";
+  InformerOptions serving;
+  serving.labelSelector = "component=serving";
+  // Two controllers, each with its own selection of one resource.
+  Informer& a = mgr.informer(cms(), training);
+  Informer& b = mgr.informer(cms(), serving);
+  EXPECT_NE(&a, &b);
+  EXPECT_EQ(&mgr.informer(cms(), training), &a) << "same selection, same informer";
+  EXPECT_EQ(&mgr.informer(cms(), serving), &b);
+
+  std::thread runner([&] { mgr.run(); });
+  ASSERT_TRUE(eventually([&] { return mgr.cachesSynced(); }));
+  kube::ListOptions servingOnly;
+  servingOnly.labelSelector = "component=serving";
+  auto page = mgr.cache().list(cms(), "ns", servingOnly);
+  ASSERT_TRUE(page.ok()) << page.error().toString();
+  ASSERT_EQ(page->items.size(), 1u);
+  EXPECT_EQ(nameOf(page->items[0]), "serve");
+  EXPECT_TRUE(mgr.cache().get(cms(), "ns", "train").ok());
+  mgr.stop();
+  runner.join();
+}
+
+// A reconcile stuck in a slow call when SIGTERM arrives is told through its
+// context, returns, and the process shuts down cleanly (exit 0) instead of
+// being cut off when the grace period ends.
+TEST(ManagerTest, ShutdownCancelsInFlightReconcilesInsteadOfForcingAnExit) {
+  class SlowQueryReconciler final : public Reconciler {
+   public:
+    Result<ReconcileResult> reconcile(const Request&, const ReconcileContext& ctx) override {
+      inside = true;
+      // A Prometheus query with its 10 s timeout, abandoned on shutdown.
+      if (ctx.cancel().waitFor(SystemClock::instance(), 10s)) {
+        return makeError(ErrorCode::kCancelled, "query cancelled");
+      }
+      return ReconcileResult{};
+    }
+    std::atomic<bool> inside{false};
+  };
+  FakeClient client;
+  client.put(cms(), configMap("ns", "a"));
+  auto o = localOptions();
+  o.gracefulShutdownTimeout = 3s;
+  Manager mgr(client, o);
+  auto owned = std::make_unique<SlowQueryReconciler>();
+  SlowQueryReconciler& reconciler = *owned;
+  mgr.addController("slow", std::move(owned)).watch(mgr.informer(cms()));
+  std::atomic<int> exitCode{-1};
+  std::thread runner([&] { exitCode = mgr.run(); });
+  ASSERT_TRUE(eventually([&] { return reconciler.inside.load(); }));
+  const auto stopping = std::chrono::steady_clock::now();
+  mgr.stop();
+  runner.join();
+  EXPECT_EQ(exitCode.load(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - stopping, 2s);
+}
+
+TEST(ManagerTest, ARunnableThatFailsShutsTheProcessDownWithOne) {
+  class Failing final : public Runnable {
+   public:
+    std::string name() const override { return "failing"; }
+    Status run(const CancelToken&) override {
+      return makeError(ErrorCode::kInternal, "cannot work");
+    }
+  };
+  FakeClient client;
+  Manager mgr(client, localOptions());
+  mgr.add(std::make_unique<Failing>());
+  EXPECT_EQ(mgr.run(), 1);
+}
+
+// The grace period is measured on the Manager's clock: with a fake clock
+// that does not move, a reconcile that ignores its context is waited for
+// however long it takes in real time (on the real clock, 200 ms would have
+// ended the process). Events are stamped with the same clock.
+TEST(ManagerTest, TheGracePeriodAndEventTimesFollowTheInjectedClock) {
+  class Stubborn final : public Reconciler {
+   public:
+    Result<ReconcileResult> reconcile(const Request&, const ReconcileContext&) override {
+      inside = true;
+      while (!release) std::this_thread::sleep_for(1ms);
+      return ReconcileResult{};
+    }
+    std::atomic<bool> inside{false};
+    std::atomic<bool> release{false};
+  };
+  FakeClient client;
+  FakeClock clock;
+  client.put(cms(), configMap("ns", "a"));
+  auto o = localOptions();
+  o.clock = &clock;
+  o.gracefulShutdownTimeout = 200ms;
+  Manager mgr(client, o);
+  EXPECT_EQ(&mgr.clock(), &clock);
+  auto owned = std::make_unique<Stubborn>();
+  Stubborn& reconciler = *owned;
+  mgr.addController("stubborn", std::move(owned)).watch(mgr.informer(cms()));
+  std::atomic<int> exitCode{-1};
+  std::thread runner([&] { exitCode = mgr.run(); });
+  ASSERT_TRUE(eventually([&] { return reconciler.inside.load(); }));
+  mgr.eventRecorder().event(configMap("ns", "a"), EventType::kNormal, "Tested", "by the clock");
+  ASSERT_TRUE(eventually([&] {
+    auto events = client.list(kube::resources::kEvents, "ns");
+    return events.ok() && events->items.size() == 1;
+  }));
+  const auto event = client.list(kube::resources::kEvents, "ns")->items[0];
+  EXPECT_EQ(event["firstTimestamp"], "2023-11-14T22:13:20Z") << event.dump();
+
+  mgr.stop();
+  std::this_thread::sleep_for(400ms);  // twice the grace period, in real time
+  EXPECT_EQ(exitCode.load(), -1) << "still waiting: no fake time has passed";
+  reconciler.release = true;
   runner.join();
   EXPECT_EQ(exitCode.load(), 0);
 }
@@ -157,9 +308,19 @@ TEST(ManagerTest, OnlyTheLeaderReconcilesAndAStoppedLeaderHandsOver) {
   auto o2 = options();
   o2.identity = "two";
   Manager m1(client, o1), m2(client, o2);
-  CountingReconciler r1, r2;
-  m1.addController("cm", r1).watch(m1.informer(cms()));
-  m2.addController("cm", r2).watch(m2.informer(cms()));
+  auto owned1 = std::make_unique<CountingReconciler>();
+  auto owned2 = std::make_unique<CountingReconciler>();
+  CountingReconciler& r1 = *owned1;
+  CountingReconciler& r2 = *owned2;
+  m1.addController("cm", std::move(owned1)).watch(m1.informer(cms()));
+  m2.addController("cm", std::move(owned2)).watch(m2.informer(cms()));
+  // Leader-only loops start and stop with leadership, like controllers.
+  auto loop1 = std::make_unique<LoopRunnable>(clock);
+  auto loop2 = std::make_unique<LoopRunnable>(clock);
+  LoopRunnable& l1 = *loop1;
+  LoopRunnable& l2 = *loop2;
+  m1.add(std::move(loop1));
+  m2.add(std::move(loop2));
 
   std::atomic<int> exit1{-1}, exit2{-1};
   std::thread t1([&] { exit1 = m1.run(); });
@@ -169,9 +330,13 @@ TEST(ManagerTest, OnlyTheLeaderReconcilesAndAStoppedLeaderHandsOver) {
   ASSERT_TRUE(eventually([&] { return m2.cachesSynced(); }));
   // Twice the lease duration: the leader renews, the follower campaigns
   // (two sleepers: the electors) and never leads.
-  ASSERT_TRUE(clock.advanceInSteps(30s, 1s, 2));
+  ASSERT_TRUE(eventually([&] { return l1.started.load(); }));
+  // Sleepers: the two electors and the leader's runnable.
+  ASSERT_TRUE(clock.advanceInSteps(30s, 1s, 3));
   EXPECT_FALSE(m2.isLeader());
   EXPECT_EQ(r2.calls(), 0) << "a follower must not reconcile";
+  EXPECT_FALSE(l2.started.load()) << "nor run leader-only loops";
+  EXPECT_GE(l1.rounds.load(), 5) << "the loop's waits ran on the manager's clock";
   EXPECT_NE(m1.metrics().serialize().find(
                 "leader_election_master_status{name=\"mlops-operator-leader\"} 1"),
             std::string::npos);
@@ -179,13 +344,19 @@ TEST(ManagerTest, OnlyTheLeaderReconcilesAndAStoppedLeaderHandsOver) {
   m1.stop();  // releases the lease
   t1.join();
   EXPECT_EQ(exit1.load(), 0);
+  EXPECT_TRUE(l1.stopped.load()) << "stopped on shutdown, through its stop token";
   auto lease = client.object(kube::resources::kLeases, "ops", "mlops-operator-leader");
   ASSERT_TRUE(lease.has_value());
   // The follower takes over at its next attempt, within one jittered retry
   // period (2 s + 1.2 × 2 s), not after the lease expires.
-  ASSERT_TRUE(clock.advanceInSteps(4400ms, 100ms, 1));
+  // One sleeper (its elector) until it leads; then its runnable sleeps too.
+  for (int step = 0; step < 44 && !m2.isLeader(); ++step) {
+    clock.advance(100ms);
+    ASSERT_TRUE(eventually([&] { return m2.isLeader() || clock.settle(1, 20ms); }));
+  }
   EXPECT_TRUE(m2.isLeader()) << "the follower takes over at once after a release";
   ASSERT_TRUE(eventually([&] { return r2.seen().count("ns/a") == 1; }));
+  ASSERT_TRUE(eventually([&] { return l2.started.load(); }));
   m2.stop();
   t2.join();
   EXPECT_EQ(exit2.load(), 0);

@@ -41,10 +41,12 @@ Json version(int64_t number, const std::string& stage, const std::string& phase 
        {{"model", "iris"},
         {"version", number},
         {"stage", stage},
-        {"artifact", {{"uri", "s3://models/iris/" + std::to_string(number)}, {"digest", "sha256:ab"}}},
+        {"artifact",
+         {{"uri", "s3://models/iris/" + std::to_string(number)}, {"digest", "sha256:ab"}}},
         {"serving",
          {{"template",
-           {{"spec", {{"containers", Json::array({Json{{"name", "server"}, {"image", "srv:1"}}})}}}}},
+           {{"spec",
+             {{"containers", Json::array({Json{{"name", "server"}, {"image", "srv:1"}}})}}}}},
           {"replicas", 2}}}}},
       {"status", status},
   };
@@ -68,14 +70,14 @@ Json policy(Json analysis = Json::object()) {
 Json availableDeployment(const Json& applied, seconds availableFor = seconds(60)) {
   Json d = applied;
   d["metadata"]["generation"] = 2;
-  d["status"] = Json{{"observedGeneration", 2},
-                     {"replicas", d["spec"].value("replicas", 1)},
-                     {"updatedReplicas", d["spec"].value("replicas", 1)},
-                     {"availableReplicas", d["spec"].value("replicas", 1)},
-                     {"conditions",
-                      Json::array({Json{{"type", "Available"},
-                                        {"status", "True"},
-                                        {"lastTransitionTime", at(-availableFor)}}})}};
+  d["status"] =
+      Json{{"observedGeneration", 2},
+           {"replicas", d["spec"].value("replicas", 1)},
+           {"updatedReplicas", d["spec"].value("replicas", 1)},
+           {"availableReplicas", d["spec"].value("replicas", 1)},
+           {"conditions", Json::array({Json{{"type", "Available"},
+                                            {"status", "True"},
+                                            {"lastTransitionTime", at(-availableFor)}}})}};
   return d;
 }
 
@@ -170,7 +172,8 @@ TEST(DecideRollout, TheFirstVersionIsPromotedDirectlyOnceItsDeploymentIsAvailabl
   EXPECT_EQ(stable->at("spec").at("selector").at("matchLabels"),
             (Json{{"mlops.dev/model", "iris"}, {"mlops.dev/track", "stable"}}));
   EXPECT_EQ(stable->at("spec").at("replicas"), 2);
-  EXPECT_EQ(stable->at("spec").at("template").at("metadata").at("labels").at("mlops.dev/version"), "1");
+  EXPECT_EQ(stable->at("spec").at("template").at("metadata").at("labels").at("mlops.dev/version"),
+            "1");
   ASSERT_EQ(d.apply.size(), 2u);
   EXPECT_EQ(d.apply.back()["kind"], "Service");
   ASSERT_NE(statusOf(d, "iris-v1"), nullptr);
@@ -214,7 +217,8 @@ TEST(DecideRollout, WithoutAPolicyARollingUpdateWaitsForALiveConfirmation) {
   d = decideRollout(in);
   const Json* stable = applied(d, "iris");
   ASSERT_NE(stable, nullptr);
-  EXPECT_EQ(stable->at("spec").at("template").at("metadata").at("labels").at("mlops.dev/version"), "2");
+  EXPECT_EQ(stable->at("spec").at("template").at("metadata").at("labels").at("mlops.dev/version"),
+            "2");
   EXPECT_EQ(applied(d, "iris-canary"), nullptr);
   EXPECT_EQ(statusOf(d, "iris-v2")->at("reason"), "Promoting");
   EXPECT_EQ(statusOf(d, "iris-v2")->at("replacedVersion"), 1);
@@ -245,7 +249,8 @@ TEST(DecideRollout, WithAPolicyTheCandidateRunsAsACanaryAndIsMeasuredAfterTheIni
   EXPECT_EQ(d.evaluate->versionName, "iris-v2");
   EXPECT_EQ(d.evaluate->placeholders.track, "canary");
   EXPECT_EQ(d.evaluate->placeholders.version, "2");
-  EXPECT_TRUE(d.apply.empty() && d.statuses.empty()) << "an evaluation request carries nothing else";
+  EXPECT_TRUE(d.apply.empty() && d.statuses.empty())
+      << "an evaluation request carries nothing else";
 }
 
 // Drives v2's canary to the point where an evaluation is due.
@@ -268,7 +273,8 @@ TEST(DecideRollout, ABreachRollsTheCanaryBackWithTheDecidingMeasurementAndLeaves
   EXPECT_EQ(status->at("analysis").at("phase"), "Failed");
   EXPECT_EQ(status->at("analysis").at("checks")[0].at("measurements")[0].at("value"), 0.2);
   EXPECT_TRUE(hasEvent(d, "AnalysisFailed"));
-  EXPECT_NE(d.events.front().message.find("0.2 > max 0.05"), std::string::npos) << d.events.front().message;
+  EXPECT_NE(d.events.front().message.find("0.2 > max 0.05"), std::string::npos)
+      << d.events.front().message;
 
   persist(in, d);
   in.evaluation.reset();
@@ -305,8 +311,10 @@ TEST(DecideRollout, EnoughSuccessfulEvaluationsPromoteThroughTheStableDeployment
   RolloutDecision d = decideRollout(in);
   const Json* stable = applied(d, "iris");
   ASSERT_NE(stable, nullptr);
-  EXPECT_EQ(stable->at("spec").at("template").at("metadata").at("labels").at("mlops.dev/version"), "2");
-  EXPECT_FALSE(removes(d, "Deployment", "iris-canary")) << "the canary stays until stable serves v2";
+  EXPECT_EQ(stable->at("spec").at("template").at("metadata").at("labels").at("mlops.dev/version"),
+            "2");
+  EXPECT_FALSE(removes(d, "Deployment", "iris-canary"))
+      << "the canary stays until stable serves v2";
 
   persist(in, d);
   in.stable = availableDeployment(*stable);
@@ -348,7 +356,8 @@ TEST(DecideRollout, ANewerCandidatePreemptsARunningCanary) {
   EXPECT_EQ(statusOf(d, "iris-v2")->at("reason"), "Preempted");
   const Json* canary = applied(d, "iris-canary");
   ASSERT_NE(canary, nullptr) << "the canary now runs v3";
-  EXPECT_EQ(canary->at("spec").at("template").at("metadata").at("labels").at("mlops.dev/version"), "3");
+  EXPECT_EQ(canary->at("spec").at("template").at("metadata").at("labels").at("mlops.dev/version"),
+            "3");
 }
 
 TEST(DecideRollout, DeletingThePolicyMidCanaryPausesWithoutRemovingAnything) {
@@ -399,7 +408,8 @@ TEST(DecideRollout, ABakeFailureRestoresTheReplacedVersion) {
   d = decideRollout(in);
   const Json* stable = applied(d, "iris");
   ASSERT_NE(stable, nullptr);
-  EXPECT_EQ(stable->at("spec").at("template").at("metadata").at("labels").at("mlops.dev/version"), "1");
+  EXPECT_EQ(stable->at("spec").at("template").at("metadata").at("labels").at("mlops.dev/version"),
+            "1");
   EXPECT_EQ(statusOf(d, "iris-v1")->at("phase"), "Production");
   EXPECT_EQ(statusOf(d, "iris-v2")->at("phase"), "RolledBack");
   EXPECT_EQ(statusOf(d, "iris-v2")->at("reason"), "BakeFailed");

@@ -25,8 +25,9 @@ Json servingVersion() {
                    {Json{{"name", "sidecar"}, {"image", "s:1"}},
                     Json{{"name", "server"},
                          {"image", "srv:1"},
-                         {"env", Json::array({Json{{"name", "MLOPS_MODEL_VERSION"}, {"value", "stale"}},
-                                              Json{{"name", "KEEP"}, {"value", "1"}}})},
+                         {"env",
+                          Json::array({Json{{"name", "MLOPS_MODEL_VERSION"}, {"value", "stale"}},
+                                       Json{{"name", "KEEP"}, {"value", "1"}}})},
                          {"ports", Json::array({Json{{"containerPort", 9000}}})}}})}}}}}}}}},
   };
 }
@@ -79,8 +80,8 @@ TEST(RenderDeployment, UnservableVersionsNameTheField) {
 }
 
 TEST(OwnerReferences, EveryOwnerWithOnlyTheNamedOneAsController) {
-  const Json refs = ownerReferences({servingVersion(), Json{{"metadata", {{"name", "iris-v8"}, {"uid", "u8"}}}}},
-                                    "iris-v8");
+  const Json refs = ownerReferences(
+      {servingVersion(), Json{{"metadata", {{"name", "iris-v8"}, {"uid", "u8"}}}}}, "iris-v8");
   ASSERT_EQ(refs.size(), 2u);
   EXPECT_FALSE(refs[0].contains("controller"));
   EXPECT_EQ(refs[1]["controller"], true);

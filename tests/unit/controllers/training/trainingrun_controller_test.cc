@@ -6,7 +6,9 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <thread>
 
 #include "fake_client.h"
 #include "fake_clock.h"
@@ -98,7 +100,9 @@ class TrainingRunReconcilerTest : public ::testing::Test {
     for (const auto& e : events_.events()) out.push_back(e.reason);
     return out;
   }
-  Result<runtime::ReconcileResult> reconcile() { return reconciler_->reconcile(kRun); }
+  Result<runtime::ReconcileResult> reconcile() {
+    return reconciler_->reconcile(kRun, runtime::ReconcileContext::background());
+  }
 
   FakeClient fake_;
   HookedClient api_{fake_};
@@ -170,13 +174,15 @@ TEST_F(TrainingRunReconcilerTest, AStatusConflictRequeuesAndSaysNothing) {
     }
     return std::nullopt;
   });
-  auto result = reconciler_->reconcile(Request{"team-a", "iris-repro-1"});
+  auto result = reconciler_->reconcile(Request{"team-a", "iris-repro-1"},
+                                       runtime::ReconcileContext::background());
   ASSERT_TRUE(result.ok());
   EXPECT_TRUE(result->requeue);
   EXPECT_TRUE(events_.events().empty());
 
   api_.setHook(nullptr);
-  result = reconciler_->reconcile(Request{"team-a", "iris-repro-1"});
+  result = reconciler_->reconcile(Request{"team-a", "iris-repro-1"},
+                                  runtime::ReconcileContext::background());
   ASSERT_TRUE(result.ok());
   EXPECT_EQ(result->requeueAfter, kWaitForOriginal);
   auto run = fake_.object(kube::resources::kTrainingRuns, "team-a", "iris-repro-1");
@@ -409,6 +415,38 @@ TEST_F(TrainingRunReconcilerTest, AJobWithoutPodsShowsItsFailedCreateEvents) {
   EXPECT_TRUE(selected);
 }
 
+TEST_F(TrainingRunReconcilerTest, ShutdownAbandonsTheLiveEventListAndWritesNothing) {
+  json run = fx::sampleRun();
+  run["status"] = {{"phase", "Running"},
+                   {"reason", "JobRunning"},
+                   {"jobUID", fx::kJobUID},
+                   {"jobName", "iris-run-1"}};
+  run = put(kube::resources::kTrainingRuns, run);
+  json job = operatorJob(run);
+  job["status"] = json::object();  // no pod: the Job's Events are listed live
+  put(kube::resources::kJobs, job);
+  fake_.holdLists(true);  // the API server does not answer
+
+  CancelToken shutdown;
+  const runtime::ReconcileContext ctx(shutdown);
+  std::optional<Result<runtime::ReconcileResult>> result;
+  std::thread worker([&] { result = reconciler_->reconcile(kRun, ctx); });
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& call : fake_.listCalls()) {
+      if (call.fieldSelector == "involvedObject.uid=" + fx::kJobUID) return true;
+    }
+    return false;
+  }));
+  shutdown.cancel();
+  worker.join();
+  fake_.holdLists(false);
+  ASSERT_TRUE(result.has_value());
+  ASSERT_FALSE(result->ok());
+  EXPECT_EQ(result->error().code, ErrorCode::kCancelled);
+  EXPECT_EQ(api_.count("updateStatus", "trainingruns.mlops.dev"), 0);
+  EXPECT_TRUE(events_.events().empty());
+}
+
 TEST_F(CompletedRunTest, TheChallengerIsComparedWithTheVersionInProduction) {
   json production{{"apiVersion", "mlops.dev/v1alpha1"},
                   {"kind", "ModelVersion"},
@@ -432,7 +470,8 @@ TEST_F(CompletedRunTest, TheChallengerIsComparedWithTheVersionInProduction) {
 
 class RecordingReconciler final : public runtime::Reconciler {
  public:
-  Result<runtime::ReconcileResult> reconcile(const Request& request) override {
+  Result<runtime::ReconcileResult> reconcile(const Request& request,
+                                             const runtime::ReconcileContext&) override {
     std::lock_guard lock(mu_);
     seen_.insert(request.key());
     return runtime::ReconcileResult{};
@@ -450,6 +489,20 @@ class RecordingReconciler final : public runtime::Reconciler {
   mutable std::mutex mu_;
   std::set<std::string> seen_;
 };
+
+TEST_F(TrainingRunReconcilerTest, IndexesAreAddedIdempotentlyButNeverRedefined) {
+  TrainingRunInformers informers{*runs_, *jobs_, *pods_, *mvs_};
+  EXPECT_TRUE(addTrainingRunIndexes(informers).ok()) << "again: idempotent";
+
+  // Another controller took the name for another index on the pods informer:
+  // silently keeping either would answer one of them wrongly.
+  Informer pods(fake_, fake_, kube::resources::kPods);
+  ASSERT_TRUE(pods.addIndex(kPodsByTrainingRun, runtime::indexByField("/spec/nodeName")).ok());
+  TrainingRunInformers clashing{*runs_, *jobs_, pods, *mvs_};
+  auto st = addTrainingRunIndexes(clashing);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kAlreadyExists);
+}
 
 TEST_F(TrainingRunReconcilerTest, EventsWakeTheRunTheyBelongTo) {
   RecordingReconciler recorder;
