@@ -27,8 +27,8 @@ Histogram::BucketBoundaries queueBuckets() {
 class PrometheusQueueMetrics final : public QueueMetrics {
  public:
   PrometheusQueueMetrics(::prometheus::Gauge& depth, ::prometheus::Counter& adds,
-                         ::prometheus::Histogram& queueDuration, ::prometheus::Histogram& workDuration,
-                         ::prometheus::Counter& retries)
+                         ::prometheus::Histogram& queueDuration,
+                         ::prometheus::Histogram& workDuration, ::prometheus::Counter& retries)
       : depth_(depth),
         adds_(adds),
         queueDuration_(queueDuration),
