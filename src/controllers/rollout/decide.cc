@@ -80,7 +80,7 @@ std::string appliedHash(const std::optional<Json>& object) {
 // RollingBack until the cluster shows it; the final reason is restored from it.
 std::pair<std::string, std::string> splitIntent(const std::string& message) {
   const auto colon = message.find(": ");
-  if (colon == std::string::npos || colon == 0 || message.find_first_of(" ") < colon) {
+  if (colon == std::string::npos || colon == 0 || message.find(' ') < colon) {
     return {"RolledBack", message};
   }
   return {message.substr(0, colon), message.substr(colon + 2)};
@@ -862,9 +862,9 @@ class Decider {
     std::string ready = "False";
     std::string reconciling = "False";
     std::string stalled = "False";
-    if (phase == "Production" && reason != kRollingBack) {
-      ready = "True";
-    } else if (phase == "Superseded" || phase == "Archived") {
+    const bool settled = (phase == "Production" && reason != kRollingBack) ||
+                         phase == "Superseded" || phase == "Archived";
+    if (settled) {
       ready = "True";
     } else if (phase == "RolledBack" || phase == "Invalid" || isPauseReason(reason)) {
       stalled = "True";
