@@ -8,6 +8,7 @@
 #include "controllers/rollout/serving.h"
 #include "core/json_access.h"
 #include "core/number_format.h"
+#include "core/utf8.h"
 #include "objects/canonical_json.h"
 #include "objects/conditions.h"
 #include "objects/sha256.h"
@@ -32,6 +33,9 @@ constexpr const char* kNameTaken = "NameTaken";
 constexpr const char* kPreempted = "Preempted";
 
 constexpr size_t kMeasurementsKept = 10;
+// The CRD's maxLength for messages: a longer one (an API server's refusal can
+// be long) would make the status write itself be refused, forever.
+constexpr size_t kMaxMessageBytes = 32768;
 // A backstop: Deployment and ModelVersion events wake the controller sooner.
 constexpr milliseconds kWaitForDeployment{5'000};
 // After a status write that moves a candidate on, the next step comes from
@@ -339,7 +343,8 @@ class Decider {
                 const std::string& message) {
     v.status["phase"] = phase;
     v.status["reason"] = reason;
-    v.status["message"] = message;
+    // Less 3 bytes: the "..." the cut appends.
+    v.status["message"] = truncateUtf8(message, kMaxMessageBytes - 3);
     v.touched = true;
   }
 

@@ -507,5 +507,13 @@ TEST(DecideRollout, ADeploymentTheApiServerRefusedMakesItsVersionInvalid) {
   EXPECT_TRUE(hasEvent(d, "InvalidServing"));
 }
 
+TEST(DecideRollout, AHugeRefusalIsCutToWhatTheStatusHolds) {
+  RolloutInput in = input({version(1, "Production")});
+  in.rejectedServing[1] = std::string(100'000, 'x');
+  const RolloutDecision d = decideRollout(in);
+  EXPECT_EQ(statusOf(d, "iris-v1")->at("phase"), "Invalid");
+  EXPECT_LE(statusOf(d, "iris-v1")->at("message").get<std::string>().size(), 32768u);
+}
+
 }  // namespace
 }  // namespace mlops::rollout
