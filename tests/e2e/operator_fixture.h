@@ -4,13 +4,18 @@
 // binary under test has exactly the permissions deploy/rbac.yaml grants.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include "e2e_wait.h"
+#include "kube/resource.h"
 #include "support/plane.h"
 
 namespace mlops::e2e {
@@ -79,6 +84,44 @@ class OperatorFixture : public testing::PlaneTest {
   }
 
   const std::string& operatorKubeconfig() const { return operatorKubeconfig_; }
+
+  // Creates `obj` in this test's namespace; a refusal fails the test.
+  nlohmann::json create(const kube::Resource& r, const nlohmann::json& obj) {
+    auto created = client().create(r, ns(), obj);
+    EXPECT_TRUE(created.ok()) << created.error().toString();
+    return created.ok() ? *created : nlohmann::json();
+  }
+
+  std::optional<nlohmann::json> get(const kube::Resource& r, const std::string& name) {
+    auto obj = client().get(r, ns(), name);
+    if (obj) return *obj;
+    return std::nullopt;
+  }
+
+  // The Events of this namespace about the object `involvedName`.
+  // (a JSON array; empty when the list failed).
+  nlohmann::json eventsAbout(const std::string& involvedName) {
+    kube::ListOptions opts;
+    opts.fieldSelector = "involvedObject.name=" + involvedName;
+    auto page = client().list(kube::resources::kEvents, ns(), opts);
+    return page ? page->items : nlohmann::json::array();
+  }
+
+  // Whether an Event with `reason` about `involvedName` appears within
+  // `timeout`; its message goes to `message` when asked.
+  bool eventuallyHasEvent(const std::string& involvedName, const std::string& reason,
+                          std::string* message = nullptr,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
+    return eventually(timeout, [&] {
+      for (const auto& e : eventsAbout(involvedName)) {
+        if (e.value("reason", "") == reason) {
+          if (message != nullptr) *message = e.value("message", "");
+          return true;
+        }
+      }
+      return false;
+    });
+  }
 
   std::string dir_;
   std::string operatorKubeconfig_;

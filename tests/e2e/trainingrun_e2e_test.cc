@@ -127,18 +127,6 @@ class TrainingRunE2E : public OperatorFixture {
     return run;
   }
 
-  json create(const kube::Resource& r, const json& obj) {
-    auto created = client().create(r, ns(), obj);
-    EXPECT_TRUE(created.ok()) << created.error().toString();
-    return created.ok() ? *created : json();
-  }
-
-  std::optional<json> get(const kube::Resource& r, const std::string& name) {
-    auto obj = client().get(r, ns(), name);
-    if (obj) return *obj;
-    return std::nullopt;
-  }
-
   json list(const kube::Resource& r, const std::string& selector = "") {
     kube::ListOptions opts;
     opts.labelSelector = selector;
@@ -216,21 +204,9 @@ class TrainingRunE2E : public OperatorFixture {
   }
 
   std::vector<std::string> eventReasons(const std::string& involvedName) {
-    kube::ListOptions opts;
-    opts.fieldSelector = "involvedObject.name=" + involvedName;
-    auto page = client().list(res::kEvents, ns(), opts);
     std::vector<std::string> out;
-    if (page) {
-      for (const auto& e : page->items) out.push_back(e.value("reason", ""));
-    }
+    for (const auto& e : eventsAbout(involvedName)) out.push_back(e.value("reason", ""));
     return out;
-  }
-
-  bool eventuallyHasEvent(const std::string& involvedName, const std::string& reason) {
-    return eventually(10s, [&] {
-      auto reasons = eventReasons(involvedName);
-      return std::find(reasons.begin(), reasons.end(), reason) != reasons.end();
-    });
   }
 
   // Sets the annotation e2e.mlops.dev/poke on an object the controller
