@@ -1,16 +1,16 @@
 // End-to-end: the shipped Grafana dashboard and alert rules against the
 // operator's real /metrics, scraped by the plane's real Prometheus.
 //
-// The test starts the operator (with leader election, so the leader gauge
-// exists), puts a ModelVersion into production (reconciles, queue traffic,
-// API requests), and writes the operator's metrics address into the plane's
-// file_sd targets file (PROMETHEUS_OPERATOR_TARGETS_FILE, job
-// "mlops-operator", honor_labels as the shipped ServiceMonitor). Then every
-// query of deploy/grafana/mlops-operator-dashboard.json, with Grafana's
-// variables expanded, must be accepted by Prometheus (a syntax error is
-// errorType bad_data), and the operator-health panels must return data.
-// Panels over metrics not exported yet are listed, not failed (see
-// kMustReturnData).
+// The first test starts the operator (with leader election, so the leader
+// gauge exists), points the plane's file_sd targets file
+// (PROMETHEUS_OPERATOR_TARGETS_FILE; honor_labels, as the shipped
+// ServiceMonitor) at it, and plays what the model panels show: a version
+// promoted after canary analysis, a version rolled back, a TrainingRun that
+// fails. Then every query of deploy/grafana/mlops-operator-dashboard.json,
+// with Grafana's variables expanded, must be accepted by Prometheus (a syntax
+// error is errorType bad_data), and the operator-health panels must return
+// data. Panels over metrics not exported yet are listed, not failed (see
+// kMustReturnData). The second test runs the alert rules' expressions.
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +41,8 @@ namespace res = kube::resources;
 
 // The scrape job of the plane's file_sd targets and of the shipped rules.
 constexpr const char* kJob = "mlops-operator";
+// The test exporter's series playing the model servers' error rate.
+constexpr const char* kErrorRate = "mlops_e2e_dashboard_error_rate";
 
 // A target group for the plane's file_sd file; `job` overrides the scrape
 // job's name.
@@ -49,8 +51,14 @@ json targetGroup(int port, const std::string& job) {
 }
 
 // Panels that must return data once Prometheus scrapes a running operator.
-// The others are over the domain metrics (mlops_*) and process_* metrics;
-// they must parse, and the test prints whether they returned data.
+// The others are over the domain metrics (mlops_*) and process_* metrics,
+// which the operator does not export yet: they must parse, and the test
+// prints whether they returned data. Once those metrics exist, "Production
+// version", "Versions by phase", "Training runs by phase" (and "... over
+// time"), "Promotions", "Rollbacks", "Check values", "Check evaluations by
+// verdict", "Canary analysis in range", "Resident memory" and "CPU" belong
+// here too (the scenario produces all of them; not retrains, which need the
+// drift controller).
 const std::set<std::string> kMustReturnData = {
     "Replicas up",           "Leaders",
     "Reconciles per second", "Reconcile errors per second",
@@ -79,6 +87,7 @@ struct Answer {
   std::string errorType;  // e.g. "bad_data" for a syntax error
   std::string error;
   size_t results = 0;  // series (vector) or 1 (scalar)
+  json series;         // the vector's elements ({metric, value}), if a vector
 };
 
 struct Query {
@@ -105,6 +114,11 @@ class DashboardE2E : public OperatorFixture {
     // No target left for the next test's Prometheus.
     if (!targetsFile_.empty()) {
       writeTargets(json::array());
+    }
+    for (const auto& labels : series_) {
+      testing::runCommand({"curl", "-sS", "-X", "DELETE", "--data",
+                           json{{"name", kErrorRate}, {"labels", labels}}.dump(),
+                           env().metricsExporterUrl() + "/series"});
     }
     if (op_) {
       if (HasFailure()) {
@@ -143,6 +157,7 @@ class DashboardE2E : public OperatorFixture {
       a.results = 1;
     } else if (result.is_array()) {
       a.results = result.size();
+      a.series = result;
     }
     return a;
   }
@@ -191,57 +206,145 @@ class DashboardE2E : public OperatorFixture {
     return out;
   }
 
+  // alert name → expression, from the plain rules file.
+  static std::map<std::string, std::string> loadAlerts() {
+    const YAML::Node rules =
+        YAML::LoadFile(testing::repoRoot() + "/deploy/prometheus/mlops-operator-rules.yaml");
+    std::map<std::string, std::string> alerts;
+    for (const auto& group : rules["groups"]) {
+      for (const auto& rule : group["rules"]) {
+        if (rule["alert"]) {
+          alerts[rule["alert"].as<std::string>()] = rule["expr"].as<std::string>();
+        }
+      }
+    }
+    return alerts;
+  }
+
+  json create(const kube::Resource& r, const json& obj) {
+    auto created = client().create(r, ns(), obj);
+    EXPECT_TRUE(created.ok()) << created.error().toString();
+    return created.ok() ? *created : json();
+  }
+
+  void waitForPhase(const kube::Resource& r, const std::string& name, const std::string& phase) {
+    std::string last;
+    EXPECT_TRUE(eventually(60s,
+                           [&] {
+                             auto obj = client().get(r, ns(), name);
+                             last =
+                                 obj ? obj->value("status", json::object()).value("phase", "") : "";
+                             return last == phase;
+                           }))
+        << name << " never reached " << phase << "; last phase: " << last;
+  }
+
+  static json modelVersion(int number) {
+    return json{
+        {"apiVersion", "mlops.dev/v1alpha1"},
+        {"kind", "ModelVersion"},
+        {"metadata", {{"name", "iris-v" + std::to_string(number)}}},
+        {"spec",
+         {{"model", "iris"},
+          {"version", number},
+          {"artifact", {{"uri", "s3://e2e/iris/" + std::to_string(number)}}},
+          {"serving",
+           {{"template",
+             {{"spec",
+               {{"containers",
+                 json::array({json{{"name", "server"},
+                                   {"image", "registry.example.com/ml/server:1"},
+                                   {"resources", {{"requests", {{"cpu", "10m"}}}}}}})}}}}}}},
+          {"stage", "Production"}}}};
+  }
+
+  // The error rate the test exporter shows for iris's `track`; returns once
+  // Prometheus answers with it.
+  void setErrorRate(const std::string& track, double value) {
+    const json labels = {{"namespace", ns()}, {"model", "iris"}, {"track", track}};
+    series_.insert(labels);
+    const auto r = testing::runCommand(
+        {"curl", "-sS", "-f", "-X", "PUT", "-H", "Content-Type: application/json", "--data",
+         json{{"name", kErrorRate}, {"labels", labels}, {"value", value}}.dump(),
+         env().metricsExporterUrl() + "/series"});
+    ASSERT_EQ(r.exitCode, 0) << r.describe();
+    const std::string selector = std::string(kErrorRate) + "{namespace=\"" + ns() +
+                                 "\",model=\"iris\",track=\"" + track +
+                                 "\"} == " + std::to_string(value);
+    ASSERT_TRUE(eventually(20s, [&] { return query(selector).results == 1; }))
+        << "Prometheus never showed " << selector;
+  }
+
   std::unique_ptr<OperatorProcess> op_;
   std::string targetsFile_;
+  std::set<json> series_;  // exporter series to delete
 };
 
-TEST_F(DashboardE2E, EveryDashboardQueryParsesAndTheOperatorHealthPanelsReturnData) {
+TEST_F(DashboardE2E, AfterARolloutEveryDashboardQueryParsesAndTheHealthPanelsReturnData) {
   const int health = freePort();
   const int metrics = freePort();
   op_ = std::make_unique<OperatorProcess>(operatorArgs(
       metrics, health, "dashboard-" + ns(),
       {"--namespace=" + ns(), "--workers=2", "--prometheus-url=" + env().prometheusUrl()}));
   ASSERT_TRUE(becomesReady(health, 30s)) << op_->output();
-
-  // Work for the controllers: a model version put straight into production.
-  const json version = {
-      {"apiVersion", "mlops.dev/v1alpha1"},
-      {"kind", "ModelVersion"},
-      {"metadata", {{"name", "iris-v1"}, {"namespace", ns()}}},
-      {"spec",
-       {{"model", "iris"},
-        {"version", 1},
-        {"artifact", {{"uri", "s3://e2e/iris/1"}}},
-        {"serving",
-         {{"template",
-           {{"spec",
-             {{"containers",
-               json::array({json{{"name", "server"},
-                                 {"image", "registry.example.com/ml/server:1"}}})}}}}}}},
-        {"stage", "Production"}}}};
-  auto created = client().create(res::kModelVersions, ns(), version);
-  ASSERT_TRUE(created.ok()) << created.error().toString();
-  std::string phase;
-  EXPECT_TRUE(eventually(60s,
-                         [&] {
-                           auto v = client().get(res::kModelVersions, ns(), "iris-v1");
-                           phase = v ? v->value("status", json::object()).value("phase", "") : "";
-                           return phase == "Production";
-                         }))
-      << "iris-v1 never reached Production; last phase: " << phase;
-
   // A job of this test's own, so no sample of an operator scraped by an
   // earlier test (rate() looks a minute back) can stand in for this one's.
   const std::string job = std::string(kJob) + "-" + ns();
   writeTargets(json::array({targetGroup(metrics, job)}));
   const auto scrapeStart = std::chrono::steady_clock::now();
+
+  // What the model panels show: a promotion after canary analysis, a
+  // rollback, and a failed TrainingRun (the drift controller's retrains are
+  // not exercised here).
+  setErrorRate("canary", 0.01);
+  setErrorRate("stable", 0.01);
+  create(res::kDriftPolicies,
+         json{{"apiVersion", "mlops.dev/v1alpha1"},
+              {"kind", "DriftPolicy"},
+              {"metadata", {{"name", "iris"}, {"namespace", ns()}}},
+              {"spec",
+               {{"model", "iris"},
+                {"analysis",
+                 {{"checks",
+                   json::array({json{{"name", "error-rate"},
+                                     {"query", std::string(kErrorRate) +
+                                                   "{namespace=\"{{namespace}}\","
+                                                   "model=\"{{model}}\",track=\"{{track}}\"}"},
+                                     {"max", 0.05}}})},
+                  {"interval", "1s"},
+                  {"initialDelay", "0s"},
+                  {"count", 2},
+                  {"bakeTime", "0s"}}}}}});
+  create(res::kModelVersions, modelVersion(1));
+  waitForPhase(res::kModelVersions, "iris-v1", "Production");
+  create(res::kModelVersions, modelVersion(2));
+  waitForPhase(res::kModelVersions, "iris-v2", "Production");
+  setErrorRate("canary", 0.5);
+  create(res::kModelVersions, modelVersion(3));
+  waitForPhase(res::kModelVersions, "iris-v3", "RolledBack");
+  create(res::kTrainingRuns,
+         json{{"apiVersion", "mlops.dev/v1alpha1"},
+              {"kind", "TrainingRun"},
+              {"metadata", {{"name", "iris-crash"}, {"namespace", ns()}}},
+              {"spec",
+               {{"model", "iris"},
+                {"backoffLimit", 0},
+                {"template",
+                 {{"metadata", {{"annotations", {{"test.mlops.dev/exit-code", "3"}}}}},
+                  {"spec",
+                   {{"containers",
+                     json::array({json{{"name", "trainer"},
+                                       {"image", "registry.example.com/ml/iris-trainer:1"},
+                                       {"resources", {{"requests", {{"cpu", "10m"}}}}}}})}}}}}}}});
+  waitForPhase(res::kTrainingRuns, "iris-crash", "Failed");
+
   ASSERT_TRUE(eventually(30s, [&] { return query("up{job=\"" + job + "\"} == 1").results == 1; }))
       << "Prometheus never scraped the operator at 127.0.0.1:" << metrics;
-  std::cout << "[ figure ] Prometheus scraped the operator "
+  std::cout << "[ figure ] rollout scenario scraped for "
             << std::chrono::duration_cast<std::chrono::milliseconds>(
                    std::chrono::steady_clock::now() - scrapeStart)
                    .count()
-            << " ms after the targets file was written\n";
+            << " ms\n";
 
   const std::vector<Query> queries = dashboardQueries(job);
   ASSERT_FALSE(queries.empty());
@@ -274,6 +377,20 @@ TEST_F(DashboardE2E, EveryDashboardQueryParsesAndTheOperatorHealthPanelsReturnDa
   for (const auto& line : withoutData) {
     std::cout << "    no data: " << line << "\n";
   }
+
+  // Which of the model alerts' expressions now hold for this namespace (a
+  // rollback and a failed run happened above; the alerts' `for:` and the
+  // cases where they must not hold are promtool's to test).
+  std::cout << "[ figure ] alert expressions holding for " << ns() << ":\n";
+  for (const auto& [name, expr] : loadAlerts()) {
+    const Answer a = query(expr);
+    EXPECT_EQ(a.status, "success") << name << ": " << a.errorType << ": " << a.error;
+    int holding = 0;
+    for (const auto& sample : a.series) {
+      holding += sample.value("metric", json::object()).value("namespace", "") == ns() ? 1 : 0;
+    }
+    std::cout << "    " << name << ": " << (holding > 0 ? "holds" : "does not hold") << "\n";
+  }
 }
 
 TEST_F(DashboardE2E, TheAlertRulesParseOnPrometheusAndTheOperatorDownAlertsStayQuiet) {
@@ -287,16 +404,7 @@ TEST_F(DashboardE2E, TheAlertRulesParseOnPrometheusAndTheOperatorDownAlertsStayQ
   // the answers below: this one is up and leads.
   writeTargets(json::array({targetGroup(metrics, kJob)}));
 
-  const YAML::Node rules =
-      YAML::LoadFile(testing::repoRoot() + "/deploy/prometheus/mlops-operator-rules.yaml");
-  std::map<std::string, std::string> alerts;
-  for (const auto& group : rules["groups"]) {
-    for (const auto& rule : group["rules"]) {
-      if (rule["alert"]) {
-        alerts[rule["alert"].as<std::string>()] = rule["expr"].as<std::string>();
-      }
-    }
-  }
+  std::map<std::string, std::string> alerts = loadAlerts();
   ASSERT_EQ(alerts.count("MlopsOperatorDown"), 1u);
   ASSERT_EQ(alerts.count("MlopsOperatorNoLeader"), 1u);
 
