@@ -645,6 +645,58 @@ TEST_F(RolloutE2E, ASettledModelIsReconciledWithoutLiveReads) {
       << "reconciles: " << reconciles() - reconcilesBefore;
 }
 
+// DESIGN.md: replicas are "not applied when a HorizontalPodAutoscaler
+// targets the Deployment": the autoscaler's choice survives reconciles.
+TEST_F(RolloutE2E, AnAutoscalersReplicaCountSurvivesReconciles) {
+  startOperator();
+  v1InProduction("scaled", std::nullopt);
+  if (HasFatalFailure()) return;
+  const json hpa{
+      {"apiVersion", "autoscaling/v2"},
+      {"kind", "HorizontalPodAutoscaler"},
+      {"metadata", {{"name", "scaled"}, {"namespace", ns()}}},
+      {"spec",
+       {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "scaled"}}},
+        {"minReplicas", 1},
+        {"maxReplicas", 5},
+        {"metrics",
+         json::array(
+             {json{{"type", "Resource"},
+                   {"resource",
+                    {{"name", "cpu"},
+                     {"target", {{"type", "Utilization"}, {"averageUtilization", 80}}}}}}})}}}};
+  create(res::kHorizontalPodAutoscalers, hpa);
+  // The witness that the operator saw the autoscaler: it gave spec.replicas up.
+  const auto ownsReplicas = [&] {
+    auto d = get(res::kDeployments, "scaled");
+    if (!d) return true;
+    for (const auto& entry : field(*d, "/metadata/managedFields")) {
+      if (entry.value("manager", "") == "mlops-operator" &&
+          field(entry, "/fieldsV1/f:spec").contains("f:replicas")) {
+        return true;
+      }
+    }
+    return false;
+  };
+  ASSERT_TRUE(eventually(30s, [&] { return !ownsReplicas(); }))
+      << "the operator still owns spec.replicas of an autoscaled Deployment";
+  // What an autoscaler does: scale through the scale subresource.
+  auto scaled =
+      testing::kubectl(env(), {"scale", "deployment", "scaled", "-n", ns(), "--replicas=3"});
+  ASSERT_EQ(scaled.exitCode, 0) << scaled.describe();
+  const double before =
+      operatorMetric("controller_runtime_reconcile_total", "controller=\"rollout\"");
+  auto poked = testing::kubectl(env(), {"annotate", "--overwrite", "modelversion", "scaled-v1",
+                                        "-n", ns(), "e2e.mlops.dev/poke=1"});
+  ASSERT_EQ(poked.exitCode, 0) << poked.describe();
+  ASSERT_TRUE(eventually(30s, [&] {
+    return operatorMetric("controller_runtime_reconcile_total", "controller=\"rollout\"") > before;
+  }));
+  auto d = get(res::kDeployments, "scaled");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(field(*d, "/spec/replicas"), 3);
+}
+
 // Not a timed assertion: prints the figures the rollout is judged by
 // (breach → rollback time against interval + 2 s; queries and API writes per
 // evaluation), and checks only that every breach was rolled back.

@@ -58,6 +58,22 @@ std::vector<Request> byModelLabel(const Json& obj) {
   return {Request{runtime::namespaceOf(obj), model}};
 }
 
+// The Deployment an autoscaler scales, "" for any other target.
+std::string scaledDeployment(const Json& hpa) {
+  const Json& target = member(member(hpa, "spec"), "scaleTargetRef");
+  return stringMember(target, "kind") == "Deployment" ? stringMember(target, "name") : "";
+}
+
+// An autoscaler of `<model>` wakes the model (the stable Deployment's name
+// is the model's name).
+std::vector<Request> byScaleTarget(const Json& obj) {
+  const std::string target = scaledDeployment(obj);
+  if (target.empty()) {
+    return {};
+  }
+  return {Request{runtime::namespaceOf(obj), target}};
+}
+
 std::vector<Request> bySpecModel(const Json& obj) {
   const std::string model = stringMember(member(obj, "spec"), "model");
   if (model.empty()) {
@@ -127,6 +143,13 @@ Result<RolloutInput> RolloutReconciler::gather(const std::string& ns, const std:
     }
     *slot = std::move(*obj);
   }
+  auto autoscalers =
+      cache_.byIndex(kube::resources::kHorizontalPodAutoscalers, kAutoscalersByTarget,
+                     runtime::makeKey(ns, deploymentName(model, kTrackStable)));
+  if (!autoscalers.ok()) {
+    return autoscalers.error();
+  }
+  in.stableAutoscaled = !autoscalers->empty();
   if (anyDeleting(in.versions)) {
     auto nsObj = api_.get(kube::resources::kNamespaces, "", ns);
     if (nsObj.ok()) {
@@ -379,9 +402,17 @@ Status setupRolloutController(runtime::Manager& manager, RolloutControllerOption
   runtime::Informer& policies = manager.informer(kube::resources::kDriftPolicies);
   runtime::Informer& deployments = manager.informer(kube::resources::kDeployments, serving);
   runtime::Informer& services = manager.informer(kube::resources::kServices, serving);
-  // The same definition the training controller registers: equal ones are idempotent.
-  if (auto st = versions.addIndex(kModelVersionsByModel, runtime::indexByField("/spec/model"));
-      !st) {
+  // Every autoscaler of the namespace: users label theirs as they like.
+  runtime::Informer& autoscalers = manager.informer(kube::resources::kHorizontalPodAutoscalers);
+  runtime::IndexDefinition byTarget{"namespace/spec.scaleTargetRef.name of kind Deployment",
+                                    [](const Json& hpa) -> std::vector<std::string> {
+                                      const std::string target = scaledDeployment(hpa);
+                                      if (target.empty()) {
+                                        return {};
+                                      }
+                                      return {runtime::makeKey(runtime::namespaceOf(hpa), target)};
+                                    }};
+  if (auto st = autoscalers.addIndex(kAutoscalersByTarget, std::move(byTarget)); !st) {
     return st.error();
   }
   runtime::ControllerOptions controllerOptions;
@@ -395,6 +426,7 @@ Status setupRolloutController(runtime::Manager& manager, RolloutControllerOption
   controller.watch(policies, bySpecModel);
   controller.watch(deployments, byModelLabel);
   controller.watch(services, byModelLabel);
+  controller.watch(autoscalers, byScaleTarget);
   return okStatus();
 }
 

@@ -51,6 +51,8 @@ namespace mlops::rollout {
 // Index on ModelVersions: "namespace/spec.model" (shared with the training
 // controller, which registers the same function under the same name).
 inline constexpr const char* kModelVersionsByModel = "model";
+// Index on HorizontalPodAutoscalers: "namespace/<Deployment it scales>".
+inline constexpr const char* kAutoscalersByTarget = "scaleTarget";
 
 struct RolloutControllerOptions {
   RolloutOptions decide;
