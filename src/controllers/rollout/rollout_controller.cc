@@ -1,6 +1,7 @@
 #include "controllers/rollout/rollout_controller.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "analysis/evaluate.h"
@@ -69,6 +70,42 @@ std::vector<Request> bySpecModel(const Json& obj) {
     return {};
   }
   return {Request{runtime::namespaceOf(obj), model}};
+}
+
+// Reports what one successful status write made true, read from the status
+// before and after it: a promotion, a rollback, the measurements of the
+// evaluation it records. A reconcile retried after a failed write reports
+// nothing for it; one after a successful write starts from the status that
+// write left (or gets Conflict on a stale one), so each fact is reported once.
+void reportStatusChange(metrics::DomainRecorder& recorder, const RolloutInput& in,
+                        const Json& before, const Json& after) {
+  const std::string phaseBefore = stringMember(before, "phase");
+  const std::string phaseAfter = stringMember(after, "phase");
+  if (phaseAfter == "Production" && phaseBefore != "Production" &&
+      stringMember(after, "reason") == "Promoted") {
+    recorder.promoted(in.ns, in.model);
+  }
+  if (phaseAfter == "RolledBack" && phaseBefore != "RolledBack") {
+    recorder.rolledBack(in.ns, in.model, stringMember(after, "reason"));
+  }
+  const std::string evaluatedAt = stringMember(member(after, "analysis"), "lastEvaluationTime");
+  if (in.evaluation && !evaluatedAt.empty() &&
+      evaluatedAt != stringMember(member(before, "analysis"), "lastEvaluationTime")) {
+    for (const auto& m : in.evaluation->measurements) {
+      const auto value = m.value && std::isfinite(*m.value) ? m.value : std::nullopt;
+      recorder.checkEvaluated(in.ns, in.model, m.check, analysis::verdictName(m.verdict), value);
+    }
+  }
+}
+
+const Json& statusBefore(const RolloutInput& in, const std::string& name) {
+  for (const Json& v : in.versions) {
+    if (runtime::nameOf(v) == name) {
+      return member(v, "status");
+    }
+  }
+  static const Json kNone;
+  return kNone;
 }
 
 }  // namespace
@@ -236,6 +273,14 @@ Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request,
     return gathered.error();
   }
   RolloutInput in = std::move(*gathered);
+  // Series of what no longer exists go (bounded cardinality): the checks with
+  // the policy, everything with the last version.
+  if (!in.policy) {
+    options_.recorder->modelForgotten(in.ns, in.model);
+    if (in.versions.empty()) {
+      options_.recorder->modelGone(in.ns, in.model);
+    }
+  }
   RolloutDecision d = decideRollout(in);
   for (int round = 1; round < kMaxDecisions && (d.evaluate || d.confirmPolicyAbsent); ++round) {
     if (d.confirmPolicyAbsent) {
@@ -323,6 +368,8 @@ Result<ReconcileResult> RolloutReconciler::act(RolloutInput& in, const RolloutDe
       }
       return written.error();
     }
+    reportStatusChange(*options_.recorder, in, statusBefore(in, write.name),
+                       member(write.object, "status"));
   }
   for (const auto& name : d.removeFinalizer) {
     auto done = patchFinalizer(in, name, false);
