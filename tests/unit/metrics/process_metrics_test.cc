@@ -60,7 +60,8 @@ TEST(ParseMaxOpenFilesTest, ReadsTheSoftLimit) {
   ASSERT_TRUE(m.ok());
   ASSERT_TRUE(m->has_value());
   EXPECT_DOUBLE_EQ(**m, 1024.0);
-  auto unlimited = parseMaxOpenFiles("Max open files            unlimited            unlimited  files\n");
+  auto unlimited =
+      parseMaxOpenFiles("Max open files            unlimited            unlimited  files\n");
   ASSERT_TRUE(unlimited.ok());
   EXPECT_FALSE(unlimited->has_value());
   EXPECT_FALSE(parseMaxOpenFiles("Max cpu time unlimited unlimited seconds\n").ok());
@@ -69,8 +70,8 @@ TEST(ParseMaxOpenFilesTest, ReadsTheSoftLimit) {
 
 // A fake /proc tree: what the collector makes of the files it reads.
 TEST(ProcessCollectorTest, ReportsFromTheProcTree) {
-  const auto root = std::filesystem::temp_directory_path() /
-                    ("mlops-proc-" + std::to_string(getpid()));
+  const auto root =
+      std::filesystem::temp_directory_path() / ("mlops-proc-" + std::to_string(getpid()));
   std::filesystem::create_directories(root / "self" / "fd");
   for (const char* fd : {"0", "1", "2", "3"}) {
     std::ofstream(root / "self" / "fd" / fd) << "";
@@ -90,8 +91,7 @@ TEST(ProcessCollectorTest, ReportsFromTheProcTree) {
   // opendir's own descriptor is not counted: 4 files less that one.
   EXPECT_EQ(sample(t, "process_open_fds"), "3");
   EXPECT_EQ(sample(t, "process_max_fds"), "1024");
-  EXPECT_DOUBLE_EQ(std::stod(*sample(t, "process_start_time_seconds")),
-                   1764489600 + 12345 / ticks);
+  EXPECT_DOUBLE_EQ(std::stod(*sample(t, "process_start_time_seconds")), 1764489600 + 12345 / ticks);
   EXPECT_NE(t.find("# TYPE process_cpu_seconds_total counter"), std::string::npos) << t;
 }
 
@@ -103,18 +103,17 @@ TEST(ProcessCollectorTest, UnreadableFilesAreLeftOutNotZero) {
 // This process, as the operator would report itself.
 TEST(ProcessCollectorTest, ThisProcessIsPlausible) {
   const std::string t = scrape(ProcessCollector());
-  for (const char* name :
-       {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes",
-        "process_open_fds", "process_max_fds", "process_start_time_seconds"}) {
+  for (const char* name : {"process_cpu_seconds_total", "process_resident_memory_bytes",
+                           "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
+                           "process_start_time_seconds"}) {
     ASSERT_TRUE(sample(t, name)) << name << " missing in\n" << t;
   }
   EXPECT_GT(std::stod(*sample(t, "process_resident_memory_bytes")), 1 << 20);
   EXPECT_GE(std::stod(*sample(t, "process_virtual_memory_bytes")),
             std::stod(*sample(t, "process_resident_memory_bytes")));
   EXPECT_GE(std::stod(*sample(t, "process_open_fds")), 3);  // stdin, stdout, stderr
-  const double now = std::chrono::duration<double>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   const double start = std::stod(*sample(t, "process_start_time_seconds"));
   EXPECT_LE(start, now + 5);  // btime is whole seconds
   EXPECT_GT(start, now - 24 * 3600) << "a test process started less than a day ago";

@@ -34,8 +34,9 @@ TEST_F(PrometheusDomainRecorderTest, CountsPerNamespaceModelAndReason) {
   const std::string t = text();
   EXPECT_EQ(sample(t, R"(mlops_promotions_total{model="iris",namespace="ml"})"), "2") << t;
   EXPECT_EQ(sample(t, R"(mlops_promotions_total{model="iris",namespace="other"})"), "1");
-  EXPECT_EQ(sample(t, R"(mlops_rollbacks_total{model="iris",namespace="ml",reason="AnalysisFailed"})"),
-            "1");
+  EXPECT_EQ(
+      sample(t, R"(mlops_rollbacks_total{model="iris",namespace="ml",reason="AnalysisFailed"})"),
+      "1");
   EXPECT_EQ(sample(t, R"(mlops_rollbacks_total{model="iris",namespace="ml",reason="BakeFailed"})"),
             "2");
   EXPECT_EQ(sample(t, R"(mlops_retrains_total{model="churn",namespace="ml"})"), "1");
@@ -52,12 +53,21 @@ TEST_F(PrometheusDomainRecorderTest, ChecksKeepTheLastValueAndCountVerdicts) {
   EXPECT_EQ(sample(t, R"(mlops_check_value{check="error-rate",model="iris",namespace="ml"})"),
             "0.3")
       << t;
-  EXPECT_EQ(sample(t, R"(mlops_check_evaluations_total{check="error-rate",model="iris",namespace="ml",verdict="Successful"})"),
-            "1");
-  EXPECT_EQ(sample(t, R"(mlops_check_evaluations_total{check="error-rate",model="iris",namespace="ml",verdict="Failed"})"),
-            "2");
-  EXPECT_EQ(sample(t, R"(mlops_check_evaluations_total{check="latency",model="iris",namespace="ml",verdict="Error"})"),
-            "1");
+  EXPECT_EQ(
+      sample(
+          t,
+          R"(mlops_check_evaluations_total{check="error-rate",model="iris",namespace="ml",verdict="Successful"})"),
+      "1");
+  EXPECT_EQ(
+      sample(
+          t,
+          R"(mlops_check_evaluations_total{check="error-rate",model="iris",namespace="ml",verdict="Failed"})"),
+      "2");
+  EXPECT_EQ(
+      sample(
+          t,
+          R"(mlops_check_evaluations_total{check="latency",model="iris",namespace="ml",verdict="Error"})"),
+      "1");
   // Evaluated without a value: NaN, not a stale or made-up number.
   EXPECT_EQ(sample(t, R"(mlops_check_value{check="latency",model="iris",namespace="ml"})"), "Nan");
 }
@@ -73,15 +83,20 @@ TEST_F(PrometheusDomainRecorderTest, ForgottenModelLosesItsCheckSeriesOnly) {
   const std::string t = text();
   EXPECT_FALSE(sample(t, R"(mlops_check_value{check="error-rate",model="iris",namespace="ml"})"))
       << t;
-  EXPECT_FALSE(sample(t, R"(mlops_check_evaluations_total{check="error-rate",model="iris",namespace="ml",verdict="Successful"})"));
+  EXPECT_FALSE(sample(
+      t,
+      R"(mlops_check_evaluations_total{check="error-rate",model="iris",namespace="ml",verdict="Successful"})"));
   EXPECT_EQ(sample(t, R"(mlops_promotions_total{model="iris",namespace="ml"})"), "1");
   EXPECT_EQ(sample(t, R"(mlops_check_value{check="error-rate",model="churn",namespace="ml"})"),
             "0.02");
 
   // Evaluated again later: the series come back from zero.
   recorder_.checkEvaluated("ml", "iris", "error-rate", "Failed", 0.5);
-  EXPECT_EQ(sample(text(), R"(mlops_check_evaluations_total{check="error-rate",model="iris",namespace="ml",verdict="Failed"})"),
-            "1");
+  EXPECT_EQ(
+      sample(
+          text(),
+          R"(mlops_check_evaluations_total{check="error-rate",model="iris",namespace="ml",verdict="Failed"})"),
+      "1");
 }
 
 TEST_F(PrometheusDomainRecorderTest, GoneModelLosesEverySeries) {

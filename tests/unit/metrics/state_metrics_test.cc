@@ -43,7 +43,9 @@ json version(const std::string& ns, const std::string& model, int number,
   return v;
 }
 
-runtime::ObjectPtr ptr(json obj) { return std::make_shared<const json>(std::move(obj)); }
+runtime::ObjectPtr ptr(json obj) {
+  return std::make_shared<const json>(std::move(obj));
+}
 
 TEST(StateFamiliesTest, CountsRunsPerNamespaceAndPhaseWithZerosForTheOthers) {
   const std::string t = scrape(StateCollector(runtime::Indexer(), runtime::Indexer()));
@@ -74,14 +76,19 @@ TEST(StateFamiliesTest, OneInfoSeriesPerVersionWithItsPhase) {
   versions.upsert("ml/iris-v3", ptr(version("ml", "iris", 3, "")));
   const std::string s = scrape(StateCollector(runs, versions));
   EXPECT_EQ(
-      sample(s, R"(mlops_modelversion_info{namespace="ml",model="iris",version="1",phase="Superseded"})"),
+      sample(
+          s,
+          R"(mlops_modelversion_info{namespace="ml",model="iris",version="1",phase="Superseded"})"),
       "1")
       << s;
   EXPECT_EQ(
-      sample(s, R"(mlops_modelversion_info{namespace="ml",model="iris",version="2",phase="Production"})"),
+      sample(
+          s,
+          R"(mlops_modelversion_info{namespace="ml",model="iris",version="2",phase="Production"})"),
       "1");
   EXPECT_EQ(
-      sample(s, R"(mlops_modelversion_info{namespace="ml",model="iris",version="3",phase="Unknown"})"),
+      sample(s,
+             R"(mlops_modelversion_info{namespace="ml",model="iris",version="3",phase="Unknown"})"),
       "1");
 }
 
@@ -105,21 +112,24 @@ TEST(StateCollectorTest, FollowsTheInformerCachesThroughRuntimeMetrics) {
   metrics.addCollectable(collector);
   const std::string first = metrics.serialize();
   EXPECT_EQ(sample(first, R"(mlops_trainingruns{namespace="ml",phase="Running"})"), "1") << first;
-  EXPECT_TRUE(
-      sample(first, R"(mlops_modelversion_info{namespace="ml",model="iris",version="1",phase="Canary"})"));
-  EXPECT_NE(first.find("leader_election_master_status{name=\"lease\"} 1"), std::string::npos) << "the registry's families too";
+  EXPECT_TRUE(sample(
+      first, R"(mlops_modelversion_info{namespace="ml",model="iris",version="1",phase="Canary"})"));
+  EXPECT_NE(first.find("leader_election_master_status{name=\"lease\"} 1"), std::string::npos)
+      << "the registry's families too";
 
   api.put(kube::resources::kTrainingRuns, run("ml", "r1", "Succeeded"));
   api.put(kube::resources::kModelVersions, version("ml", "iris", 1, "Production"));
   EXPECT_TRUE(eventually([&] {
     const std::string t = metrics.serialize();
     return sample(t, R"(mlops_trainingruns{namespace="ml",phase="Succeeded"})") == "1" &&
-           sample(t, R"(mlops_modelversion_info{namespace="ml",model="iris",version="1",phase="Production"})");
+           sample(
+               t,
+               R"(mlops_modelversion_info{namespace="ml",model="iris",version="1",phase="Production"})");
   })) << metrics.serialize();
   const std::string moved = metrics.serialize();
   EXPECT_EQ(sample(moved, R"(mlops_trainingruns{namespace="ml",phase="Running"})"), "0");
-  EXPECT_FALSE(
-      sample(moved, R"(mlops_modelversion_info{namespace="ml",model="iris",version="1",phase="Canary"})"));
+  EXPECT_FALSE(sample(
+      moved, R"(mlops_modelversion_info{namespace="ml",model="iris",version="1",phase="Canary"})"));
 
   api.erase(kube::resources::kModelVersions, "ml", "iris-v1");
   api.erase(kube::resources::kTrainingRuns, "ml", "r1");
