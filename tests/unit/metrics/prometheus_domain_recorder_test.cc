@@ -121,6 +121,7 @@ TEST_F(PrometheusDomainRecorderTest, ConcurrentCallsAndScrapes) {
   constexpr int kThreads = 4;
   constexpr int kCalls = 500;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kCalls; ++i) {
@@ -133,7 +134,9 @@ TEST_F(PrometheusDomainRecorderTest, ConcurrentCallsAndScrapes) {
       }
     });
   }
-  for (auto& th : threads) th.join();
+  for (auto& th : threads) {
+    th.join();
+  }
   EXPECT_EQ(sample(text(), R"(mlops_promotions_total{model="iris",namespace="ml"})"),
             std::to_string(kThreads * kCalls));
 }
