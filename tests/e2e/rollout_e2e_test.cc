@@ -181,6 +181,21 @@ class RolloutE2E : public OperatorFixture {
     ASSERT_EQ(servedVersion(model), "1");
   }
 
+  // The sum of the operator's samples of `name` whose labels contain
+  // `labelPart` (e.g. `method="GET"`); 0 when unreadable.
+  double operatorMetric(const std::string& name, const std::string& labelPart) {
+    auto page = httpGet(metricsPort_, "/metrics");
+    double total = 0;
+    if (!page) return total;
+    std::istringstream lines(page->body);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind(name + "{", 0) == 0 && line.find(labelPart) != std::string::npos) {
+        total += std::stod(line.substr(line.rfind(' ') + 1));
+      }
+    }
+    return total;
+  }
+
   std::unique_ptr<OperatorProcess> op_;
   int metricsPort_ = 0;
   std::unique_ptr<ExporterSeries> series_ = std::make_unique<ExporterSeries>(env());
@@ -608,6 +623,29 @@ TEST_F(RolloutE2E, SigkilledDuringCanariesAndPromotionsTheInvariantsHold) {
             << " candidates; invariant violations: " << violations.load() << "\n";
 }
 
+// A served model with no candidate is reconciled from the cache alone: the
+// canary's name is read live only when a canary is about to be created.
+TEST_F(RolloutE2E, ASettledModelIsReconciledWithoutLiveReads) {
+  startOperator();
+  v1InProduction("quiet", std::nullopt);
+  if (HasFatalFailure()) return;
+  const auto reconciles = [&] {
+    return operatorMetric("controller_runtime_reconcile_total", "controller=\"rollout\"");
+  };
+  const double getsBefore = operatorMetric("rest_client_requests_total", "method=\"GET\"");
+  const double reconcilesBefore = reconciles();
+  for (int i = 1; i <= 5; ++i) {
+    auto r = testing::kubectl(env(), {"annotate", "--overwrite", "modelversion", "quiet-v1", "-n",
+                                      ns(), "e2e.mlops.dev/poke=" + std::to_string(i)});
+    ASSERT_EQ(r.exitCode, 0) << r.describe();
+  }
+  // The witness: the pokes were reconciled (at least one; the queue folds
+  // pokes that arrive while a reconcile waits).
+  ASSERT_TRUE(eventually(30s, [&] { return reconciles() > reconcilesBefore; }));
+  EXPECT_EQ(operatorMetric("rest_client_requests_total", "method=\"GET\"") - getsBefore, 0)
+      << "reconciles: " << reconciles() - reconcilesBefore;
+}
+
 // Not a timed assertion: prints the figures the rollout is judged by
 // (breach → rollback time against interval + 2 s; queries and API writes per
 // evaluation), and checks only that every breach was rolled back.
@@ -620,17 +658,7 @@ TEST_F(RolloutE2E, FiguresBreachToRollbackTimeAndWritesPerEvaluation) {
   create(res::kModelVersions, modelVersion("fig", 1, "Production"));
   waitForPhase("fig-v1", "Production");
   const auto metric = [&](const std::string& method) {
-    auto page = httpGet(metricsPort_, "/metrics");
-    double total = 0;
-    if (!page) return total;
-    std::istringstream lines(page->body);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("rest_client_requests_total{", 0) == 0 &&
-          line.find("method=\"" + method + "\"") != std::string::npos) {
-        total += std::stod(line.substr(line.rfind(' ') + 1));
-      }
-    }
-    return total;
+    return operatorMetric("rest_client_requests_total", "method=\"" + method + "\"");
   };
   std::vector<double> seconds;
   double evaluations = 0;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <utility>
 
 #include "analysis/evaluate.h"
@@ -22,18 +23,12 @@ using runtime::ReconcileResult;
 using runtime::Request;
 
 // An answer to a live read, or a decision's follow-up, each asked at most
-// once per reconcile; three decisions are enough for all of them.
-constexpr int kMaxDecisions = 4;
+// once per reconcile (policy confirmation, evaluation, names to create,
+// and the serving names once more after an evaluation changed the plan).
+constexpr int kMaxDecisions = 6;
 
 const kube::Resource& resourceOf(const std::string& kind) {
   return kind == "Service" ? kube::resources::kServices : kube::resources::kDeployments;
-}
-
-bool needsServing(const std::vector<Json>& versions) {
-  return std::any_of(versions.begin(), versions.end(), [](const Json& v) {
-    return stringMember(member(v, "spec"), "stage") == "Production" ||
-           stringMember(member(v, "status"), "phase") == "Production";
-  });
 }
 
 bool anyDeleting(const std::vector<Json>& versions) {
@@ -155,29 +150,19 @@ Result<RolloutInput> RolloutReconciler::gather(const std::string& ns, const std:
     return policy.error();
   }
   in.policy = std::move(*policy);
+  // Only the cache here: a serving name absent from it is read live only
+  // when the decision is about to create it (namesToCreateChecked).
   const std::pair<std::optional<Json>*, std::pair<const kube::Resource*, std::string>> serving[] = {
       {&in.stable, {&kube::resources::kDeployments, deploymentName(model, kTrackStable)}},
       {&in.canary, {&kube::resources::kDeployments, deploymentName(model, kTrackCanary)}},
       {&in.service, {&kube::resources::kServices, serviceName(model)}},
   };
-  const bool serves = needsServing(in.versions);
   for (const auto& [slot, ref] : serving) {
     auto obj = cached(*ref.first, ns, ref.second);
     if (!obj.ok()) {
       return obj.error();
     }
     *slot = std::move(*obj);
-    if (*slot || !serves) {
-      continue;
-    }
-    // Not ours in the cache: is someone else's object holding the name?
-    auto live = api_.get(*ref.first, ns, ref.second);
-    if (live.ok() && !isManagedByOperator(*live)) {
-      in.namesTaken.push_back(
-          (ref.first == &kube::resources::kServices ? "Service " : "Deployment ") + ref.second);
-    } else if (!live.ok() && live.error().code != ErrorCode::kNotFound) {
-      return live.error();
-    }
   }
   if (anyDeleting(in.versions)) {
     auto nsObj = api_.get(kube::resources::kNamespaces, "", ns);
@@ -266,6 +251,30 @@ Result<bool> RolloutReconciler::patchFinalizer(const RolloutInput& in, const std
   return patched.error();
 }
 
+Result<bool> RolloutReconciler::namesToCreateChecked(RolloutInput& in, const RolloutDecision& d,
+                                                     std::set<std::string>& checked) {
+  bool any = false;
+  for (const Json& obj : d.apply) {
+    const std::string kind = stringMember(obj, "kind");
+    const std::string name = stringMember(member(obj, "metadata"), "name");
+    const bool inCache = kind == "Service" ? in.service.has_value()
+                                           : (name == deploymentName(in.model, kTrackStable)
+                                                  ? in.stable.has_value()
+                                                  : in.canary.has_value());
+    if (inCache || !checked.insert(kind + "/" + name).second) {
+      continue;
+    }
+    any = true;
+    auto live = api_.get(resourceOf(kind), in.ns, name);
+    if (live.ok() && !isManagedByOperator(*live)) {
+      in.namesTaken.push_back(kind + " " + name);
+    } else if (!live.ok() && live.error().code != ErrorCode::kNotFound) {
+      return live.error();
+    }
+  }
+  return any;
+}
+
 Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request,
                                                      const runtime::ReconcileContext& context) {
   auto gathered = gather(request.ns, request.name);
@@ -282,8 +291,17 @@ Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request,
     }
   }
   RolloutDecision d = decideRollout(in);
-  for (int round = 1; round < kMaxDecisions && (d.evaluate || d.confirmPolicyAbsent); ++round) {
-    if (d.confirmPolicyAbsent) {
+  std::set<std::string> namesChecked;
+  for (int round = 1; round < kMaxDecisions; ++round) {
+    if (!d.evaluate && !d.confirmPolicyAbsent) {
+      auto checkedNow = namesToCreateChecked(in, d, namesChecked);
+      if (!checkedNow.ok()) {
+        return checkedNow.error();
+      }
+      if (!*checkedNow) {
+        break;  // settled: nothing left to read
+      }
+    } else if (d.confirmPolicyAbsent) {
       auto live = api_.get(kube::resources::kDriftPolicies, in.ns, in.model);
       if (live.ok()) {
         in.policy = std::move(*live);
@@ -314,6 +332,12 @@ Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request,
   }
   if (d.evaluate || d.confirmPolicyAbsent) {
     return makeError(ErrorCode::kInternal, "the rollout decision did not settle");
+  }
+  // The last decision may create a name not yet read (a plan changed by
+  // the last answer); never apply over an object we did not check.
+  if (auto unchecked = namesToCreateChecked(in, d, namesChecked); !unchecked.ok() || *unchecked) {
+    return unchecked.ok() ? makeError(ErrorCode::kInternal, "the rollout decision did not settle")
+                          : unchecked.error();
   }
   return act(in, d);
 }
