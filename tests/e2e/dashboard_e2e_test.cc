@@ -50,20 +50,29 @@ json targetGroup(int port, const std::string& job) {
   return json{{"targets", {"127.0.0.1:" + std::to_string(port)}}, {"labels", {{"job", job}}}};
 }
 
-// Panels that must return data once Prometheus scrapes a running operator.
-// The others are over the domain metrics (mlops_*) and process_* metrics,
-// which the operator does not export yet: they must parse, and the test
-// prints whether they returned data. Once those metrics exist, "Production
-// version", "Versions by phase", "Training runs by phase" (and "... over
-// time"), "Promotions", "Rollbacks", "Check values", "Check evaluations by
-// verdict", "Canary analysis in range", "Resident memory" and "CPU" belong
-// here too (the scenario produces all of them; not retrains, which need the
-// drift controller).
-const std::set<std::string> kMustReturnData = {
-    "Replicas up",           "Leaders",
-    "Reconciles per second", "Reconcile errors per second",
-    "Work queue depth",      "Work queue latency",
-    "Reconcile duration",    "API server requests"};
+// Panels that must return data once Prometheus scrapes a running operator
+// through the scenario below. The others must parse, and the test prints
+// whether they returned data: "Retrains" and "Promotions, rollbacks and
+// retrains" need the drift controller to retrain.
+const std::set<std::string> kMustReturnData = {"Replicas up",
+                                               "Leaders",
+                                               "Reconciles per second",
+                                               "Reconcile errors per second",
+                                               "Work queue depth",
+                                               "Work queue latency",
+                                               "Reconcile duration",
+                                               "API server requests",
+                                               "Production version",
+                                               "Versions by phase",
+                                               "Training runs by phase",
+                                               "Training runs by phase over time",
+                                               "Promotions",
+                                               "Rollbacks",
+                                               "Check values",
+                                               "Check evaluations by verdict",
+                                               "Canary analysis in range",
+                                               "Resident memory",
+                                               "CPU"};
 
 std::string readFile(const std::string& path) {
   std::ifstream in(path);

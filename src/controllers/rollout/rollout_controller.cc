@@ -1,6 +1,7 @@
 #include "controllers/rollout/rollout_controller.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <utility>
 
@@ -80,6 +81,42 @@ std::vector<Request> bySpecModel(const Json& obj) {
     return {};
   }
   return {Request{runtime::namespaceOf(obj), model}};
+}
+
+// Reports what one successful status write made true, read from the status
+// before and after it: a promotion, a rollback, the measurements of the
+// evaluation it records. A reconcile retried after a failed write reports
+// nothing for it; one after a successful write starts from the status that
+// write left (or gets Conflict on a stale one), so each fact is reported once.
+void reportStatusChange(metrics::DomainRecorder& recorder, const RolloutInput& in,
+                        const Json& before, const Json& after) {
+  const std::string phaseBefore = stringMember(before, "phase");
+  const std::string phaseAfter = stringMember(after, "phase");
+  if (phaseAfter == "Production" && phaseBefore != "Production" &&
+      stringMember(after, "reason") == "Promoted") {
+    recorder.promoted(in.ns, in.model);
+  }
+  if (phaseAfter == "RolledBack" && phaseBefore != "RolledBack") {
+    recorder.rolledBack(in.ns, in.model, stringMember(after, "reason"));
+  }
+  const std::string evaluatedAt = stringMember(member(after, "analysis"), "lastEvaluationTime");
+  if (in.evaluation && !evaluatedAt.empty() &&
+      evaluatedAt != stringMember(member(before, "analysis"), "lastEvaluationTime")) {
+    for (const auto& m : in.evaluation->measurements) {
+      const auto value = m.value && std::isfinite(*m.value) ? m.value : std::nullopt;
+      recorder.checkEvaluated(in.ns, in.model, m.check, analysis::verdictName(m.verdict), value);
+    }
+  }
+}
+
+const Json& statusBefore(const RolloutInput& in, const std::string& name) {
+  for (const Json& v : in.versions) {
+    if (runtime::nameOf(v) == name) {
+      return member(v, "status");
+    }
+  }
+  static const Json kNone;
+  return kNone;
 }
 
 }  // namespace
@@ -268,6 +305,14 @@ Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request,
     return gathered.error();
   }
   RolloutInput in = std::move(*gathered);
+  // Series of what no longer exists go (bounded cardinality): the checks with
+  // the policy, everything with the last version.
+  if (!in.policy) {
+    options_.recorder->modelForgotten(in.ns, in.model);
+    if (in.versions.empty()) {
+      options_.recorder->modelGone(in.ns, in.model);
+    }
+  }
   RolloutDecision d = decideRollout(in);
   std::set<std::string> namesChecked;
   for (int round = 1; round < kMaxDecisions; ++round) {
@@ -370,6 +415,8 @@ Result<ReconcileResult> RolloutReconciler::act(RolloutInput& in, const RolloutDe
       }
       return written.error();
     }
+    reportStatusChange(*options_.recorder, in, statusBefore(in, write.name),
+                       member(write.object, "status"));
   }
   for (const auto& name : d.removeFinalizer) {
     auto done = patchFinalizer(in, name, false);

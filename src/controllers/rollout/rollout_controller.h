@@ -39,6 +39,7 @@
 #include "controllers/rollout/decide.h"
 #include "core/clock.h"
 #include "kube/client.h"
+#include "metrics/domain_recorder.h"
 #include "prometheus/client.h"
 #include "runtime/event_recorder.h"
 #include "runtime/indexed_reader.h"
@@ -61,6 +62,10 @@ struct RolloutControllerOptions {
   int workers = 2;
   // Builds the Prometheus clients; default: the HTTP one.
   std::shared_ptr<prometheus::QueryClientFactory> prometheus;
+  // Promotions, rollbacks and check evaluations are reported here, each once,
+  // after the status write that records it succeeded. Must outlive the
+  // reconciler.
+  metrics::DomainRecorder* recorder = &metrics::noDomainRecorder();
 };
 
 class RolloutReconciler final : public runtime::Reconciler {
