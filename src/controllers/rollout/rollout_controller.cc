@@ -290,7 +290,8 @@ Result<bool> RolloutReconciler::namesToCreateChecked(RolloutInput& in, const Rol
     any = true;
     auto live = api_.get(resourceOf(kind), in.ns, name);
     if (live.ok() && !isManagedByOperator(*live)) {
-      in.namesTaken.push_back(kind + " " + name);
+      in.namesTaken.push_back(kind);
+      in.namesTaken.back().append(" ").append(name);
     } else if (!live.ok() && live.error().code != ErrorCode::kNotFound) {
       return live.error();
     }
