@@ -298,30 +298,34 @@ class Decider {
     return nullptr;
   }
 
-  // The TrainingRun to create for a trigger now, or nullopt (no trigger,
-  // held by maxConcurrent or cooldown — noted in waitNote_ — or the
-  // outcome of the create is already in the input and recorded here).
-  std::optional<Json> considerTrigger(int64_t version) {
-    const Json* breach = breachingCheck();
-    if (breach == nullptr || !spec_.drift->retrain) {
-      return std::nullopt;
-    }
+  // Why a breach at breachAfter does not trigger now ("" when it may):
+  // maxConcurrent runs unfinished, or the cooldown since the last trigger.
+  std::string holdReason() const {
     const auto& retrain = *spec_.drift->retrain;
-    const std::string check = stringMember(*breach, "name");
     const int64_t unfinished = unfinishedRuns();
     if (unfinished >= retrain.maxConcurrent) {
-      waitNote_ = "; retraining waits: " + std::to_string(unfinished) +
-                  " triggered run(s) unfinished (maxConcurrent " +
-                  std::to_string(retrain.maxConcurrent) + ")";
-      return std::nullopt;
+      return "retraining waits: " + std::to_string(unfinished) +
+             " triggered run(s) unfinished (maxConcurrent " +
+             std::to_string(retrain.maxConcurrent) + ")";
     }
     const auto last = objects::parseTimestamp(stringMember(member(status_, "lastRetrain"), "time"));
     if (last && in_.now < *last + retrain.cooldown) {
-      waitNote_ = "; retraining waits for the cooldown until " +
-                  objects::formatTimestamp(Clock::time_point(
-                      std::chrono::time_point_cast<Clock::duration>(*last + retrain.cooldown)));
+      return "retraining waits for the cooldown until " +
+             objects::formatTimestamp(Clock::time_point(
+                 std::chrono::time_point_cast<Clock::duration>(*last + retrain.cooldown)));
+    }
+    return "";
+  }
+
+  // The TrainingRun to create for a trigger now, or nullopt (no trigger,
+  // held by maxConcurrent or cooldown, or the outcome of the create is
+  // already in the input and recorded here).
+  std::optional<Json> considerTrigger(int64_t version) {
+    const Json* breach = breachingCheck();
+    if (breach == nullptr || !spec_.drift->retrain || !holdReason().empty()) {
       return std::nullopt;
     }
+    const std::string check = stringMember(*breach, "name");
     const int64_t n = retrainCount_ + 1;
     const std::string name = runName(name_, n);
     if (!in_.created) {
@@ -390,6 +394,10 @@ class Decider {
       }
     }
     afterEvaluation();
+    if (breachingCheck() != nullptr && spec_.drift->retrain) {
+      const std::string hold = holdReason();
+      waitNote_ = hold.empty() ? "" : "; " + hold;
+    }
     const int64_t unfinished = unfinishedRuns();
     const Json& lastRetrain = member(status_, "lastRetrain");
     if (unfinished > 0) {

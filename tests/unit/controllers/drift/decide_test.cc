@@ -393,6 +393,12 @@ TEST(DriftDecide, TheNextTriggerTakesTheNextNameAfterTheCooldown) {
   EXPECT_EQ(held.decision.status["phase"], "Drifting");
   EXPECT_NE(held.decision.status["message"].get<std::string>().find("cooldown"),
             std::string::npos);
+  // A reconcile between evaluations (a run's event) says the same.
+  const Step between = step(input(withStatus(first.policy, held.decision.status),
+                                  during + seconds(1), finished),
+                            psiIs(Verdict::kFailed));
+  EXPECT_FALSE(between.evaluated);
+  EXPECT_EQ(between.decision.status, held.decision.status);
   // Past the cooldown: trigger 2.
   const auto after = first.now + std::chrono::minutes(10);
   const Step next = step(input(withStatus(first.policy, held.decision.status), after, finished),
