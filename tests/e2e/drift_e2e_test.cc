@@ -79,21 +79,22 @@ json retrainTemplate(bool finishes = true, int durationMs = 0, bool registers = 
     annotations["test.mlops.dev/results"] = kResults;
     if (durationMs > 0) annotations["test.mlops.dev/duration-ms"] = std::to_string(durationMs);
   }
-  json t{{"template",
-          {{"metadata", {{"annotations", annotations}}},
-           {"spec",
-            {{"containers",
-              json::array({json{{"name", "trainer"},
-                                {"image", "registry.example.com/ml/trainer:1"},
-                                {"resources", {{"requests", {{"cpu", "10m"}}}}}}})}}}}},
-         {"dataset", {{"uri", "s3://datasets/e2e"}}},
-         {"serving", servingTemplate()}};
+  json t{
+      {"template",
+       {{"metadata", {{"annotations", annotations}}},
+        {"spec",
+         {{"containers", json::array({json{{"name", "trainer"},
+                                           {"image", "registry.example.com/ml/trainer:1"},
+                                           {"resources", {{"requests", {{"cpu", "10m"}}}}}}})}}}}},
+      {"dataset", {{"uri", "s3://datasets/e2e"}}},
+      {"serving", servingTemplate()}};
   if (!registers) t["register"] = false;
   return t;
 }
 
 std::string driftQuery(const std::string& metric = kDriftMetric) {
-  return metric + std::string(R"({namespace="{{namespace}}",model="{{model}}",version="{{version}}"})");
+  return metric +
+         std::string(R"({namespace="{{namespace}}",model="{{model}}",version="{{version}}"})");
 }
 
 // Milliseconds since midnight of a text log line's timestamp
@@ -128,10 +129,10 @@ class DriftE2E : public OperatorFixture {
   void startOperator() {
     op_.reset();
     const int health = freePort();
-    op_ = std::make_unique<OperatorProcess>(operatorArgs(
-        freePort(), health, "",
-        {"--namespace=" + ns(), "--workers=2", "--artifact-root=s3://e2e-artifacts",
-         "--prometheus-url=" + env().get("PROMETHEUS_URL")}));
+    op_ = std::make_unique<OperatorProcess>(
+        operatorArgs(freePort(), health, "",
+                     {"--namespace=" + ns(), "--workers=2", "--artifact-root=s3://e2e-artifacts",
+                      "--prometheus-url=" + env().get("PROMETHEUS_URL")}));
     ASSERT_TRUE(eventually(30s, [&] {
       auto r = httpGet(health, "/readyz");
       return r && r->status == 200;
@@ -152,15 +153,18 @@ class DriftE2E : public OperatorFixture {
   // A policy watching `model` for drift (interval 1s), with a canary
   // analysis on the error rate (count 2) so retrained versions can pass.
   json policy(const std::string& model, json drift) {
-    drift.emplace("checks",
-                  json::array({json{{"name", "psi"}, {"query", driftQuery()}, {"max", kDriftMax}}}));
+    drift.emplace(
+        "checks",
+        json::array({json{{"name", "psi"}, {"query", driftQuery()}, {"max", kDriftMax}}}));
     drift.emplace("interval", "1s");
     drift.emplace("breachAfter", 3);
     json analysis{
-        {"checks", json::array({json{{"name", "error-rate"},
-                                     {"query", std::string(kErrorMetric) +
-                                                   R"({namespace="{{namespace}}",model="{{model}}",track="{{track}}"})"},
-                                     {"max", 0.05}}})},
+        {"checks",
+         json::array({json{
+             {"name", "error-rate"},
+             {"query", std::string(kErrorMetric) +
+                           R"({namespace="{{namespace}}",model="{{model}}",track="{{track}}"})"},
+             {"max", 0.05}}})},
         {"interval", "1s"},
         {"initialDelay", "0s"},
         {"count", 2},
@@ -183,15 +187,16 @@ class DriftE2E : public OperatorFixture {
   }
 
   json modelVersion(const std::string& model, int number, const std::string& stage) {
-    return json{{"apiVersion", "mlops.dev/v1alpha1"},
-                {"kind", "ModelVersion"},
-                {"metadata", {{"name", model + "-v" + std::to_string(number)}, {"namespace", ns()}}},
-                {"spec",
-                 {{"model", model},
-                  {"version", number},
-                  {"artifact", {{"uri", "s3://e2e/" + model + "/" + std::to_string(number)}}},
-                  {"serving", servingTemplate()},
-                  {"stage", stage}}}};
+    return json{
+        {"apiVersion", "mlops.dev/v1alpha1"},
+        {"kind", "ModelVersion"},
+        {"metadata", {{"name", model + "-v" + std::to_string(number)}, {"namespace", ns()}}},
+        {"spec",
+         {{"model", model},
+          {"version", number},
+          {"artifact", {{"uri", "s3://e2e/" + model + "/" + std::to_string(number)}}},
+          {"serving", servingTemplate()},
+          {"stage", stage}}}};
   }
 
   // v1 of `model` in production, drift on it at `drift` and in Prometheus
@@ -208,7 +213,9 @@ class DriftE2E : public OperatorFixture {
     create(res::kDriftPolicies, pol);
   }
 
-  json policyNow(const std::string& name) { return get(res::kDriftPolicies, name).value_or(json()); }
+  json policyNow(const std::string& name) {
+    return get(res::kDriftPolicies, name).value_or(json());
+  }
 
   // The status entry of check `check`.
   json checkOf(const json& policy, const std::string& check = "psi") {
@@ -251,10 +258,12 @@ class DriftE2E : public OperatorFixture {
     std::string last = str(policyNow(name), "/status/lastEvaluationTime");
     for (int i = 0; i < evaluations && !HasFailure(); ++i) {
       json seen;
-      ASSERT_TRUE(eventually(30s, [&] {
-        seen = policyNow(name);
-        return str(seen, "/status/lastEvaluationTime") != last;
-      })) << "no evaluation after " << last << ": " << field(seen, "/status").dump(2);
+      ASSERT_TRUE(eventually(30s,
+                             [&] {
+                               seen = policyNow(name);
+                               return str(seen, "/status/lastEvaluationTime") != last;
+                             }))
+          << "no evaluation after " << last << ": " << field(seen, "/status").dump(2);
       last = str(seen, "/status/lastEvaluationTime");
       invariant(seen);
     }
@@ -300,11 +309,12 @@ TEST_F(DriftE2E, DriftOnProductionRetrainsOnceAndTheNewVersionIsCanariedAndPromo
   // The retrained version goes through the canary analysis and is promoted.
   const json v2 = [&] {
     json last;
-    EXPECT_TRUE(eventually(90s, [&] {
-      last = get(res::kModelVersions, "iris-v2").value_or(json());
-      return str(last, "/status/phase") == "Production";
-    })) << "iris-v2 never reached production: "
-        << field(last, "/status").dump(2) << "\nrun: "
+    EXPECT_TRUE(eventually(90s,
+                           [&] {
+                             last = get(res::kModelVersions, "iris-v2").value_or(json());
+                             return str(last, "/status/phase") == "Production";
+                           }))
+        << "iris-v2 never reached production: " << field(last, "/status").dump(2) << "\nrun: "
         << field(get(res::kTrainingRuns, "iris-retrain-1").value_or(json()), "/status").dump(2);
     return last;
   }();
@@ -337,9 +347,10 @@ TEST_F(DriftE2E, DriftOnProductionRetrainsOnceAndTheNewVersionIsCanariedAndPromo
     std::cout << "[figure] time from a breach reaching breachAfter to the TrainingRun's creation: "
               << (*created - *evaluated) << " ms (operator log)\n";
   }
-  std::cout << "[figure] breach visible in Prometheus to the TrainingRun seen by a client: "
-            << std::chrono::duration_cast<std::chrono::milliseconds>(runSeen - breachVisible).count()
-            << " ms (breachAfter 3, interval 1s)\n";
+  std::cout
+      << "[figure] breach visible in Prometheus to the TrainingRun seen by a client: "
+      << std::chrono::duration_cast<std::chrono::milliseconds>(runSeen - breachVisible).count()
+      << " ms (breachAfter 3, interval 1s)\n";
   std::cout << "[figure] Prometheus queries per drift evaluation: 1 per drift check (log: "
             << (op_->output().find("drift evaluated") != std::string::npos ? "queries=1" : "?")
             << " with one check)\n";
@@ -350,9 +361,11 @@ TEST_F(DriftE2E, DriftOnProductionRetrainsOnceAndTheNewVersionIsCanariedAndPromo
 // maxConcurrent is not what holds it).
 TEST_F(DriftE2E, TheCooldownHoldsWhileTheBreachPersists) {
   startOperator();
-  v1InProduction("iris", 0.5,
-                 policy("iris", {{"retrain", retrain({{"cooldown", "1h"}, {"maxConcurrent", 5},
-                                                      {"template", retrainTemplate(true, 0, false)}})}}));
+  v1InProduction(
+      "iris", 0.5,
+      policy("iris", {{"retrain", retrain({{"cooldown", "1h"},
+                                           {"maxConcurrent", 5},
+                                           {"template", retrainTemplate(true, 0, false)}})}}));
   ASSERT_TRUE(eventually(30s, [&] { return runsOf("iris").size() == 1; }));
   ASSERT_TRUE(eventually(60s, [&] {
     const json runs = runsOf("iris");
@@ -372,7 +385,8 @@ TEST_F(DriftE2E, TheCooldownHoldsWhileTheBreachPersists) {
 TEST_F(DriftE2E, MaxConcurrentHoldsWhileTheTriggeredRunIsUnfinished) {
   startOperator();
   v1InProduction("iris", 0.5,
-                 policy("iris", {{"retrain", retrain({{"cooldown", "0s"}, {"maxConcurrent", 1},
+                 policy("iris", {{"retrain", retrain({{"cooldown", "0s"},
+                                                      {"maxConcurrent", 1},
                                                       {"template", retrainTemplate(false)}})}}));
   ASSERT_TRUE(eventually(30s, [&] { return runsOf("iris").size() == 1; }));
   duringEvaluations("iris", 4, [&](const json& p) {
@@ -395,8 +409,7 @@ TEST_F(DriftE2E, AQuerySyntaxErrorIsReportedWithPrometheussErrorAndTriggersNothi
       "iris", [](const json& o) { return str(o, "/status/reason") == "QueryInvalid"; });
   EXPECT_EQ(str(p, "/status/phase"), "Degraded");
   EXPECT_EQ(str(checkOf(p), "/verdict"), "Error");
-  EXPECT_NE(str(checkOf(p), "/message").find("bad_data"), std::string::npos)
-      << checkOf(p).dump(2);
+  EXPECT_NE(str(checkOf(p), "/message").find("bad_data"), std::string::npos) << checkOf(p).dump(2);
   std::string message;
   EXPECT_TRUE(eventuallyHasEvent("iris", "QueryInvalid", &message));
   EXPECT_NE(message.find("parse error"), std::string::npos) << message;
@@ -408,12 +421,12 @@ TEST_F(DriftE2E, AProductionVersionChangeResetsTheCounts) {
   startOperator();
   v1InProduction("iris", 0.5, policy("iris", {{"breachAfter", 1000}}));
   setDrift("iris", 2, 0.5);
-  const json before =
-      waitForPolicy("iris", [&](const json& o) { return breaches(o) >= 6; });
+  const json before = waitForPolicy("iris", [&](const json& o) { return breaches(o) >= 6; });
   create(res::kModelVersions, modelVersion("iris", 2, "Production"));
   const json after = waitForPolicy(
       "iris", [](const json& o) { return num(o, "/status/productionVersion") == 2; }, 90s);
-  EXPECT_LT(breaches(after), 6) << "counts carried over from v1: " << field(after, "/status").dump(2);
+  EXPECT_LT(breaches(after), 6) << "counts carried over from v1: "
+                                << field(after, "/status").dump(2);
   EXPECT_NE(str(checkOf(after), "/query").find("version=\"2\""), std::string::npos);
   EXPECT_GE(breaches(before), 6);
 }
@@ -423,7 +436,8 @@ TEST_F(DriftE2E, AProductionVersionChangeResetsTheCounts) {
 // where it was.
 TEST_F(DriftE2E, AnUnreachablePrometheusIsReportedAndCountingResumesWhereItWas) {
   startOperator();
-  v1InProduction("iris", 0.5, policy("iris", {{"breachAfter", 6}, {"retrain", retrain(json::object())}}));
+  v1InProduction("iris", 0.5,
+                 policy("iris", {{"breachAfter", 6}, {"retrain", retrain(json::object())}}));
   waitForPolicy("iris", [&](const json& o) { return breaches(o) >= 2; });
   const std::string closed = "http://127.0.0.1:" + std::to_string(freePort());
   auto patched = client().mergePatch(res::kDriftPolicies, ns(), "iris",
@@ -468,11 +482,11 @@ TEST_F(DriftE2E, SigkillAtRandomMomentsNeverCreatesTwoRunsForOneTrigger) {
   std::uniform_int_distribution<int> killAfterMs(200, 2200);
 
   startOperator();
-  v1InProduction("chaos", 0.5,
-                 policy("chaos", {{"retrain", retrain({{"cooldown", "0s"},
-                                                       {"maxConcurrent", 1},
-                                                       {"template", retrainTemplate(true, 500,
-                                                                                    false)}})}}));
+  v1InProduction(
+      "chaos", 0.5,
+      policy("chaos", {{"retrain", retrain({{"cooldown", "0s"},
+                                            {"maxConcurrent", 1},
+                                            {"template", retrainTemplate(true, 500, false)}})}}));
   std::atomic<bool> watching{true};
   std::atomic<int> violations{0};
   std::mutex violationMu;

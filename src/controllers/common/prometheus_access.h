@@ -25,7 +25,7 @@
 namespace mlops::controllers {
 
 struct PrometheusAccess {
-  std::string defaultUrl;               // --prometheus-url
+  std::string defaultUrl;                // --prometheus-url
   std::vector<std::string> allowedUrls;  // --prometheus-url-allow; empty → any
 };
 

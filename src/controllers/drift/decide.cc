@@ -180,8 +180,8 @@ class Decider {
       }
     }
     if (newest != nullptr) {
-      recordRetrain(newest->trigger, newest->created.empty() ? now_ : newest->created,
-                    newest->name, newest->check);
+      recordRetrain(newest->trigger, newest->created.empty() ? now_ : newest->created, newest->name,
+                    newest->check);
     }
     status_["retrainCount"] = retrainCount_;
   }
@@ -246,9 +246,8 @@ class Decider {
   // Whether the checks are to be evaluated now; when not, sets the requeue
   // for when they are.
   bool due() {
-    if (versionChanged_ ||
-        integerOr(member(previous_, "observedGeneration"), -1) !=
-            objects::generationOf(in_.policy)) {
+    if (versionChanged_ || integerOr(member(previous_, "observedGeneration"), -1) !=
+                               objects::generationOf(in_.policy)) {
       return true;
     }
     const auto last = objects::parseTimestamp(stringMember(previous_, "lastEvaluationTime"));
@@ -371,8 +370,8 @@ class Decider {
   void settlePhase() {
     if (in_.prometheusConfigError) {
       status_["lastEvaluationTime"] = now_;
-      degraded(kReasonPrometheusConfig, "Prometheus cannot be queried: " + *in_.prometheusConfigError,
-               true);
+      degraded(kReasonPrometheusConfig,
+               "Prometheus cannot be queried: " + *in_.prometheusConfigError, true);
       requeue(spec_.drift->interval);
       return;
     }
@@ -403,8 +402,8 @@ class Decider {
     if (unfinished > 0) {
       std::string message = std::to_string(unfinished) + " retraining run(s) unfinished";
       if (!stringMember(lastRetrain, "trainingRun").empty()) {
-        message += "; last: TrainingRun " + stringMember(lastRetrain, "trainingRun") +
-                   " (check " + stringMember(lastRetrain, "check") + ")";
+        message += "; last: TrainingRun " + stringMember(lastRetrain, "trainingRun") + " (check " +
+                   stringMember(lastRetrain, "check") + ")";
       }
       setPhase(kPhaseRetraining, "Retraining", message + waitNote_ + createNote());
       setConditions("False", "True", "False", "Retraining");
@@ -449,8 +448,7 @@ class Decider {
   // Degraded; an Event when the finding is new (not on every evaluation).
   void degraded(const char* reason, const std::string& message, bool stalled) {
     const std::string cut = truncateUtf8(message, kMaxMessageBytes);
-    if (stringMember(previous_, "reason") != reason ||
-        stringMember(previous_, "message") != cut) {
+    if (stringMember(previous_, "reason") != reason || stringMember(previous_, "message") != cut) {
       event(true, reason, cut);
     }
     setPhase(kPhaseDegraded, reason, message);
@@ -508,8 +506,8 @@ class Decider {
 
 std::string runName(const std::string& policy, int64_t n) {
   const std::string suffix = "-retrain-" + std::to_string(n);
-  std::string prefix = policy.substr(0, kMaxRunName > suffix.size() ? kMaxRunName - suffix.size()
-                                                                    : 0);
+  std::string prefix =
+      policy.substr(0, kMaxRunName > suffix.size() ? kMaxRunName - suffix.size() : 0);
   // A name must end with an alphanumeric before the suffix's dash.
   while (!prefix.empty() && prefix.back() == '-') {
     prefix.pop_back();
@@ -517,6 +515,8 @@ std::string runName(const std::string& policy, int64_t n) {
   return prefix + suffix;
 }
 
-DriftDecision decideDrift(const DriftInput& input) { return Decider(input).run(); }
+DriftDecision decideDrift(const DriftInput& input) {
+  return Decider(input).run();
+}
 
 }  // namespace mlops::drift

@@ -43,7 +43,8 @@ std::vector<Request> byPolicyLabel(const Json& obj) {
 // retry after a crash or a lagging cache, never a stranger's object.
 bool isRunOfTrigger(const Json& existing, const Json& wanted) {
   for (const auto key : {kLabelPolicy, kLabelTrigger}) {
-    if (objects::labelOf(existing, std::string(key)) != objects::labelOf(wanted, std::string(key))) {
+    if (objects::labelOf(existing, std::string(key)) !=
+        objects::labelOf(wanted, std::string(key))) {
       return false;
     }
   }
@@ -161,15 +162,13 @@ Result<ReconcileResult> DriftReconciler::reconcile(const Request& request,
     if (d.evaluate) {
       auto client = controllers::queryClientForPolicy(
           api_, *options_.prometheus,
-          {.defaultUrl = options_.defaultPrometheusUrl,
-           .allowedUrls = options_.prometheusUrlAllow},
+          {.defaultUrl = options_.defaultPrometheusUrl, .allowedUrls = options_.prometheusUrlAllow},
           in.ns, d.evaluate->prometheus);
       if (!client.ok()) {
         in.prometheusConfigError = client.error().message;
       } else {
-        in.evaluation =
-            analysis::evaluateChecks(d.evaluate->checks, d.evaluate->placeholders, **client,
-                                     objects::formatTimestamp(in.now));
+        in.evaluation = analysis::evaluateChecks(d.evaluate->checks, d.evaluate->placeholders,
+                                                 **client, objects::formatTimestamp(in.now));
         log_.info("drift evaluated",
                   {{"policy", request.key()},
                    {"version", d.evaluate->placeholders.version},
@@ -202,9 +201,9 @@ Result<ReconcileResult> DriftReconciler::write(const DriftInput& in, const Drift
   std::vector<runtime::StatusEvent> events;
   events.reserve(d.events.size());
   for (const auto& e : d.events) {
-    events.push_back(runtime::StatusEvent{
-        e.warning ? runtime::EventType::kWarning : runtime::EventType::kNormal, e.reason,
-        e.message});
+    events.push_back(
+        runtime::StatusEvent{e.warning ? runtime::EventType::kWarning : runtime::EventType::kNormal,
+                             e.reason, e.message});
   }
   auto written = runtime::writeStatusIfChanged(api_, events_, kube::resources::kDriftPolicies,
                                                in.policy, d.status, events);
@@ -247,9 +246,9 @@ Status setupDriftController(runtime::Manager& manager, DriftControllerOptions op
   }
   runtime::ControllerOptions controllerOptions;
   controllerOptions.workers = options.workers;
-  auto reconciler = std::make_unique<DriftReconciler>(manager.cache(), manager.client(),
-                                                      manager.eventRecorder(), std::move(options),
-                                                      manager.clock());
+  auto reconciler =
+      std::make_unique<DriftReconciler>(manager.cache(), manager.client(), manager.eventRecorder(),
+                                        std::move(options), manager.clock());
   runtime::Controller& controller =
       manager.addController("drift", std::move(reconciler), std::move(controllerOptions));
   controller.watch(policies);

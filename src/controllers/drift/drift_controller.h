@@ -49,7 +49,7 @@
 namespace mlops::drift {
 
 // Indexes read through IndexedReader::byIndex ("namespace/value").
-inline constexpr const char* kModelVersionsByModel = "model";        // spec.model
+inline constexpr const char* kModelVersionsByModel = "model";              // spec.model
 inline constexpr const char* kTrainingRunsByDriftPolicy = "drift-policy";  // label
 
 struct DriftControllerOptions {
@@ -66,9 +66,8 @@ struct DriftControllerOptions {
 class DriftReconciler final : public runtime::Reconciler {
  public:
   // Everything passed in must outlive the reconciler.
-  DriftReconciler(runtime::IndexedReader& cache, kube::Client& api,
-                  runtime::EventRecorder& events, DriftControllerOptions options,
-                  const Clock& clock = SystemClock::instance(),
+  DriftReconciler(runtime::IndexedReader& cache, kube::Client& api, runtime::EventRecorder& events,
+                  DriftControllerOptions options, const Clock& clock = SystemClock::instance(),
                   runtime::Logger logger = runtime::Logger("drift"));
 
   Result<runtime::ReconcileResult> reconcile(const runtime::Request& request,

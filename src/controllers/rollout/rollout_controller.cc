@@ -162,8 +162,8 @@ Result<std::unique_ptr<prometheus::QueryClient>> RolloutReconciler::queryClient(
     const std::string& ns, const analysis::PrometheusSpec& spec) {
   return controllers::queryClientForPolicy(
       api_, *options_.prometheus,
-      {.defaultUrl = options_.defaultPrometheusUrl, .allowedUrls = options_.prometheusUrlAllow},
-      ns, spec);
+      {.defaultUrl = options_.defaultPrometheusUrl, .allowedUrls = options_.prometheusUrlAllow}, ns,
+      spec);
 }
 
 Result<bool> RolloutReconciler::patchFinalizer(const RolloutInput& in, const std::string& name,

@@ -19,7 +19,9 @@ using std::chrono::seconds;
 
 const auto kT0 = std::chrono::system_clock::time_point(seconds(1'800'000'000));
 
-std::string at(std::chrono::system_clock::time_point t) { return objects::formatTimestamp(t); }
+std::string at(std::chrono::system_clock::time_point t) {
+  return objects::formatTimestamp(t);
+}
 
 Json productionVersion(int64_t number, const std::string& phase = "Production") {
   return Json{{"metadata", {{"name", "iris-v" + std::to_string(number)}, {"namespace", "ml"}}},
@@ -33,7 +35,7 @@ Json check(const std::string& name) {
               {"max", 0.1}};
 }
 
-Json driftSection(Json overrides = Json::object()) {
+Json driftSection(const Json& overrides = Json::object()) {
   Json drift{{"checks", Json::array({check("psi"), check("kl")})},
              {"interval", "1m"},
              {"breachAfter", 3},
@@ -55,11 +57,12 @@ Json policy(Json drift = driftSection()) {
   if (!drift.is_null()) {
     spec["drift"] = std::move(drift);
   }
-  return Json{{"apiVersion", "mlops.dev/v1alpha1"},
-              {"kind", "DriftPolicy"},
-              {"metadata",
-               {{"name", "iris"}, {"namespace", "ml"}, {"generation", 1}, {"resourceVersion", "7"}}},
-              {"spec", spec}};
+  return Json{
+      {"apiVersion", "mlops.dev/v1alpha1"},
+      {"kind", "DriftPolicy"},
+      {"metadata",
+       {{"name", "iris"}, {"namespace", "ml"}, {"generation", 1}, {"resourceVersion", "7"}}},
+      {"spec", spec}};
 }
 
 Json run(const std::string& name, int64_t trigger, const std::string& phase,
@@ -197,7 +200,7 @@ struct Sequence {
 };
 
 Sequence evaluateSequence(Json p, const std::vector<Verdict>& verdicts,
-                          std::vector<Json> runs = {},
+                          const std::vector<Json>& runs = {},
                           std::chrono::system_clock::time_point start = kT0) {
   Sequence s{{}, std::move(p), start};
   for (size_t i = 0; i < verdicts.size(); ++i) {
@@ -250,8 +253,8 @@ TEST(DriftDecide, WithoutADriftSectionThePolicyIsHealthyWithNothingToDo) {
 }
 
 TEST(DriftDecide, WithoutAProductionVersionThereIsNothingToJudge) {
-  const Step s = step(input(policy(), kT0, {}, {productionVersion(1, "Registered")}),
-                      psiIs(Verdict::kFailed));
+  const Step s =
+      step(input(policy(), kT0, {}, {productionVersion(1, "Registered")}), psiIs(Verdict::kFailed));
   EXPECT_FALSE(s.evaluated);
   EXPECT_EQ(s.decision.status["phase"], "Healthy");
   EXPECT_EQ(s.decision.status["reason"], "NoProductionVersion");
@@ -385,18 +388,16 @@ TEST(DriftDecide, TheNextTriggerTakesTheNextNameAfterTheCooldown) {
   const std::vector<Json> finished = {run("iris-retrain-1", 1, "Succeeded", first.now)};
   // The breach persists: the cooldown holds.
   const auto during = first.now + std::chrono::minutes(5);
-  const Step held =
-      step(input(first.policy, during, finished), psiIs(Verdict::kFailed, during));
+  const Step held = step(input(first.policy, during, finished), psiIs(Verdict::kFailed, during));
   EXPECT_TRUE(held.evaluated);
   EXPECT_FALSE(held.createdRun);
   EXPECT_EQ(breaches(held.decision.status), 4);
   EXPECT_EQ(held.decision.status["phase"], "Drifting");
-  EXPECT_NE(held.decision.status["message"].get<std::string>().find("cooldown"),
-            std::string::npos);
+  EXPECT_NE(held.decision.status["message"].get<std::string>().find("cooldown"), std::string::npos);
   // A reconcile between evaluations (a run's event) says the same.
-  const Step between = step(input(withStatus(first.policy, held.decision.status),
-                                  during + seconds(1), finished),
-                            psiIs(Verdict::kFailed));
+  const Step between =
+      step(input(withStatus(first.policy, held.decision.status), during + seconds(1), finished),
+           psiIs(Verdict::kFailed));
   EXPECT_FALSE(between.evaluated);
   EXPECT_EQ(between.decision.status, held.decision.status);
   // Past the cooldown: trigger 2.
@@ -428,13 +429,12 @@ TEST(DriftDecide, MaxConcurrentHoldsWhileTriggeredRunsAreUnfinished) {
 }
 
 TEST(DriftDecide, AnOutageIsReportedOnceAndNeverTriggers) {
-  const Sequence s = evaluateSequence(policy(), {Verdict::kFailed, Verdict::kFailed,
-                                                 Verdict::kFailed, Verdict::kError});
+  const Sequence s = evaluateSequence(
+      policy(), {Verdict::kFailed, Verdict::kFailed, Verdict::kFailed, Verdict::kError});
   ASSERT_EQ(s.policy["status"]["retrainCount"], 1);
   // A policy at breachAfter whose cooldown is over, then Prometheus is down.
   Json p = policy(driftSection({{"retrain", {{"cooldown", "0s"}}}}));
-  const Sequence out =
-      evaluateSequence(p, {Verdict::kFailed, Verdict::kFailed, Verdict::kError});
+  const Sequence out = evaluateSequence(p, {Verdict::kFailed, Verdict::kFailed, Verdict::kError});
   const Json& st = out.last.decision.status;
   EXPECT_FALSE(out.last.createdRun);
   EXPECT_EQ(breaches(st), 2);
@@ -461,15 +461,13 @@ TEST(DriftDecide, AnOutageIsReportedOnceAndNeverTriggers) {
 }
 
 TEST(DriftDecide, AQueryPrometheusRefusesIsStalledAsQueryInvalid) {
-  const Step s =
-      step(input(policy()),
-           evaluation({measurement("psi", Verdict::kError, std::nullopt,
-                                   "bad_data: invalid parameter \"query\": parse error"),
-                       measurement("kl", Verdict::kSuccessful, 0.0)}));
+  const Step s = step(input(policy()),
+                      evaluation({measurement("psi", Verdict::kError, std::nullopt,
+                                              "bad_data: invalid parameter \"query\": parse error"),
+                                  measurement("kl", Verdict::kSuccessful, 0.0)}));
   EXPECT_EQ(s.decision.status["reason"], kReasonQueryInvalid);
   EXPECT_EQ(condition(s.decision.status, "Stalled"), "True");
-  EXPECT_NE(s.decision.status["message"].get<std::string>().find("parse error"),
-            std::string::npos);
+  EXPECT_NE(s.decision.status["message"].get<std::string>().find("parse error"), std::string::npos);
   EXPECT_EQ(checkStatus(s.decision.status, "psi")["message"],
             "bad_data: invalid parameter \"query\": parse error");
   ASSERT_EQ(s.decision.events.size(), 1U);
@@ -487,8 +485,8 @@ TEST(DriftDecide, APrometheusThatMayNotBeQueriedIsStalled) {
 TEST(DriftDecide, ARefusedCreateIsReportedAndNotRecordedAsATrigger) {
   const Sequence s = evaluateSequence(policy(), {Verdict::kFailed, Verdict::kFailed});
   const auto later = s.now + std::chrono::minutes(1);
-  const Step refused = step(input(s.policy, later), psiIs(Verdict::kFailed, later),
-                            CreateOutcome::Kind::kFailed);
+  const Step refused =
+      step(input(s.policy, later), psiIs(Verdict::kFailed, later), CreateOutcome::Kind::kFailed);
   EXPECT_EQ(refused.decision.status["retrainCount"], 0);
   EXPECT_FALSE(refused.decision.status.contains("lastRetrain"));
   EXPECT_FALSE(refused.decision.retrainCreated);
