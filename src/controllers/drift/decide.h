@@ -38,6 +38,13 @@
 //   Drifting   some check has consecutive breaches.
 //   Healthy    otherwise, also with no drift section (NoDriftChecks) or no
 //              version in production (NoProductionVersion).
+//
+// Conditions (DESIGN.md "Status conventions"): Healthy → Ready=True;
+// Drifting and Retraining → Reconciling=True (the operator works towards a
+// model that passes); Degraded → Ready=False, with Stalled=True when only a
+// person can fix it (invalid policy, Prometheus not allowed, a query
+// Prometheus refuses); Suspended → Stalled=True (reason Suspended), as a
+// suspended canary is. Each carries the phase's reason and message.
 #pragma once
 
 #include <chrono>

@@ -22,6 +22,9 @@ using runtime::Request;
 
 // evaluate, create, then the final decision.
 constexpr int kMaxDecisions = 3;
+// How long after its creation a retraining run the cache does not show is
+// looked up on the API server.
+constexpr std::chrono::minutes kCacheLagWindow{2};
 
 std::vector<Request> bySpecModel(const Json& obj) {
   const std::string model = stringMember(member(obj, "spec"), "model");
@@ -93,11 +96,16 @@ Result<DriftInput> DriftReconciler::gather(const Json& policy) {
     return runs.error();
   }
   in.runs = std::move(*runs);
-  const std::string last =
-      stringMember(member(member(policy, "status"), "lastRetrain"), "trainingRun");
+  const Json& lastRetrain = member(member(policy, "status"), "lastRetrain");
+  const std::string last = stringMember(lastRetrain, "trainingRun");
   const bool cached = std::any_of(in.runs.begin(), in.runs.end(),
                                   [&](const Json& r) { return runtime::nameOf(r) == last; });
-  if (!last.empty() && !cached) {
+  // Only a recent run can be missing for cache lag (the caches sync before
+  // the controller starts); an old one missing was deleted, and asking the
+  // API server about it on every evaluation would only cost a request.
+  const auto lastTime = objects::parseTimestamp(stringMember(lastRetrain, "time"));
+  const bool recent = lastTime && in.now - *lastTime < kCacheLagWindow;
+  if (!last.empty() && !cached && recent) {
     // Just created, and the cache has not seen it yet: it is unfinished, not
     // absent. Deleted: it no longer holds maxConcurrent.
     auto live = api_.get(kube::resources::kTrainingRuns, in.ns, last);

@@ -12,9 +12,9 @@
 // One reconcile:
 //   gather   from the cache: the policy, the model's versions (index
 //            "model"), the policy's runs (index "drift-policy"). The run of
-//            status.lastRetrain, when the cache does not show it yet, is
-//            read live (a GET), so a run just created counts as unfinished
-//            and a deleted one does not.
+//            status.lastRetrain, when the cache does not show it and it was
+//            created in the last two minutes, is read live (a GET), so a run
+//            just created counts as unfinished and a deleted one does not.
 //   evaluate when the decision asks: the Prometheus client for the policy
 //            (controllers/common/prometheus_access.h), one query per drift
 //            check; decide again.

@@ -14,6 +14,7 @@
 #include "fake_client.h"
 #include "fake_clock.h"
 #include "kube/resource.h"
+#include "objects/timestamps.h"
 
 namespace mlops::drift {
 namespace {
@@ -219,6 +220,27 @@ TEST_F(DriftReconcilerTest, AStrangersRunOfTheSameNameIsNeverAdopted) {
       << p["status"]["message"];
   EXPECT_EQ(eventReasons(), std::vector<std::string>{kReasonRetrainFailed});
   EXPECT_TRUE(recorded_.retrains.empty());
+}
+
+TEST_F(DriftReconcilerTest, ARunJustCreatedCountsAsUnfinishedBeforeTheCacheShowsIt) {
+  // Trigger 1 recorded a second ago; its run is on the API server only.
+  json p = policyNow();
+  p["spec"]["drift"]["retrain"]["cooldown"] = "0s";
+  p["status"]["retrainCount"] = 1;
+  p["status"]["checks"][0]["consecutiveBreaches"] = 3;
+  p["status"]["lastRetrain"] = {
+      {"time", objects::formatTimestamp(clock_.wallNow() - std::chrono::seconds(1))},
+      {"trainingRun", "iris-retrain-1"},
+      {"check", "psi"}};
+  cache_ = HandCache();
+  cache_.hold(res::kModelVersions, *fake_.object(res::kModelVersions, "ml", "iris-v1"));
+  cache_.hold(res::kDriftPolicies, fake_.put(res::kDriftPolicies, p));
+  fake_.put(res::kTrainingRuns, runOfTrigger(1, "iris"));
+  auto result = reconcile();
+  ASSERT_TRUE(result.ok()) << result.error().toString();
+  // maxConcurrent 1 holds: no second run.
+  EXPECT_FALSE(fake_.object(res::kTrainingRuns, "ml", "iris-retrain-2"));
+  EXPECT_EQ(policyNow()["status"]["phase"], "Retraining");
 }
 
 TEST_F(DriftReconcilerTest, ARefusedStatusWriteReportsNoMetrics) {
