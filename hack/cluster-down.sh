@@ -27,5 +27,5 @@ done
 [ ${#left[@]} -eq 0 ] || plane_die "still running: ${left[*]}"
 
 rm -rf "${CLUSTER_DIR:?}/env" "$CLUSTER_DIR/env.tmp" "$PID_DIR" "$CMD_DIR" "$PKI_DIR" \
-  "$CLUSTER_DIR/etcd" "$CLUSTER_DIR/prometheus" "$CLUSTER_DIR"/*.kubeconfig "$CLUSTER_DIR/prometheus.yml"
+  "$CLUSTER_DIR/etcd" "$CLUSTER_DIR/prometheus" "$CLUSTER_DIR/prometheus-sd" "$CLUSTER_DIR"/*.kubeconfig "$CLUSTER_DIR/prometheus.yml"
 plane_log "plane stopped; state removed (logs kept in $LOG_DIR)"

@@ -252,7 +252,8 @@ fi
 stop_all_components
 # Fresh state; everything below CLUSTER_DIR except the lock we hold is ours.
 rm -rf "${CLUSTER_DIR:?}/env" "$PID_DIR" "$CMD_DIR" "$PKI_DIR" "$LOG_DIR" \
-  "$CLUSTER_DIR/etcd" "$CLUSTER_DIR/prometheus" "$CLUSTER_DIR"/*.kubeconfig "$CLUSTER_DIR/prometheus.yml"
+  "$CLUSTER_DIR/etcd" "$CLUSTER_DIR/prometheus" "$CLUSTER_DIR/prometheus-sd" \
+  "$CLUSTER_DIR"/*.kubeconfig "$CLUSTER_DIR/prometheus.yml"
 mkdir -p "$LOG_DIR" "$PID_DIR" "$CMD_DIR"
 # If anything below fails, the half-started plane is taken down again so no
 # process is left behind; the logs stay for inspection.
@@ -298,9 +299,14 @@ start_component etcd "$TOOLS_BIN/etcd" \
 plane_log "starting metrics exporter and prometheus"
 start_component metrics-exporter python3 "$PLANE_HACK/plane/metrics_exporter.py" \
   --host 127.0.0.1 --port "$P_EXPORTER"
-sed "s/@EXPORTER_ADDRESS@/127.0.0.1:$P_EXPORTER/" "$PLANE_HACK/plane/prometheus.yml.in" \
-  >"$CLUSTER_DIR/prometheus.yml"
-mkdir -p "$CLUSTER_DIR/prometheus"
+# The operator scrape job's targets: none until a test writes its operator's
+# address (tests/e2e/dashboard_e2e_test.cc).
+OPERATOR_TARGETS_FILE="$CLUSTER_DIR/prometheus-sd/operator-targets.json"
+mkdir -p "$CLUSTER_DIR/prometheus" "$CLUSTER_DIR/prometheus-sd"
+echo '[]' >"$OPERATOR_TARGETS_FILE"
+sed -e "s|@EXPORTER_ADDRESS@|127.0.0.1:$P_EXPORTER|" \
+  -e "s|@OPERATOR_TARGETS_FILE@|$OPERATOR_TARGETS_FILE|" \
+  "$PLANE_HACK/plane/prometheus.yml.in" >"$CLUSTER_DIR/prometheus.yml"
 start_component prometheus prometheus \
   --config.file="$CLUSTER_DIR/prometheus.yml" \
   --storage.tsdb.path="$CLUSTER_DIR/prometheus" \
@@ -425,6 +431,7 @@ plane_log "prometheus ready and scraping the exporter"
   env_line ETCD_ENDPOINTS "http://127.0.0.1:$P_ETCD"
   env_line PROMETHEUS_URL "http://127.0.0.1:$P_PROM"
   env_line METRICS_EXPORTER_URL "http://127.0.0.1:$P_EXPORTER"
+  env_line PROMETHEUS_OPERATOR_TARGETS_FILE "$OPERATOR_TARGETS_FILE"
   env_line KWOK_URL "http://127.0.0.1:$P_KWOK"
   env_line KWOK_NODE "$NODE_NAME"
   env_line PLANE_FINGERPRINT "$(plane_fingerprint)"

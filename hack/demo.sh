@@ -1,82 +1,255 @@
 #!/usr/bin/env bash
-# `make demo`: the loop on the local control plane, narrated step by step.
+# `make demo`: the whole loop on the local control plane, narrated step by step.
+#
+#   train v1 → production → drift (the test exporter lowers its online accuracy)
+#   → a retraining run → v2 canaried and promoted → a bad v3 canaried and
+#   rolled back, with the deciding query, value and bound.
+#
 # Brings up the plane (reused when running), builds the operator, installs the
-# CRDs, runs the operator, and walks through what it does today.
+# CRDs and runs the operator; the demo's metrics come from the plane's test
+# exporter, scraped by the plane's Prometheus, so every decision is made on real
+# PromQL answers. Exits non-zero when a step does not reach what it shows
+# (tests run it: script.demo). Warm (plane and build cached): about two minutes.
+#
+# Environment: BUILD_DIR (build), JOBS (2), MLOPS_DEMO_KEEP=1 leaves the demo
+# namespace and the operator's log for exploring.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${BUILD_DIR:-build}"
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+started=$SECONDS
+step() { printf '\n\033[1m==> [%3ss] %s\033[0m\n' "$((SECONDS - started))" "$*"; }
+note() { printf '    %s\n' "$*"; }
+fail() {
+  printf '\n\033[31mdemo: %s\033[0m\n' "$*" >&2
+  [ -z "${ns:-}" ] || "$KUBECTL" get mlops -n "$ns" >&2 || true
+  [ -z "${log:-}" ] || { echo "--- last operator log lines ($log) ---" >&2; tail -n 30 "$log" >&2; }
+  exit 1
+}
 
-step "1/6 control plane (cold build of the Kubernetes binaries prints progress; cached later)"
+step "1/8 control plane (a cold build of the Kubernetes binaries prints progress; cached later)"
 hack/build-tools.sh
 hack/cluster-up.sh
 # shellcheck disable=SC1091
 source .cluster/env
 export KUBECONFIG
 
-step "2/6 build the operator"
+step "2/8 build the operator and install the CRDs"
 cmake -S . -B "$build_dir" -G Ninja >/dev/null
 cmake --build "$build_dir" -j "${JOBS:-2}" --target mlops-operator
-
-step "3/6 install the CRDs"
-"$KUBECTL" apply -f crds/
+"$KUBECTL" apply -f crds/ >/dev/null
 "$KUBECTL" wait --for=condition=Established --timeout=60s \
-  crd/trainingruns.mlops.dev crd/modelversions.mlops.dev crd/driftpolicies.mlops.dev
+  crd/trainingruns.mlops.dev crd/modelversions.mlops.dev crd/driftpolicies.mlops.dev >/dev/null
+note "CRDs established: trainingruns, modelversions, driftpolicies (kubectl get mlops lists all three)"
 
-step "4/6 start the operator"
-metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-health_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-log=.cluster/logs/demo-operator.log
+ns="mlops-demo-$(date +%s)"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+metrics_port=$(free_port)
+health_port=$(free_port)
 mkdir -p .cluster/logs
+log=.cluster/logs/demo-operator-$ns.log
+exporter() { # METHOD JSON
+  curl -fsS -X "$1" -H 'Content-Type: application/json' --data "$2" "$METRICS_EXPORTER_URL/series" >/dev/null
+}
+# The demo's series on the test exporter: what a model server and an
+# online-evaluation job would report.
+set_series() { # NAME VERSION VALUE
+  exporter PUT "{\"name\":\"$1\",\"labels\":{\"namespace\":\"$ns\",\"model\":\"iris\",\"version\":\"$2\"},\"value\":$3}"
+}
+cleanup() {
+  [ -z "${op_pid:-}" ] || { kill -TERM "$op_pid" 2>/dev/null; wait "$op_pid" 2>/dev/null || true; }
+  for name in mlops_demo_error_rate mlops_demo_online_accuracy; do
+    for v in 1 2 3; do
+      exporter DELETE "{\"name\":\"$name\",\"labels\":{\"namespace\":\"$ns\",\"model\":\"iris\",\"version\":\"$v\"}}" 2>/dev/null || true
+    done
+  done
+  if [ "${MLOPS_DEMO_KEEP:-}" != 1 ]; then
+    "$KUBECTL" delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
+
+step "3/8 start the operator (watching namespace $ns)"
 "$build_dir/mlops-operator" --kubeconfig="$KUBECONFIG" --log-format=text \
+  --namespace="$ns" \
   --metrics-bind-address="127.0.0.1:$metrics_port" \
   --health-probe-bind-address="127.0.0.1:$health_port" \
-  --prometheus-url="$PROMETHEUS_URL" --leader-elect --leader-election-namespace=default \
-  >"$log" 2>&1 &
+  --prometheus-url="$PROMETHEUS_URL" >"$log" 2>&1 &
 op_pid=$!
-trap 'kill -TERM $op_pid 2>/dev/null; wait $op_pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
+for _ in $(seq 1 150); do
   curl -fsS "http://127.0.0.1:$health_port/readyz" >/dev/null 2>&1 && break
-  kill -0 $op_pid 2>/dev/null || { echo "operator exited:"; cat "$log"; exit 1; }
+  kill -0 "$op_pid" 2>/dev/null || fail "the operator exited"
   sleep 0.2
 done
-echo "readyz: $(curl -sS "http://127.0.0.1:$health_port/readyz")"
-echo "leader: $("$KUBECTL" get lease -n default mlops-operator-leader -o jsonpath='{.spec.holderIdentity}' 2>/dev/null || echo '?')"
+note "readyz: $(curl -sS "http://127.0.0.1:$health_port/readyz")   log: $log"
 
-step "5/6 train: a TrainingRun becomes a Job, its results a numbered ModelVersion"
-ns="mlops-demo-$(date +%s)"
-"$KUBECTL" create namespace "$ns"
-"$KUBECTL" apply -n "$ns" -f crds/samples/trainingrun.yaml
-"$KUBECTL" wait -n "$ns" --for=jsonpath='{.status.phase}'=Succeeded --timeout=120s trainingrun/iris-run-1
-"$KUBECTL" get -n "$ns" trainingruns,jobs,modelversions
-echo "lineage of iris-v1:"
-"$KUBECTL" get -n "$ns" modelversion iris-v1 -o jsonpath='{.spec.source}{"\n"}'
-echo "fingerprint: $("$KUBECTL" get -n "$ns" trainingrun iris-run-1 -o jsonpath='{.status.fingerprint}')"
+# Waits until `kubectl get KIND/NAME -o jsonpath=PATH` prints VALUE.
+wait_for() { # KIND/NAME JSONPATH VALUE TIMEOUT_SECONDS
+  local deadline=$((SECONDS + $4)) got=""
+  while [ $SECONDS -lt $deadline ]; do
+    got=$("$KUBECTL" get -n "$ns" "$1" -o "jsonpath=$2" 2>/dev/null || true)
+    [ "$got" = "$3" ] && return 0
+    sleep 0.5
+  done
+  fail "$1 $2 is '$got', expected '$3' within $4 s"
+}
+show() {
+  echo
+  "$KUBECTL" get mlops -n "$ns"
+  echo
+  "$KUBECTL" get deployments -n "$ns" -L mlops.dev/track,mlops.dev/version 2>/dev/null || true
+}
 
-echo
-echo "reproduce it: same inputs, images pinned to the digests the first run recorded"
+step "4/8 the DriftPolicy for model iris: how canaries and production are judged"
+"$KUBECTL" create namespace "$ns" >/dev/null
 cat <<YAML | "$KUBECTL" apply -n "$ns" -f -
+apiVersion: mlops.dev/v1alpha1
+kind: DriftPolicy
+metadata:
+  name: iris
+spec:
+  model: iris
+  analysis:            # a canary must keep its error rate at or under 5%, three times
+    interval: 2s
+    initialDelay: 0s
+    count: 3
+    bakeTime: 4s
+    checks:
+    - name: error-rate
+      query: mlops_demo_error_rate{namespace="{{namespace}}",model="{{model}}",version="{{version}}"}
+      max: 0.05
+  drift:               # production must keep its online accuracy at or over 0.9
+    interval: 2s
+    breachAfter: 3
+    checks:
+    - name: online-accuracy
+      query: mlops_demo_online_accuracy{namespace="{{namespace}}",model="{{model}}",version="{{version}}"}
+      min: 0.9
+    retrain:
+      cooldown: 10m
+      maxConcurrent: 1
+      promotion: Automatic
+      template:
+        template:
+          metadata:
+            annotations:
+              # The local plane plays the trainer with these results (hack/plane/README.md).
+              test.mlops.dev/results: '{"metrics":{"accuracy":0.97},"artifact":{"uri":"s3://demo/iris/retrained"}}'
+          spec:
+            containers:
+            - name: trainer
+              image: registry.example.com/ml/iris-trainer:1.4.0
+              resources: {requests: {cpu: 10m, memory: 16Mi}}
+        dataset:
+          uri: s3://datasets/iris/latest
+        serving:
+          template:
+            spec:
+              containers:
+              - name: server
+                image: registry.example.com/ml/iris-server:1.4.0
+                resources: {requests: {cpu: 10m, memory: 16Mi}}
+YAML
+# What the model servers and the online evaluation report, per version.
+set_series mlops_demo_error_rate 1 0.01
+set_series mlops_demo_online_accuracy 1 0.95
+set_series mlops_demo_error_rate 2 0.01
+set_series mlops_demo_online_accuracy 2 0.97
+set_series mlops_demo_error_rate 3 0.40
+note "exporter: error rate v1 0.01, v2 0.01, v3 0.40; online accuracy v1 0.95, v2 0.97"
+
+# A hand-made TrainingRun of iris whose trainer (played by the plane) reports
+# this accuracy; promotion Automatic sends its version to production (through
+# a canary when a version is already served).
+training_run() { # NAME ACCURACY
+  cat <<YAML
 apiVersion: mlops.dev/v1alpha1
 kind: TrainingRun
 metadata:
-  name: iris-run-1-repro
+  name: $1
 spec:
   model: iris
   template:
     metadata:
       annotations:
-        test.mlops.dev/results: '{"metrics":{"accuracy":0.958,"f1":0.952},"artifact":{"uri":"s3://ml-artifacts/iris/iris-run-1-repro","digest":"sha256:a2d8aedfec7cbc6e3f0adafe81e0d14624947ab7e90a321a3b7032cbe961dc52"}}'
-  reproduction:
-    of: iris-run-1
+        test.mlops.dev/results: '{"metrics":{"accuracy":$2},"artifact":{"uri":"s3://demo/iris/$1"}}'
+    spec:
+      containers:
+      - name: trainer
+        image: registry.example.com/ml/iris-trainer:1.4.0
+        resources: {requests: {cpu: 10m, memory: 16Mi}}
+  dataset:
+    uri: s3://datasets/iris/2024-05
+  validation:
+    gates:
+    - {metric: accuracy, op: ">=", value: 0.9}
+  serving:
+    template:
+      spec:
+        containers:
+        - name: server
+          image: registry.example.com/ml/iris-server:1.4.0
+          resources: {requests: {cpu: 10m, memory: 16Mi}}
+  promotion: Automatic
 YAML
-"$KUBECTL" wait -n "$ns" --for=jsonpath='{.status.phase}'=Succeeded --timeout=120s trainingrun/iris-run-1-repro
-"$KUBECTL" get -n "$ns" trainingrun iris-run-1-repro \
-  -o jsonpath='verdict: {.status.reproduction.verdict}, deltas: {.status.reproduction.deltas}, fingerprint match: {.status.reproduction.fingerprintMatch}{"\n"}'
-echo "events:"
-"$KUBECTL" get events -n "$ns" --field-selector involvedObject.kind=TrainingRun \
-  -o custom-columns=OBJECT:.involvedObject.name,REASON:.reason,MESSAGE:.message | head -12
+}
 
-step "6/6 the operator's metrics"
-curl -sS "http://127.0.0.1:$metrics_port/metrics" | grep -E '^(controller_runtime_reconcile_total|workqueue_depth|rest_client_requests_total|leader_election_master_status)' | head -20
+step "5/8 train v1: a TrainingRun becomes a Job; its results become ModelVersion iris-v1, served"
+training_run iris-run-1 0.95 | "$KUBECTL" apply -n "$ns" -f -
+wait_for trainingrun/iris-run-1 '{.status.phase}' Succeeded 120
+wait_for modelversion/iris-v1 '{.status.phase}' Production 120
+note "iris-v1 is in production (nothing was served before: promoted without a canary)"
+show
+
+step "6/8 drift: the online accuracy of v1 falls to 0.80 (under the 0.9 bound)"
+set_series mlops_demo_online_accuracy 1 0.80
+note "the drift check fails every 2 s; at 3 consecutive breaches the operator retrains"
+deadline=$((SECONDS + 120))
+retrain=""
+while [ -z "$retrain" ]; do
+  [ $SECONDS -lt $deadline ] || fail "no retraining TrainingRun within 120 s"
+  retrain=$("$KUBECTL" get trainingruns -n "$ns" -o name 2>/dev/null | grep -v '/iris-run-1$' |
+    head -n 1 | sed 's|.*/||' || true)
+  sleep 0.5
+done
+note "retraining run: $retrain"
+"$KUBECTL" get driftpolicy iris -n "$ns" \
+  -o jsonpath='    policy: {.status.phase}; check {.status.checks[0].name}: value {.status.checks[0].value}, {.status.checks[0].consecutiveBreaches} breaches{"\n"}'
+
+step "7/8 the retrained v2 is validated, canaried (error rate 0.01 <= 0.05, 3 times) and promoted"
+wait_for "trainingrun/$retrain" '{.status.phase}' Succeeded 120
+wait_for modelversion/iris-v2 '{.status.phase}' Production 180
+wait_for modelversion/iris-v1 '{.status.phase}' Superseded 60
+note "iris-v2 serves; iris-v1 is Superseded"
+show
+
+step "8/8 a bad v3: trained by hand, canaried, and rolled back on its error rate (0.40 > 0.05)"
+training_run iris-run-3 0.96 | "$KUBECTL" apply -n "$ns" -f -
+wait_for trainingrun/iris-run-3 '{.status.phase}' Succeeded 120
+wait_for modelversion/iris-v3 '{.status.phase}' RolledBack 180
 echo
-echo "operator log: $log; demo namespace: $ns (the plane keeps running; make cluster-down stops it)"
+"$KUBECTL" get modelversion iris-v3 -n "$ns" -o jsonpath='    why: {.status.message}{"\n"}'
+"$KUBECTL" get modelversion iris-v3 -n "$ns" \
+  -o jsonpath='{range .status.analysis.checks[*]}    last evaluation of {.name}: {.measurements[-1:].query} = {.measurements[-1:].value} (max {.measurements[-1:].max}): {.measurements[-1:].verdict}{"\n"}{end}' 2>/dev/null || true
+wait_for modelversion/iris-v2 '{.status.phase}' Production 30
+note "iris-v2 still serves"
+show
+echo
+echo "events:"
+"$KUBECTL" get events -n "$ns" --sort-by=.lastTimestamp \
+  -o custom-columns=OBJECT:.involvedObject.name,REASON:.reason,MESSAGE:.message | cut -c1-160 | tail -n 25
+
+echo
+echo "the operator's domain metrics:"
+curl -sS "http://127.0.0.1:$metrics_port/metrics" | grep -E '^mlops_' | grep -v '^mlops_.*_bucket' | head -n 25 || true
+
+printf '\n\033[1mdemo: the loop closed in %ss\033[0m — trained, served, drifted, retrained, canaried, promoted, and a bad version rolled back.\n' "$((SECONDS - started))"
+cat <<EOF
+
+Explore (while the plane runs; rerun with MLOPS_DEMO_KEEP=1 to keep this namespace):
+  source .cluster/env; export KUBECONFIG
+  \$KUBECTL get mlops -n $ns
+  \$KUBECTL describe modelversion iris-v3 -n $ns
+  \$KUBECTL get driftpolicy iris -n $ns -o yaml
+  curl -s "\$PROMETHEUS_URL/api/v1/query?query=mlops_demo_online_accuracy"
+Tear down: make cluster-down (stops every process of the plane and removes its state).
+EOF

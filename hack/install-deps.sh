@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev
   libssl-dev libgtest-dev libgmock-dev
-  prometheus openssl curl python3 python3-sklearn
+  prometheus openssl curl python3 python3-yaml python3-sklearn
   clang-format clang-tidy
   ccache clang libclang-rt-14-dev llvm
 )

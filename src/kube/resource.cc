@@ -42,6 +42,8 @@ const Resource kServiceAccounts MLOPS_EARLY_INIT{"", "v1", "serviceaccounts", "S
 const Resource kEvents MLOPS_EARLY_INIT{"", "v1", "events", "Event", true};
 const Resource kJobs MLOPS_EARLY_INIT{"batch", "v1", "jobs", "Job", true};
 const Resource kDeployments MLOPS_EARLY_INIT{"apps", "v1", "deployments", "Deployment", true};
+const Resource kHorizontalPodAutoscalers MLOPS_EARLY_INIT{
+    "autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler", true};
 const Resource kLeases MLOPS_EARLY_INIT{"coordination.k8s.io", "v1", "leases", "Lease", true};
 const Resource kCustomResourceDefinitions MLOPS_EARLY_INIT{
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false};

@@ -33,6 +33,7 @@ extern const Resource kServiceAccounts;
 extern const Resource kEvents;  // core/v1 events
 extern const Resource kJobs;
 extern const Resource kDeployments;
+extern const Resource kHorizontalPodAutoscalers;  // autoscaling/v2
 extern const Resource kLeases;
 extern const Resource kCustomResourceDefinitions;
 extern const Resource kTrainingRuns;

@@ -15,6 +15,9 @@
 #include "main/options.h"
 #include "main/preflight.h"
 #include "main/required_permissions.h"
+#include "metrics/process_metrics.h"
+#include "metrics/prometheus_domain_recorder.h"
+#include "metrics/state_metrics.h"
 #include "runtime/logger.h"
 #include "runtime/manager.h"
 #include "runtime/metrics.h"
@@ -63,6 +66,10 @@ int main(int argc, char** argv) {
   runtime::Logger log("setup");
 
   auto metrics = std::make_shared<runtime::RuntimeMetrics>();
+  auto processMetrics = std::make_shared<const metrics::ProcessCollector>();
+  metrics->addCollectable(processMetrics);
+  // Before the Manager: its controllers report to it until they stop.
+  metrics::PrometheusDomainRecorder domainRecorder(*metrics->registry());
   auto config = kube::loadConfig(kube::ConfigEnvironment::fromProcess(opts.kubeconfig));
   if (!config.ok()) {
     return fatal(config.error().message);
@@ -107,9 +114,13 @@ int main(int argc, char** argv) {
 
   // The project's kinds are cached from the start, so readiness means the
   // CRDs are installed and readable.
-  manager.informer(kube::resources::kTrainingRuns);
-  manager.informer(kube::resources::kModelVersions);
+  runtime::Informer& runs = manager.informer(kube::resources::kTrainingRuns);
+  runtime::Informer& versions = manager.informer(kube::resources::kModelVersions);
   manager.informer(kube::resources::kDriftPolicies);
+  // After the Manager, so destroyed before the informers it reads.
+  auto stateMetrics =
+      std::make_shared<const metrics::StateCollector>(runs.indexer(), versions.indexer());
+  metrics->addCollectable(stateMetrics);
 
   training::TrainingRunControllerOptions trainingOptions;
   trainingOptions.decide.artifactRoot = opts.artifactRoot;
@@ -124,6 +135,7 @@ int main(int argc, char** argv) {
   rolloutOptions.defaultPrometheusUrl = opts.prometheusUrl;
   rolloutOptions.prometheusUrlAllow = opts.prometheusUrlAllow;
   rolloutOptions.workers = opts.workers;
+  rolloutOptions.recorder = &domainRecorder;
   if (auto st = rollout::setupRolloutController(manager, std::move(rolloutOptions)); !st.ok()) {
     return fatal(st.error().message);
   }
@@ -132,6 +144,7 @@ int main(int argc, char** argv) {
   driftOptions.defaultPrometheusUrl = opts.prometheusUrl;
   driftOptions.prometheusUrlAllow = opts.prometheusUrlAllow;
   driftOptions.workers = opts.workers;
+  driftOptions.recorder = &domainRecorder;
   if (auto st = drift::setupDriftController(manager, std::move(driftOptions)); !st.ok()) {
     return fatal(st.error().message);
   }

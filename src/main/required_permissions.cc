@@ -73,6 +73,10 @@ std::vector<RequiredPermission> buildTable() {
       "the object the first time)");
   add("", "services", "", {"delete"},
       "rollout controller removes a decommissioned model's Service");
+  add("autoscaling", "horizontalpodautoscalers", "", {"list", "watch"},
+      std::string(kInformer) +
+          " of HorizontalPodAutoscalers (rollout controller: a stable Deployment an autoscaler "
+          "targets is applied without spec.replicas)");
   add("", "secrets", "", {"get"},
       "rollout and drift controllers read a DriftPolicy's Prometheus bearer token (only Secrets "
       "labelled "

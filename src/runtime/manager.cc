@@ -135,7 +135,7 @@ void Manager::requestStop(int exitCode) {
 
 bool Manager::startServers() {
   if (options_.metricsBindAddress != "0") {
-    auto server = server::MetricsServer::start(options_.metricsBindAddress, metrics_->registry());
+    auto server = server::MetricsServer::start(options_.metricsBindAddress, metrics_);
     if (!server) {
       log_.error("cannot start the metrics server", {{"error", server.error().toString()}});
       return false;

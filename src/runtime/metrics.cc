@@ -138,8 +138,34 @@ std::function<void(const std::string&, int)> RuntimeMetrics::restClientObserver(
   return [this](const std::string& method, int code) { observeRestRequest(method, code); };
 }
 
+void RuntimeMetrics::addCollectable(std::weak_ptr<const ::prometheus::Collectable> collectable) {
+  std::lock_guard lock(collectablesMu_);
+  collectables_.push_back(std::move(collectable));
+}
+
+std::vector<::prometheus::MetricFamily> RuntimeMetrics::Collect() const {
+  std::vector<std::shared_ptr<const ::prometheus::Collectable>> live;
+  {
+    // Collected outside the lock: a collectable may take its time (it reads
+    // /proc or walks a cache) and must not hold up addCollectable().
+    std::lock_guard lock(collectablesMu_);
+    for (const auto& weak : collectables_) {
+      if (auto c = weak.lock()) {
+        live.push_back(std::move(c));
+      }
+    }
+  }
+  std::vector<::prometheus::MetricFamily> families = registry_->Collect();
+  for (const auto& c : live) {
+    auto more = c->Collect();
+    families.insert(families.end(), std::make_move_iterator(more.begin()),
+                    std::make_move_iterator(more.end()));
+  }
+  return families;
+}
+
 std::string RuntimeMetrics::serialize() const {
-  return ::prometheus::TextSerializer().Serialize(registry_->Collect());
+  return ::prometheus::TextSerializer().Serialize(Collect());
 }
 
 }  // namespace mlops::runtime

@@ -12,18 +12,27 @@
 //   leader_election_master_status{name}
 //
 // One RuntimeMetrics owns one ::prometheus::Registry; domain metrics of the
-// controllers may be registered on the same registry (registry()). Thread
-// safe: prometheus-cpp metrics are.
+// controllers may be registered on the same registry (registry()). Values
+// computed only when scraped (gauges counted from the informer caches, the
+// process's /proc figures) come from collectables added with
+// addCollectable(): prometheus-cpp 1.0's Registry cannot hold one, so
+// RuntimeMetrics is itself the Collectable the /metrics server serves.
+// Thread safe: prometheus-cpp metrics are, and the collectables list is
+// guarded.
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
+#include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 
 #include "runtime/work_queue.h"
@@ -42,7 +51,7 @@ struct ControllerMetrics {
   ::prometheus::Gauge* maxConcurrent = nullptr;
 };
 
-class RuntimeMetrics {
+class RuntimeMetrics final : public ::prometheus::Collectable {
  public:
   RuntimeMetrics();
   explicit RuntimeMetrics(std::shared_ptr<::prometheus::Registry> registry);
@@ -59,11 +68,23 @@ class RuntimeMetrics {
   // RuntimeMetrics must outlive every call of it.
   std::function<void(const std::string& method, int code)> restClientObserver();
 
-  // Prometheus text exposition of everything registered (tests, debugging).
+  // Adds a collectable asked for its families at every Collect(), after the
+  // registry's. Held by weak reference, like the registry by the /metrics
+  // server: its owner keeps it alive while it should be served (and it may
+  // refer to things, such as informers, that the owner outlives); one that is
+  // gone is skipped. Its families' names must not clash with the registry's.
+  void addCollectable(std::weak_ptr<const ::prometheus::Collectable> collectable);
+
+  // The registry's families, then each live collectable's: what /metrics serves.
+  std::vector<::prometheus::MetricFamily> Collect() const override;
+
+  // Prometheus text exposition of Collect() (tests, debugging).
   std::string serialize() const;
 
  private:
   std::shared_ptr<::prometheus::Registry> registry_;
+  mutable std::mutex collectablesMu_;
+  std::vector<std::weak_ptr<const ::prometheus::Collectable>> collectables_;
   ::prometheus::Family<::prometheus::Counter>& reconcileTotal_;
   ::prometheus::Family<::prometheus::Counter>& reconcileErrors_;
   ::prometheus::Family<::prometheus::Histogram>& reconcileTime_;

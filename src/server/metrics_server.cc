@@ -1,6 +1,7 @@
 #include "server/metrics_server.h"
 
-#include <prometheus/registry.h>
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
 #include "server/http_server.h"
@@ -8,8 +9,9 @@
 namespace mlops::server {
 
 Result<std::unique_ptr<MetricsServer>> MetricsServer::start(
-    const std::string& bindAddress, const std::shared_ptr<::prometheus::Registry>& registry) {
-  std::weak_ptr<::prometheus::Registry> weak = registry;
+    const std::string& bindAddress,
+    const std::shared_ptr<const ::prometheus::Collectable>& metrics) {
+  std::weak_ptr<const ::prometheus::Collectable> weak = metrics;
   auto http = HttpServer::start(
       bindAddress,
       [weak](const HttpRequestHead& request) -> HttpReply {

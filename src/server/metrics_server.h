@@ -1,11 +1,12 @@
-// Serves a Prometheus registry on /metrics (the text format, rendered by
-// prometheus-cpp) over the small HttpServer, on IPv4 or IPv6.
+// Serves a Prometheus collectable (a registry, or the RuntimeMetrics that
+// adds scrape-time collectables to one) on /metrics (the text format,
+// rendered by prometheus-cpp) over the small HttpServer, on IPv4 or IPv6.
 //
-//   auto server = MetricsServer::start(":8080", metrics.registry());
+//   auto server = MetricsServer::start(":8080", runtimeMetrics);
 //   int port = (*server)->port();
 //
-// The registry is held by weak reference (as prometheus-cpp's Exposer does):
-// keep it alive while the server runs.
+// The collectable is held by weak reference (as prometheus-cpp's Exposer
+// holds registries): keep it alive while the server runs.
 #pragma once
 
 #include <memory>
@@ -14,7 +15,7 @@
 #include "core/result.h"
 
 namespace prometheus {
-class Registry;
+class Collectable;
 }  // namespace prometheus
 
 namespace mlops::server {
@@ -24,7 +25,8 @@ class HttpServer;
 class MetricsServer {
  public:
   static Result<std::unique_ptr<MetricsServer>> start(
-      const std::string& bindAddress, const std::shared_ptr<::prometheus::Registry>& registry);
+      const std::string& bindAddress,
+      const std::shared_ptr<const ::prometheus::Collectable>& metrics);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

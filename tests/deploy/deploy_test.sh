@@ -74,6 +74,43 @@ check "helm RBAC has no wildcards" no_wildcards "$work/helm.yaml"
 check "helm optional monitoring objects render when enabled" bash -c "\"$helm\" template x --kube-version 1.35.4 \
   helm/mlops-operator --set serviceMonitor.enabled=true,prometheusRule.enabled=true \
   | grep -q 'kind: PrometheusRule'"
+# Monitoring (tests/deploy/monitoring_test.sh checks the rules and the
+# dashboard themselves): what the chart and kustomize ship carries them intact.
+same_rule_groups() { # rendered PrometheusRule file
+  python3 - "$1" deploy/prometheus/mlops-operator-rules.yaml <<'PY'
+import sys, yaml
+rendered = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "PrometheusRule"]
+plain = yaml.safe_load(open(sys.argv[2]))["groups"]
+if len(rendered) != 1 or rendered[0]["spec"]["groups"] != plain:
+    sys.exit("the PrometheusRule's groups differ from " + sys.argv[2])
+PY
+}
+dashboard_configmap() { # rendered file: one ConfigMap with the sidecar label holding the dashboard
+  python3 - "$1" deploy/grafana/mlops-operator-dashboard.json <<'PY'
+import json, sys, yaml
+cms = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d and d.get("kind") == "ConfigMap"
+       and d["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
+if len(cms) != 1:
+    sys.exit(f"{len(cms)} ConfigMaps labelled grafana_dashboard=1")
+if json.loads(cms[0]["data"]["mlops-operator.json"]) != json.load(open(sys.argv[2])):
+    sys.exit("the ConfigMap's dashboard differs from " + sys.argv[2])
+PY
+}
+helm_rule_groups() {
+  "$helm" template x helm/mlops-operator --kube-version 1.35.4 --set prometheusRule.enabled=true \
+    >"$work/rules.yaml" && same_rule_groups "$work/rules.yaml"
+}
+check "helm PrometheusRule holds exactly the plain rules' groups" helm_rule_groups
+check "kustomize PrometheusRule holds exactly the plain rules' groups" \
+  same_rule_groups deploy/components/prometheus-operator/prometheusrule.yaml
+check "helm renders the dashboard ConfigMap for Grafana's sidecar by default" dashboard_configmap "$work/helm.yaml"
+check "helm renders no dashboard with grafanaDashboard.enabled=false" bash -c "! \"$helm\" template x helm/mlops-operator \
+  --kube-version 1.35.4 --set grafanaDashboard.enabled=false | grep -q grafana_dashboard"
+check "kustomize renders deploy/grafana" bash -c "\"$KUBECTL\" kustomize deploy/grafana > '$work/grafana.yaml'"
+check "kustomize's dashboard ConfigMap carries the sidecar label and the dashboard" \
+  dashboard_configmap "$work/grafana.yaml"
+check "deploy/grafana passes a server-side dry run" \
+  "$KUBECTL" apply --dry-run=server -f "$work/grafana.yaml"
 check "helm output passes a server-side dry run" bash -c "\"$helm\" template mlops-operator helm/mlops-operator --kube-version 1.35.4 -n mlops-system \
   | \"$KUBECTL\" apply --dry-run=server -f -"
 

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -178,6 +179,21 @@ class RolloutE2E : public OperatorFixture {
     create(res::kModelVersions, modelVersion(model, 1, "Production"));
     waitForPhase(model + "-v1", "Production");
     ASSERT_EQ(servedVersion(model), "1");
+  }
+
+  // The sum of the operator's samples of `name` whose labels contain
+  // `labelPart` (e.g. `method="GET"`); 0 when unreadable.
+  double operatorMetric(const std::string& name, const std::string& labelPart) {
+    auto page = httpGet(metricsPort_, "/metrics");
+    double total = 0;
+    if (!page) return total;
+    std::istringstream lines(page->body);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind(name + "{", 0) == 0 && line.find(labelPart) != std::string::npos) {
+        total += std::stod(line.substr(line.rfind(' ') + 1));
+      }
+    }
+    return total;
   }
 
   std::unique_ptr<OperatorProcess> op_;
@@ -607,6 +623,81 @@ TEST_F(RolloutE2E, SigkilledDuringCanariesAndPromotionsTheInvariantsHold) {
             << " candidates; invariant violations: " << violations.load() << "\n";
 }
 
+// A served model with no candidate is reconciled from the cache alone: the
+// canary's name is read live only when a canary is about to be created.
+TEST_F(RolloutE2E, ASettledModelIsReconciledWithoutLiveReads) {
+  startOperator();
+  v1InProduction("quiet", std::nullopt);
+  if (HasFatalFailure()) return;
+  const auto reconciles = [&] {
+    return operatorMetric("controller_runtime_reconcile_total", "controller=\"rollout\"");
+  };
+  const double getsBefore = operatorMetric("rest_client_requests_total", "method=\"GET\"");
+  const double reconcilesBefore = reconciles();
+  for (int i = 1; i <= 5; ++i) {
+    auto r = testing::kubectl(env(), {"annotate", "--overwrite", "modelversion", "quiet-v1", "-n",
+                                      ns(), "e2e.mlops.dev/poke=" + std::to_string(i)});
+    ASSERT_EQ(r.exitCode, 0) << r.describe();
+  }
+  // The witness: the pokes were reconciled (at least one; the queue folds
+  // pokes that arrive while a reconcile waits).
+  ASSERT_TRUE(eventually(30s, [&] { return reconciles() > reconcilesBefore; }));
+  EXPECT_EQ(operatorMetric("rest_client_requests_total", "method=\"GET\"") - getsBefore, 0)
+      << "reconciles: " << reconciles() - reconcilesBefore;
+}
+
+// DESIGN.md: replicas are "not applied when a HorizontalPodAutoscaler
+// targets the Deployment": the autoscaler's choice survives reconciles.
+TEST_F(RolloutE2E, AnAutoscalersReplicaCountSurvivesReconciles) {
+  startOperator();
+  v1InProduction("scaled", std::nullopt);
+  if (HasFatalFailure()) return;
+  const json hpa{
+      {"apiVersion", "autoscaling/v2"},
+      {"kind", "HorizontalPodAutoscaler"},
+      {"metadata", {{"name", "scaled"}, {"namespace", ns()}}},
+      {"spec",
+       {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "scaled"}}},
+        {"minReplicas", 1},
+        {"maxReplicas", 5},
+        {"metrics",
+         json::array(
+             {json{{"type", "Resource"},
+                   {"resource",
+                    {{"name", "cpu"},
+                     {"target", {{"type", "Utilization"}, {"averageUtilization", 80}}}}}}})}}}};
+  create(res::kHorizontalPodAutoscalers, hpa);
+  // The witness that the operator saw the autoscaler: it gave spec.replicas up.
+  const auto ownsReplicas = [&] {
+    auto d = get(res::kDeployments, "scaled");
+    if (!d) return true;
+    for (const auto& entry : field(*d, "/metadata/managedFields")) {
+      if (entry.value("manager", "") == "mlops-operator" &&
+          field(entry, "/fieldsV1/f:spec").contains("f:replicas")) {
+        return true;
+      }
+    }
+    return false;
+  };
+  ASSERT_TRUE(eventually(30s, [&] { return !ownsReplicas(); }))
+      << "the operator still owns spec.replicas of an autoscaled Deployment";
+  // What an autoscaler does: scale through the scale subresource.
+  auto scaled =
+      testing::kubectl(env(), {"scale", "deployment", "scaled", "-n", ns(), "--replicas=3"});
+  ASSERT_EQ(scaled.exitCode, 0) << scaled.describe();
+  const double before =
+      operatorMetric("controller_runtime_reconcile_total", "controller=\"rollout\"");
+  auto poked = testing::kubectl(env(), {"annotate", "--overwrite", "modelversion", "scaled-v1",
+                                        "-n", ns(), "e2e.mlops.dev/poke=1"});
+  ASSERT_EQ(poked.exitCode, 0) << poked.describe();
+  ASSERT_TRUE(eventually(30s, [&] {
+    return operatorMetric("controller_runtime_reconcile_total", "controller=\"rollout\"") > before;
+  }));
+  auto d = get(res::kDeployments, "scaled");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(field(*d, "/spec/replicas"), 3);
+}
+
 // Not a timed assertion: prints the figures the rollout is judged by
 // (breach → rollback time against interval + 2 s; queries and API writes per
 // evaluation), and checks only that every breach was rolled back.
@@ -619,17 +710,7 @@ TEST_F(RolloutE2E, FiguresBreachToRollbackTimeAndWritesPerEvaluation) {
   create(res::kModelVersions, modelVersion("fig", 1, "Production"));
   waitForPhase("fig-v1", "Production");
   const auto metric = [&](const std::string& method) {
-    auto page = httpGet(metricsPort_, "/metrics");
-    double total = 0;
-    if (!page) return total;
-    std::istringstream lines(page->body);
-    for (std::string line; std::getline(lines, line);) {
-      if (line.rfind("rest_client_requests_total{", 0) == 0 &&
-          line.find("method=\"" + method + "\"") != std::string::npos) {
-        total += std::stod(line.substr(line.rfind(' ') + 1));
-      }
-    }
-    return total;
+    return operatorMetric("rest_client_requests_total", "method=\"" + method + "\"");
   };
   std::vector<double> seconds;
   double evaluations = 0;
@@ -671,6 +752,202 @@ TEST_F(RolloutE2E, FiguresBreachToRollbackTimeAndWritesPerEvaluation) {
             << " evaluations): Prometheus queries 1 (one check); API requests:";
   for (const auto& [method, n] : writes) std::cout << " " << method << " " << n / evaluations;
   std::cout << "\n";
+}
+
+// One sample of a Prometheus text exposition.
+struct Sample {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  double value = 0;
+};
+
+// The samples of a text exposition (comments skipped). Label values here are
+// object names and fixed words: no escaped quotes or commas to handle.
+std::vector<Sample> parseExposition(const std::string& text) {
+  std::vector<Sample> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    Sample s;
+    const size_t brace = line.find('{');
+    const size_t space = line.rfind(' ');
+    if (space == std::string::npos) continue;
+    if (brace != std::string::npos && brace < space) {
+      s.name = line.substr(0, brace);
+      const size_t close = line.rfind('}');
+      std::istringstream pairs(line.substr(brace + 1, close - brace - 1));
+      for (std::string pair; std::getline(pairs, pair, ',');) {
+        const size_t eq = pair.find('=');
+        s.labels[pair.substr(0, eq)] = pair.substr(eq + 2, pair.size() - eq - 3);
+      }
+    } else {
+      s.name = line.substr(0, space);
+    }
+    const std::string value = line.substr(space + 1);
+    s.value = value == "Nan" || value == "NaN" ? std::nan("") : std::stod(value);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// The samples named `name` whose labels include `labels`.
+std::vector<Sample> select(const std::vector<Sample>& all, const std::string& name,
+                           const std::map<std::string, std::string>& labels = {}) {
+  std::vector<Sample> out;
+  for (const auto& s : all) {
+    const bool match = std::all_of(labels.begin(), labels.end(), [&](const auto& kv) {
+      auto it = s.labels.find(kv.first);
+      return it != s.labels.end() && it->second == kv.second;
+    });
+    if (s.name == name && match) out.push_back(s);
+  }
+  return out;
+}
+
+// The one value of `name` with `labels`; NaN (and a failure) when there is
+// not exactly one such sample.
+double valueOf(const std::vector<Sample>& all, const std::string& name,
+               const std::map<std::string, std::string>& labels = {}) {
+  const auto found = select(all, name, labels);
+  EXPECT_EQ(found.size(), 1u) << name << " " << ::testing::PrintToString(labels);
+  return found.size() == 1 ? found[0].value : std::nan("");
+}
+
+// Issue 8, 3f: after a promotion, a rollback and a training run, the
+// operator's /metrics shows each of them with the right values, the state
+// gauges follow the objects, and the process_* metrics are there.
+TEST_F(RolloutE2E, MetricsShowPromotionsRollbacksChecksVersionsRunsAndTheProcess) {
+  const auto testStart = std::chrono::system_clock::now();
+  startOperator({"--artifact-root=s3://e2e-artifacts"});
+  setErrorRate("iris", "canary", 0.01);
+  setErrorRate("iris", "stable", 0.01);
+  // v1 promoted directly, v2 canaried (3 evaluations) and promoted; a bake of
+  // 1 s, over before v3 comes, so that v2 measures nothing after it.
+  v1InProduction("iris", driftPolicy("iris", json{{"bakeTime", "1s"}}));
+  create(res::kModelVersions, modelVersion("iris", 2, "Production"));
+  const json v2 = waitForVersion("iris-v2", [](const json& v) {
+    return str(v, "/status/phase") == "Production" && str(v, "/status/analysis/kind") == "Bake" &&
+           str(v, "/status/analysis/phase") == "Successful";
+  });
+  const int bakeSuccesses = field(v2, "/status/analysis/successes").get<int>();
+  const int bakeOthers = field(v2, "/status/analysis/failures").get<int>() +
+                         field(v2, "/status/analysis/inconclusives").get<int>() +
+                         field(v2, "/status/analysis/errors").get<int>();
+  // v3's canary breaches at its first evaluation: rolled back.
+  setErrorRate("iris", "canary", 0.2);
+  create(res::kModelVersions, modelVersion("iris", 3, "Production"));
+  const json v3 = waitForPhase("iris-v3", "RolledBack");
+  ASSERT_EQ(str(v3, "/status/reason"), "AnalysisFailed");
+
+  // A training run of another model that succeeds and registers churn-v1.
+  json run{
+      {"apiVersion", "mlops.dev/v1alpha1"},
+      {"kind", "TrainingRun"},
+      {"metadata", {{"name", "churn-run-1"}, {"namespace", ns()}}},
+      {"spec",
+       {{"model", "churn"},
+        {"template",
+         {{"metadata",
+           {{"annotations",
+             {{"test.mlops.dev/results",
+               json{{"metrics", {{"accuracy", 0.9}}}, {"artifact", {{"uri", "s3://e2e/churn/1"}}}}
+                   .dump()}}}}},
+          {"spec",
+           {{"containers",
+             json::array({json{{"name", "trainer"},
+                               {"image", "registry.example.com/ml/churn-trainer:1"},
+                               {"resources", {{"requests", {{"cpu", "10m"}}}}}}})}}}}},
+        {"resultsContainer", "trainer"},
+        {"dataset", {{"uri", "s3://datasets/churn/1"}}},
+        {"serving",
+         {{"template",
+           {{"spec",
+             {{"containers", json::array({json{{"name", "server"}, {"image", "srv:1"}}})}}}}}}},
+        {"promotion", "Manual"}}}};
+  create(res::kTrainingRuns, run);
+  ASSERT_TRUE(eventually(60s, [&] {
+    auto r = get(res::kTrainingRuns, "churn-run-1");
+    return r && str(*r, "/status/phase") == "Succeeded";
+  })) << get(res::kTrainingRuns, "churn-run-1").value_or(json()).dump(2);
+  std::string churnPhase;
+  ASSERT_TRUE(eventually(30s, [&] {
+    auto v = get(res::kModelVersions, "churn-v1");
+    churnPhase = v ? str(*v, "/status/phase") : "";
+    return !churnPhase.empty();
+  }));
+
+  // The state gauges follow the informer caches, a moment behind the API.
+  const std::map<std::string, std::string> inNs{{"namespace", ns()}};
+  std::vector<Sample> m;
+  const bool settled = eventually(30s, [&] {
+    auto page = httpGet(metricsPort_, "/metrics");
+    if (!page || page->status != 200) return false;
+    m = parseExposition(page->body);
+    const auto runs =
+        select(m, "mlops_trainingruns", {{"namespace", ns()}, {"phase", "Succeeded"}});
+    const auto churn = select(m, "mlops_modelversion_info",
+                              {{"namespace", ns()}, {"model", "churn"}, {"phase", churnPhase}});
+    const auto v3 = select(m, "mlops_modelversion_info",
+                           {{"namespace", ns()}, {"model", "iris"}, {"version", "3"}});
+    return runs.size() == 1 && runs[0].value == 1 && churn.size() == 1 && v3.size() == 1 &&
+           v3[0].labels.at("phase") == "RolledBack";
+  });
+  ASSERT_TRUE(settled) << httpGet(metricsPort_, "/metrics").value_or(HttpReply{}).body;
+
+  const std::map<std::string, std::string> iris{{"namespace", ns()}, {"model", "iris"}};
+  auto with = [&](std::map<std::string, std::string> labels,
+                  const std::map<std::string, std::string>& more) {
+    labels.insert(more.begin(), more.end());
+    return labels;
+  };
+  EXPECT_EQ(valueOf(m, "mlops_promotions_total", iris), 2) << "v1 directly, v2 after its canary";
+  EXPECT_EQ(valueOf(m, "mlops_rollbacks_total", with(iris, {{"reason", "AnalysisFailed"}})), 1);
+  EXPECT_EQ(select(m, "mlops_rollbacks_total", iris).size(), 1u) << "no other reason";
+  // v2's canary: exactly 3 Successful; its bake: what its status counted;
+  // v3's canary: one Failed.
+  const std::map<std::string, std::string> check = with(iris, {{"check", "error-rate"}});
+  EXPECT_EQ(valueOf(m, "mlops_check_evaluations_total", with(check, {{"verdict", "Successful"}})),
+            3 + bakeSuccesses);
+  EXPECT_EQ(valueOf(m, "mlops_check_evaluations_total", with(check, {{"verdict", "Failed"}})),
+            1 + field(v2, "/status/analysis/failures").get<int>());
+  double evaluations = 0;
+  for (const auto& s : select(m, "mlops_check_evaluations_total", check)) evaluations += s.value;
+  EXPECT_GE(evaluations, 4 + bakeSuccesses + bakeOthers);
+  EXPECT_DOUBLE_EQ(valueOf(m, "mlops_check_value", check), 0.2) << "v3's deciding measurement";
+
+  // One info series per version, with the phase the API shows.
+  for (const auto& [version, phase] : std::vector<std::pair<std::string, std::string>>{
+           {"1", "Superseded"}, {"2", "Production"}, {"3", "RolledBack"}}) {
+    const auto found = select(m, "mlops_modelversion_info", with(iris, {{"version", version}}));
+    ASSERT_EQ(found.size(), 1u) << "iris v" << version;
+    EXPECT_EQ(found[0].labels.at("phase"), phase) << "iris v" << version;
+    EXPECT_EQ(found[0].value, 1);
+  }
+  EXPECT_EQ(select(m, "mlops_modelversion_info", inNs).size(), 4u);
+  EXPECT_EQ(valueOf(m, "mlops_trainingruns", with(inNs, {{"phase", "Succeeded"}})), 1);
+  for (const char* phase : {"Pending", "Running", "Failed"}) {
+    EXPECT_EQ(valueOf(m, "mlops_trainingruns", with(inNs, {{"phase", phase}})), 0) << phase;
+  }
+
+  // The process, plausibly.
+  const double rss = valueOf(m, "process_resident_memory_bytes");
+  EXPECT_GT(rss, 1 << 20);
+  EXPECT_GE(valueOf(m, "process_virtual_memory_bytes"), rss);
+  EXPECT_GT(valueOf(m, "process_cpu_seconds_total"), 0);
+  const double fds = valueOf(m, "process_open_fds");
+  EXPECT_GE(fds, 3);
+  EXPECT_LE(fds, valueOf(m, "process_max_fds"));
+  const double start = valueOf(m, "process_start_time_seconds");
+  const auto unix = [](std::chrono::system_clock::time_point t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+  };
+  // Started by this test (slack for the boot time's whole seconds).
+  EXPECT_GE(start, unix(testStart) - 5);
+  EXPECT_LE(start, unix(std::chrono::system_clock::now()) + 5);
+  std::cout << "[figures] operator /metrics after the run: " << m.size() << " samples, "
+            << select(m, "mlops_check_evaluations_total", check).size()
+            << " check-evaluation series; process RSS " << rss / (1 << 20) << " MiB, open fds "
+            << fds << "\n";
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ set -a
 . "$ENV_FILE"
 set +a
 for v in KUBECONFIG KUBECTL PROMETHEUS_URL METRICS_EXPORTER_URL KUBECONFIG_NO_WATCH_CACHE \
-  APISERVER_URL ETCDCTL ETCD_ENDPOINTS TOOLS_BIN CLUSTER_DIR; do
+  APISERVER_URL ETCDCTL ETCD_ENDPOINTS TOOLS_BIN CLUSTER_DIR PROMETHEUS_OPERATOR_TARGETS_FILE; do
   if [ -z "${!v:-}" ]; then
     echo "FAIL plane environment: $v is not set in $ENV_FILE"
     failed=1
@@ -196,6 +196,26 @@ prometheus_sees_exporter_value() {
   fail "Prometheus did not return $value for plane_test_value{run=\"$NS\"} within 15s (last: '$got')"
 }
 
+# The mlops-operator scrape job reads its targets from a file_sd file the
+# tests write (the dashboard end-to-end test points it at an operator). Here
+# the exporter stands in for an operator; the file is emptied again.
+prometheus_scrapes_operator_targets() {
+  local file=$PROMETHEUS_OPERATOR_TARGETS_FILE deadline=$((SECONDS + 20)) got=""
+  printf '[{"targets": ["%s"], "labels": {"run": "%s"}}]\n' "${METRICS_EXPORTER_URL#http://}" "$NS" \
+    >"$file.tmp"
+  mv "$file.tmp" "$file"
+  while ((SECONDS < deadline)); do
+    got="$(curl -fsS --max-time 5 -G "$PROMETHEUS_URL/api/v1/query" \
+      --data-urlencode "query=up{job=\"mlops-operator\",run=\"$NS\"} == 1" |
+      python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["result"]))')"
+    [ "$got" = 1 ] && break
+    sleep 0.5
+  done
+  echo '[]' >"$file.tmp"
+  mv "$file.tmp" "$file"
+  [ "$got" = 1 ] || fail "Prometheus did not scrape the target written to $file within 20s"
+}
+
 exporter_rejects_bad_input() {
   local code
   code="$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$METRICS_EXPORTER_URL/series" -d '{"name":"bad name","value":1}')"
@@ -261,6 +281,7 @@ check "(a') duration-ms delays the finish; a digest-pinned image is its own imag
 check "(c) Deployment becomes Available; its pods run until deleted" deployment_available
 check "(d) a value PUT to the exporter is returned by Prometheus within 15s" prometheus_sees_exporter_value
 check "(d') the exporter rejects bad input with 400" exporter_rejects_bad_input
+check "(d'') a target written to the operator targets file is scraped as job mlops-operator" prometheus_scrapes_operator_targets
 check "(e) RBAC is real: a ServiceAccount token is Forbidden to list secrets" rbac_is_enforced
 check "the second API server (no watch cache) and etcdctl work" no_watch_cache_apiserver
 check "(f) after an etcd compaction, an old watch on the no-watch-cache server gets 410 Expired" watch_gone_after_compaction

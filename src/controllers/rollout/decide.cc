@@ -429,7 +429,9 @@ class Decider {
 
   bool ensureStable(Version& v, const std::string& controller) {
     const Json& replicas = member(member(member(*v.object, "spec"), "serving"), "replicas");
-    if (!ensureDeployment(v, kTrackStable, integerOr(replicas, 1), controller)) {
+    const std::optional<int64_t> wanted =
+        in_.stableAutoscaled ? std::nullopt : std::optional<int64_t>(integerOr(replicas, 1));
+    if (!ensureDeployment(v, kTrackStable, wanted, controller)) {
       return false;
     }
     applyIfChanged(renderService(in_.ns, in_.model, ownerReferences(owners(), controller)),

@@ -66,6 +66,11 @@ struct RolloutInput {
   std::optional<nlohmann::json> stable;
   std::optional<nlohmann::json> canary;
   std::optional<nlohmann::json> service;
+  // A HorizontalPodAutoscaler targets Deployment `<model>` (cache): the
+  // stable Deployment is applied without spec.replicas, which the
+  // autoscaler then owns (DESIGN.md: replicas "not applied when a
+  // HorizontalPodAutoscaler targets the Deployment").
+  bool stableAutoscaled = false;
   // Objects of the serving names that the operator does not manage (live
   // GET when the managed one is absent): never taken over.
   std::vector<std::string> namesTaken;  // e.g. "Deployment iris", "Service iris"

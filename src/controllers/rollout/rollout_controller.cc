@@ -1,6 +1,8 @@
 #include "controllers/rollout/rollout_controller.h"
 
 #include <algorithm>
+#include <cmath>
+#include <set>
 #include <utility>
 
 #include "analysis/evaluate.h"
@@ -22,18 +24,12 @@ using runtime::ReconcileResult;
 using runtime::Request;
 
 // An answer to a live read, or a decision's follow-up, each asked at most
-// once per reconcile; three decisions are enough for all of them.
-constexpr int kMaxDecisions = 4;
+// once per reconcile (policy confirmation, evaluation, names to create,
+// and the serving names once more after an evaluation changed the plan).
+constexpr int kMaxDecisions = 6;
 
 const kube::Resource& resourceOf(const std::string& kind) {
   return kind == "Service" ? kube::resources::kServices : kube::resources::kDeployments;
-}
-
-bool needsServing(const std::vector<Json>& versions) {
-  return std::any_of(versions.begin(), versions.end(), [](const Json& v) {
-    return stringMember(member(v, "spec"), "stage") == "Production" ||
-           stringMember(member(v, "status"), "phase") == "Production";
-  });
 }
 
 bool anyDeleting(const std::vector<Json>& versions) {
@@ -64,12 +60,64 @@ std::vector<Request> byModelLabel(const Json& obj) {
   return {Request{runtime::namespaceOf(obj), model}};
 }
 
+// The Deployment an autoscaler scales, "" for any other target.
+std::string scaledDeployment(const Json& hpa) {
+  const Json& target = member(member(hpa, "spec"), "scaleTargetRef");
+  return stringMember(target, "kind") == "Deployment" ? stringMember(target, "name") : "";
+}
+
+// An autoscaler of `<model>` wakes the model (the stable Deployment's name
+// is the model's name).
+std::vector<Request> byScaleTarget(const Json& obj) {
+  const std::string target = scaledDeployment(obj);
+  if (target.empty()) {
+    return {};
+  }
+  return {Request{runtime::namespaceOf(obj), target}};
+}
+
 std::vector<Request> bySpecModel(const Json& obj) {
   const std::string model = stringMember(member(obj, "spec"), "model");
   if (model.empty()) {
     return {};
   }
   return {Request{runtime::namespaceOf(obj), model}};
+}
+
+// Reports what one successful status write made true, read from the status
+// before and after it: a promotion, a rollback, the measurements of the
+// evaluation it records. A reconcile retried after a failed write reports
+// nothing for it; one after a successful write starts from the status that
+// write left (or gets Conflict on a stale one), so each fact is reported once.
+void reportStatusChange(metrics::DomainRecorder& recorder, const RolloutInput& in,
+                        const Json& before, const Json& after) {
+  const std::string phaseBefore = stringMember(before, "phase");
+  const std::string phaseAfter = stringMember(after, "phase");
+  if (phaseAfter == "Production" && phaseBefore != "Production" &&
+      stringMember(after, "reason") == "Promoted") {
+    recorder.promoted(in.ns, in.model);
+  }
+  if (phaseAfter == "RolledBack" && phaseBefore != "RolledBack") {
+    recorder.rolledBack(in.ns, in.model, stringMember(after, "reason"));
+  }
+  const std::string evaluatedAt = stringMember(member(after, "analysis"), "lastEvaluationTime");
+  if (in.evaluation && !evaluatedAt.empty() &&
+      evaluatedAt != stringMember(member(before, "analysis"), "lastEvaluationTime")) {
+    for (const auto& m : in.evaluation->measurements) {
+      const auto value = m.value && std::isfinite(*m.value) ? m.value : std::nullopt;
+      recorder.checkEvaluated(in.ns, in.model, m.check, analysis::verdictName(m.verdict), value);
+    }
+  }
+}
+
+const Json& statusBefore(const RolloutInput& in, const std::string& name) {
+  for (const Json& v : in.versions) {
+    if (runtime::nameOf(v) == name) {
+      return member(v, "status");
+    }
+  }
+  static const Json kNone;
+  return kNone;
 }
 
 }  // namespace
@@ -119,30 +167,27 @@ Result<RolloutInput> RolloutReconciler::gather(const std::string& ns, const std:
     return policy.error();
   }
   in.policy = std::move(*policy);
+  // Only the cache here: a serving name absent from it is read live only
+  // when the decision is about to create it (namesToCreateChecked).
   const std::pair<std::optional<Json>*, std::pair<const kube::Resource*, std::string>> serving[] = {
       {&in.stable, {&kube::resources::kDeployments, deploymentName(model, kTrackStable)}},
       {&in.canary, {&kube::resources::kDeployments, deploymentName(model, kTrackCanary)}},
       {&in.service, {&kube::resources::kServices, serviceName(model)}},
   };
-  const bool serves = needsServing(in.versions);
   for (const auto& [slot, ref] : serving) {
     auto obj = cached(*ref.first, ns, ref.second);
     if (!obj.ok()) {
       return obj.error();
     }
     *slot = std::move(*obj);
-    if (*slot || !serves) {
-      continue;
-    }
-    // Not ours in the cache: is someone else's object holding the name?
-    auto live = api_.get(*ref.first, ns, ref.second);
-    if (live.ok() && !isManagedByOperator(*live)) {
-      in.namesTaken.push_back(
-          (ref.first == &kube::resources::kServices ? "Service " : "Deployment ") + ref.second);
-    } else if (!live.ok() && live.error().code != ErrorCode::kNotFound) {
-      return live.error();
-    }
   }
+  auto autoscalers =
+      cache_.byIndex(kube::resources::kHorizontalPodAutoscalers, kAutoscalersByTarget,
+                     runtime::makeKey(ns, deploymentName(model, kTrackStable)));
+  if (!autoscalers.ok()) {
+    return autoscalers.error();
+  }
+  in.stableAutoscaled = !autoscalers->empty();
   if (anyDeleting(in.versions)) {
     auto nsObj = api_.get(kube::resources::kNamespaces, "", ns);
     if (nsObj.ok()) {
@@ -203,6 +248,30 @@ Result<bool> RolloutReconciler::patchFinalizer(const RolloutInput& in, const std
   return patched.error();
 }
 
+Result<bool> RolloutReconciler::namesToCreateChecked(RolloutInput& in, const RolloutDecision& d,
+                                                     std::set<std::string>& checked) {
+  bool any = false;
+  for (const Json& obj : d.apply) {
+    const std::string kind = stringMember(obj, "kind");
+    const std::string name = stringMember(member(obj, "metadata"), "name");
+    const bool inCache = kind == "Service" ? in.service.has_value()
+                                           : (name == deploymentName(in.model, kTrackStable)
+                                                  ? in.stable.has_value()
+                                                  : in.canary.has_value());
+    if (inCache || !checked.insert(kind + "/" + name).second) {
+      continue;
+    }
+    any = true;
+    auto live = api_.get(resourceOf(kind), in.ns, name);
+    if (live.ok() && !isManagedByOperator(*live)) {
+      in.namesTaken.push_back(kind + " " + name);
+    } else if (!live.ok() && live.error().code != ErrorCode::kNotFound) {
+      return live.error();
+    }
+  }
+  return any;
+}
+
 Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request,
                                                      const runtime::ReconcileContext& context) {
   auto gathered = gather(request.ns, request.name);
@@ -210,9 +279,26 @@ Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request,
     return gathered.error();
   }
   RolloutInput in = std::move(*gathered);
+  // Series of what no longer exists go (bounded cardinality): the checks with
+  // the policy, everything with the last version.
+  if (!in.policy) {
+    options_.recorder->modelForgotten(in.ns, in.model);
+    if (in.versions.empty()) {
+      options_.recorder->modelGone(in.ns, in.model);
+    }
+  }
   RolloutDecision d = decideRollout(in);
-  for (int round = 1; round < kMaxDecisions && (d.evaluate || d.confirmPolicyAbsent); ++round) {
-    if (d.confirmPolicyAbsent) {
+  std::set<std::string> namesChecked;
+  for (int round = 1; round < kMaxDecisions; ++round) {
+    if (!d.evaluate && !d.confirmPolicyAbsent) {
+      auto checkedNow = namesToCreateChecked(in, d, namesChecked);
+      if (!checkedNow.ok()) {
+        return checkedNow.error();
+      }
+      if (!*checkedNow) {
+        break;  // settled: nothing left to read
+      }
+    } else if (d.confirmPolicyAbsent) {
       auto live = api_.get(kube::resources::kDriftPolicies, in.ns, in.model);
       if (live.ok()) {
         in.policy = std::move(*live);
@@ -243,6 +329,12 @@ Result<ReconcileResult> RolloutReconciler::reconcile(const Request& request,
   }
   if (d.evaluate || d.confirmPolicyAbsent) {
     return makeError(ErrorCode::kInternal, "the rollout decision did not settle");
+  }
+  // The last decision may create a name not yet read (a plan changed by
+  // the last answer); never apply over an object we did not check.
+  if (auto unchecked = namesToCreateChecked(in, d, namesChecked); !unchecked.ok() || *unchecked) {
+    return unchecked.ok() ? makeError(ErrorCode::kInternal, "the rollout decision did not settle")
+                          : unchecked.error();
   }
   return act(in, d);
 }
@@ -297,6 +389,8 @@ Result<ReconcileResult> RolloutReconciler::act(RolloutInput& in, const RolloutDe
       }
       return written.error();
     }
+    reportStatusChange(*options_.recorder, in, statusBefore(in, write.name),
+                       member(write.object, "status"));
   }
   for (const auto& name : d.removeFinalizer) {
     auto done = patchFinalizer(in, name, false);
@@ -329,9 +423,17 @@ Status setupRolloutController(runtime::Manager& manager, RolloutControllerOption
   runtime::Informer& policies = manager.informer(kube::resources::kDriftPolicies);
   runtime::Informer& deployments = manager.informer(kube::resources::kDeployments, serving);
   runtime::Informer& services = manager.informer(kube::resources::kServices, serving);
-  // The same definition the training controller registers: equal ones are idempotent.
-  if (auto st = versions.addIndex(kModelVersionsByModel, runtime::indexByField("/spec/model"));
-      !st) {
+  // Every autoscaler of the namespace: users label theirs as they like.
+  runtime::Informer& autoscalers = manager.informer(kube::resources::kHorizontalPodAutoscalers);
+  runtime::IndexDefinition byTarget{"namespace/spec.scaleTargetRef.name of kind Deployment",
+                                    [](const Json& hpa) -> std::vector<std::string> {
+                                      const std::string target = scaledDeployment(hpa);
+                                      if (target.empty()) {
+                                        return {};
+                                      }
+                                      return {runtime::makeKey(runtime::namespaceOf(hpa), target)};
+                                    }};
+  if (auto st = autoscalers.addIndex(kAutoscalersByTarget, std::move(byTarget)); !st) {
     return st.error();
   }
   runtime::ControllerOptions controllerOptions;
@@ -345,6 +447,7 @@ Status setupRolloutController(runtime::Manager& manager, RolloutControllerOption
   controller.watch(policies, bySpecModel);
   controller.watch(deployments, byModelLabel);
   controller.watch(services, byModelLabel);
+  controller.watch(autoscalers, byScaleTarget);
   return okStatus();
 }
 

@@ -10,8 +10,9 @@
 //   gather   from the cache: the model's versions (index "model"), its
 //            DriftPolicy, the managed `<model>`, `<model>-canary` and Service.
 //            Live reads, only when the decision depends on them: a GET of a
-//            serving name absent from the cache (an unmanaged object there is
-//            never taken over: NameTaken); a GET of the Namespace when a
+//            serving name absent from the cache that the decision is about
+//            to create (an unmanaged object there is never taken over:
+//            NameTaken; decide again with it); a GET of the Namespace when a
 //            version is being deleted; a GET of the DriftPolicy before a
 //            rolling update (decision.confirmPolicyAbsent).
 //   evaluate when the decision asks: the Prometheus client for the policy
@@ -29,6 +30,7 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,7 @@
 #include "controllers/rollout/decide.h"
 #include "core/clock.h"
 #include "kube/client.h"
+#include "metrics/domain_recorder.h"
 #include "prometheus/client.h"
 #include "runtime/event_recorder.h"
 #include "runtime/indexed_reader.h"
@@ -49,6 +52,8 @@ namespace mlops::rollout {
 // Index on ModelVersions: "namespace/spec.model" (shared with the training
 // controller, which registers the same function under the same name).
 inline constexpr const char* kModelVersionsByModel = "model";
+// Index on HorizontalPodAutoscalers: "namespace/<Deployment it scales>".
+inline constexpr const char* kAutoscalersByTarget = "scaleTarget";
 
 struct RolloutControllerOptions {
   RolloutOptions decide;
@@ -57,6 +62,10 @@ struct RolloutControllerOptions {
   int workers = 2;
   // Builds the Prometheus clients; default: the HTTP one.
   std::shared_ptr<prometheus::QueryClientFactory> prometheus;
+  // Promotions, rollbacks and check evaluations are reported here, each once,
+  // after the status write that records it succeeded. Must outlive the
+  // reconciler.
+  metrics::DomainRecorder* recorder = &metrics::noDomainRecorder();
 };
 
 class RolloutReconciler final : public runtime::Reconciler {
@@ -77,6 +86,12 @@ class RolloutReconciler final : public runtime::Reconciler {
   // The query client for a policy, or why there is none (status message).
   Result<std::unique_ptr<prometheus::QueryClient>> queryClient(
       const std::string& ns, const analysis::PrometheusSpec& spec);
+  // Reads live each serving object `d` would apply that the cache does not
+  // show, once per name per reconcile; an object someone else made under the
+  // name goes to in.namesTaken. Returns whether any name was read (then the
+  // decision must be made again).
+  Result<bool> namesToCreateChecked(RolloutInput& in, const RolloutDecision& d,
+                                    std::set<std::string>& checked);
   // Carries out a settled decision (see the top comment for the order).
   Result<runtime::ReconcileResult> act(RolloutInput& in, const RolloutDecision& d);
   Result<bool> patchFinalizer(const RolloutInput& in, const std::string& name, bool add);

@@ -194,6 +194,30 @@ TEST(DecideRollout, TheFirstVersionIsPromotedDirectlyOnceItsDeploymentIsAvailabl
   EXPECT_TRUE(hasEvent(d, "Promoted"));
 }
 
+TEST(DecideRollout, AnAutoscaledStableDeploymentIsAppliedWithoutReplicas) {
+  RolloutInput in = input({version(1, "Production")});
+  in.stableAutoscaled = true;
+  RolloutDecision d = decideRollout(in);
+  const Json* stable = applied(d, "iris");
+  ASSERT_NE(stable, nullptr);
+  EXPECT_FALSE(stable->at("spec").contains("replicas")) << stable->dump();
+
+  // An autoscaler added later: the stable Deployment is applied once more,
+  // giving spec.replicas up.
+  in.stableAutoscaled = false;
+  d = decideRollout(in);
+  persist(in, d);
+  ASSERT_NE(applied(d, "iris"), nullptr);
+  in.stable = availableDeployment(*applied(d, "iris"));
+  in.service = d.apply.back();
+  EXPECT_TRUE(decideRollout(in).apply.empty());
+  in.stableAutoscaled = true;
+  d = decideRollout(in);
+  stable = applied(d, "iris");
+  ASSERT_NE(stable, nullptr) << "the autoscaler's arrival changes what is applied";
+  EXPECT_FALSE(stable->at("spec").contains("replicas"));
+}
+
 TEST(DecideRollout, ASettledModelWritesNothing) {
   RolloutInput in = v1InProductionV2Staged(false);
   in.versions[1]["spec"]["stage"] = "None";
