@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "controllers/drift/drift_controller.h"
 #include "controllers/rollout/rollout_controller.h"
 #include "controllers/training/trainingrun_controller.h"
 #include "kube/config.h"
@@ -136,6 +137,15 @@ int main(int argc, char** argv) {
   rolloutOptions.workers = opts.workers;
   rolloutOptions.recorder = &domainRecorder;
   if (auto st = rollout::setupRolloutController(manager, std::move(rolloutOptions)); !st.ok()) {
+    return fatal(st.error().message);
+  }
+
+  drift::DriftControllerOptions driftOptions;
+  driftOptions.defaultPrometheusUrl = opts.prometheusUrl;
+  driftOptions.prometheusUrlAllow = opts.prometheusUrlAllow;
+  driftOptions.workers = opts.workers;
+  driftOptions.recorder = &domainRecorder;
+  if (auto st = drift::setupDriftController(manager, std::move(driftOptions)); !st.ok()) {
     return fatal(st.error().message);
   }
 

@@ -25,7 +25,10 @@ std::vector<RequiredPermission> buildTable() {
       std::string(kInformer) + " of TrainingRuns (main, TrainingRun controller)");
   add("mlops.dev", "trainingruns", "", {"get"},
       "TrainingRun controller re-reads a run from the API server when its version claim "
-      "conflicts with another writer's");
+      "conflicts with another writer's; drift controller reads a retraining run it created "
+      "that the cache does not show yet, and one whose name its create found taken");
+  add("mlops.dev", "trainingruns", "", {"create"},
+      "drift controller creates a retraining TrainingRun when a drift check reaches breachAfter");
   add("mlops.dev", "trainingruns", "status", {"update"},
       "TrainingRun controller writes a run's status (updateStatus)");
   add("mlops.dev", "trainingruns", "finalizers", {"update"},
@@ -45,7 +48,9 @@ std::vector<RequiredPermission> buildTable() {
       "rollout controller adds and removes the production version's finalizer "
       "(mlops.dev/production-protection)");
   add("mlops.dev", "driftpolicies", "", {"list", "watch"},
-      std::string(kInformer) + " of DriftPolicies (main, rollout controller)");
+      std::string(kInformer) + " of DriftPolicies (main, rollout and drift controllers)");
+  add("mlops.dev", "driftpolicies", "status", {"update"},
+      "drift controller writes a DriftPolicy's status (updateStatus)");
   add("mlops.dev", "driftpolicies", "", {"get"},
       "rollout controller confirms on the API server that a model has no DriftPolicy before a "
       "rolling update");
@@ -73,7 +78,8 @@ std::vector<RequiredPermission> buildTable() {
           " of HorizontalPodAutoscalers (rollout controller: a stable Deployment an autoscaler "
           "targets is applied without spec.replicas)");
   add("", "secrets", "", {"get"},
-      "rollout controller reads a DriftPolicy's Prometheus bearer token (only Secrets labelled "
+      "rollout and drift controllers read a DriftPolicy's Prometheus bearer token (only Secrets "
+      "labelled "
       "mlops.dev/prometheus-credentials=true are used)");
   add("", "namespaces", "", {"get"},
       "rollout controller drops the production version's finalizer when its namespace is "

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "analysis/evaluate.h"
+#include "controllers/common/prometheus_access.h"
 #include "controllers/rollout/serving.h"
 #include "core/json_access.h"
 #include "kube/resource.h"
@@ -204,37 +205,10 @@ Result<RolloutInput> RolloutReconciler::gather(const std::string& ns, const std:
 
 Result<std::unique_ptr<prometheus::QueryClient>> RolloutReconciler::queryClient(
     const std::string& ns, const analysis::PrometheusSpec& spec) {
-  prometheus::ClientOptions opts;
-  opts.url = spec.url.empty() ? options_.defaultPrometheusUrl : spec.url;
-  opts.timeout = spec.timeout;
-  opts.insecureSkipVerify = spec.insecureSkipVerify;
-  if (opts.url.empty()) {
-    return makeError(
-        ErrorCode::kInvalidArgument,
-        "no Prometheus URL: set spec.prometheus.url or the operator's --prometheus-url");
-  }
-  if (!prometheus::urlAllowed(opts.url, options_.prometheusUrlAllow)) {
-    return makeError(ErrorCode::kInvalidArgument,
-                     "spec.prometheus.url " + opts.url +
-                         " is not under any of the operator's --prometheus-url-allow prefixes");
-  }
-  if (spec.bearerTokenSecretRef) {
-    const auto& ref = *spec.bearerTokenSecretRef;
-    auto secret = api_.get(kube::resources::kSecrets, ns, ref.name);
-    if (!secret.ok()) {
-      return makeError(ErrorCode::kInvalidArgument,
-                       "spec.prometheus.bearerTokenSecretRef: Secret " + ref.name + ": " +
-                           secret.error().message);
-    }
-    auto token = prometheus::bearerTokenFromSecret(*secret, ref.key);
-    if (!token.ok()) {
-      return makeError(ErrorCode::kInvalidArgument,
-                       "spec.prometheus.bearerTokenSecretRef: Secret " + ref.name + ": " +
-                           token.error().message);
-    }
-    opts.bearerToken = std::move(*token);
-  }
-  return options_.prometheus->make(opts);
+  return controllers::queryClientForPolicy(
+      api_, *options_.prometheus,
+      {.defaultUrl = options_.defaultPrometheusUrl, .allowedUrls = options_.prometheusUrlAllow}, ns,
+      spec);
 }
 
 Result<bool> RolloutReconciler::patchFinalizer(const RolloutInput& in, const std::string& name,
