@@ -9,7 +9,7 @@
 # CRDs and runs the operator; the demo's metrics come from the plane's test
 # exporter, scraped by the plane's Prometheus, so every decision is made on real
 # PromQL answers. Exits non-zero when a step does not reach what it shows
-# (tests run it: script.demo). Warm (plane and build cached): about two minutes.
+# (tests run it: script.demo). Warm (plane and build cached): about 20-40 s.
 #
 # Environment: BUILD_DIR (build), JOBS (2), MLOPS_DEMO_KEEP=1 leaves the demo
 # namespace and the operator's log for exploring.

@@ -258,7 +258,9 @@ Result<bool> RolloutReconciler::namesToCreateChecked(RolloutInput& in, const Rol
                                            : (name == deploymentName(in.model, kTrackStable)
                                                   ? in.stable.has_value()
                                                   : in.canary.has_value());
-    if (inCache || !checked.insert(kind + "/" + name).second) {
+    std::string key = kind;
+    key.append("/").append(name);
+    if (inCache || !checked.insert(std::move(key)).second) {
       continue;
     }
     any = true;
