@@ -136,6 +136,10 @@ struct Measurement {
   std::string message;  // "no data", "NaN", the bound broken, the error (≤ 256 chars)
 };
 
+// A measurement as status records it: {time, query, verdict, value (when
+// finite), min, max (when set), message (when not empty)}.
+nlohmann::json measurementJson(const Measurement& m);
+
 // The verdict of one check from its query's outcome (DESIGN.md "Evaluating
 // one check once"): a scalar or a vector of exactly one series is judged
 // against [min, max] (a bound is inclusive); an empty vector gives the

@@ -153,4 +153,22 @@ Measurement judge(const Check& check, const std::string& renderedQuery,
   return m;
 }
 
+nlohmann::json measurementJson(const Measurement& m) {
+  nlohmann::json out{
+      {"time", m.time}, {"query", m.query}, {"verdict", std::string(verdictName(m.verdict))}};
+  if (m.value && std::isfinite(*m.value)) {
+    out["value"] = *m.value;
+  }
+  if (m.min) {
+    out["min"] = *m.min;
+  }
+  if (m.max) {
+    out["max"] = *m.max;
+  }
+  if (!m.message.empty()) {
+    out["message"] = m.message;
+  }
+  return out;
+}
+
 }  // namespace mlops::analysis

@@ -32,6 +32,28 @@ MapFunc requestForObject() {
   };
 }
 
+MapFunc requestForField(const std::string& jsonPointer) {
+  return [pointer = nlohmann::json::json_pointer(jsonPointer)](
+             const nlohmann::json& obj) -> std::vector<Request> {
+    if (!obj.is_object() || !obj.contains(pointer) || !obj.at(pointer).is_string()) {
+      return {};
+    }
+    const std::string value = obj.at(pointer).get<std::string>();
+    if (value.empty()) {
+      return {};
+    }
+    return {Request{namespaceOf(obj), value}};
+  };
+}
+
+MapFunc requestForLabel(const std::string& key) {
+  std::string escaped;  // JSON pointer escaping of the label key ("mlops.dev/model")
+  for (char c : key) {
+    escaped += c == '~' ? "~0" : (c == '/' ? "~1" : std::string(1, c));
+  }
+  return requestForField("/metadata/labels/" + escaped);
+}
+
 MapFunc requestForOwner(const std::string& group, const std::string& kind) {
   return [group, kind](const nlohmann::json& obj) -> std::vector<Request> {
     const auto* meta = obj.is_object() && obj.contains("metadata") ? &obj["metadata"] : nullptr;

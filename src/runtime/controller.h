@@ -57,6 +57,12 @@ MapFunc requestForObject();
 // The controlling owner of the given group (e.g. "mlops.dev", "" for core)
 // and kind, in the object's namespace; nothing if there is none.
 MapFunc requestForOwner(const std::string& group, const std::string& kind);
+// The object's namespace and, as the name, the string at `jsonPointer`
+// (e.g. "/spec/model": a ModelVersion wakes its model's key); nothing when
+// that field is absent or empty.
+MapFunc requestForField(const std::string& jsonPointer);
+// The object's namespace and the value of its label `key` as the name.
+MapFunc requestForLabel(const std::string& key);
 // Passes updates whose metadata.generation changed (spec changes), and any
 // update of an object without a generation.
 UpdatePredicate generationChanged();

@@ -30,8 +30,10 @@
 
 #include "chaos_seed.h"
 #include "exporter_series.h"
+#include "json_fields.h"
 #include "operator_fixture.h"
 #include "operator_process.h"
+#include "serving_fixture.h"
 #include "support/plane.h"
 
 namespace mlops::e2e {
@@ -46,16 +48,6 @@ constexpr const char* kErrorMetric = "mlops_e2e_error_rate";
 constexpr double kDriftMax = 0.2;
 constexpr const char* kResults =
     R"({"metrics":{"accuracy":0.95},"artifact":{"uri":"s3://e2e/retrained","digest":"sha256:a2d8aedfec7cbc6e3f0adafe81e0d14624947ab7e90a321a3b7032cbe961dc52"}})";
-
-json field(const json& obj, const std::string& pointer) {
-  const json::json_pointer p(pointer);
-  return obj.contains(p) ? obj.at(p) : json();
-}
-
-std::string str(const json& obj, const std::string& pointer) {
-  const json v = field(obj, pointer);
-  return v.is_string() ? v.get<std::string>() : "";
-}
 
 int64_t num(const json& obj, const std::string& pointer, int64_t fallback = -1) {
   const json v = field(obj, pointer);
@@ -111,33 +103,9 @@ std::optional<long> logMillis(const std::string& line) {
   }
 }
 
-class DriftE2E : public OperatorFixture {
+class DriftE2E : public ServingOperatorFixture {
  protected:
   std::string namespacePrefix() const override { return "e2e-dr"; }
-
-  void TearDown() override {
-    if (op_) {
-      // Every write went through the operator's own least-privilege RBAC.
-      EXPECT_EQ(op_->output().find("Forbidden"), std::string::npos) << op_->output();
-      if (HasFailure()) std::cerr << "---- operator log ----\n" << op_->output() << "\n";
-      op_.reset();
-    }
-    series_.reset();
-    OperatorFixture::TearDown();
-  }
-
-  void startOperator() {
-    op_.reset();
-    const int health = freePort();
-    op_ = std::make_unique<OperatorProcess>(
-        operatorArgs(freePort(), health, "",
-                     {"--namespace=" + ns(), "--workers=2", "--artifact-root=s3://e2e-artifacts",
-                      "--prometheus-url=" + env().get("PROMETHEUS_URL")}));
-    ASSERT_TRUE(eventually(30s, [&] {
-      auto r = httpGet(health, "/readyz");
-      return r && r->status == 200;
-    })) << op_->output();
-  }
 
   void setDrift(const std::string& model, int version, double value) {
     series_->set(kDriftMetric,
@@ -272,9 +240,6 @@ class DriftE2E : public OperatorFixture {
       invariant(seen);
     }
   }
-
-  std::unique_ptr<OperatorProcess> op_;
-  std::unique_ptr<ExporterSeries> series_ = std::make_unique<ExporterSeries>(env());
 };
 
 // 3a: drift on production → exactly one TrainingRun; with promotion

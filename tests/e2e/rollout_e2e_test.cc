@@ -30,8 +30,10 @@
 
 #include "chaos_seed.h"
 #include "exporter_series.h"
+#include "json_fields.h"
 #include "operator_fixture.h"
 #include "operator_process.h"
+#include "serving_fixture.h"
 #include "support/plane.h"
 
 namespace mlops::e2e {
@@ -43,53 +45,9 @@ namespace res = kube::resources;
 
 constexpr const char* kMetric = "mlops_e2e_error_rate";
 
-json field(const json& obj, const std::string& pointer) {
-  const json::json_pointer p(pointer);
-  return obj.contains(p) ? obj.at(p) : json();
-}
-
-std::string str(const json& obj, const std::string& pointer) {
-  const json v = field(obj, pointer);
-  return v.is_string() ? v.get<std::string>() : "";
-}
-
-std::string conditionStatus(const json& obj, const std::string& type) {
-  const json conditions = field(obj, "/status/conditions");
-  if (conditions.is_array()) {
-    for (const auto& c : conditions) {
-      if (c.value("type", "") == type) return c.value("status", "");
-    }
-  }
-  return "";
-}
-
-class RolloutE2E : public OperatorFixture {
+class RolloutE2E : public ServingOperatorFixture {
  protected:
   std::string namespacePrefix() const override { return "e2e-ro"; }
-
-  void TearDown() override {
-    if (op_) {
-      EXPECT_EQ(op_->output().find("Forbidden"), std::string::npos) << op_->output();
-      if (HasFailure()) std::cerr << "---- operator log ----\n" << op_->output() << "\n";
-      op_.reset();
-    }
-    series_.reset();
-    OperatorFixture::TearDown();
-  }
-
-  void startOperator(const std::vector<std::string>& extra = {}) {
-    op_.reset();
-    const int health = freePort();
-    std::vector<std::string> flags = {"--namespace=" + ns(), "--workers=2",
-                                      "--prometheus-url=" + env().get("PROMETHEUS_URL")};
-    flags.insert(flags.end(), extra.begin(), extra.end());
-    metricsPort_ = freePort();
-    op_ = std::make_unique<OperatorProcess>(operatorArgs(metricsPort_, health, "", flags));
-    ASSERT_TRUE(eventually(30s, [&] {
-      auto r = httpGet(health, "/readyz");
-      return r && r->status == 200;
-    })) << op_->output();
-  }
 
   // Sets the error rate the model's `track` shows in Prometheus, and waits
   // until Prometheus answers with it.
@@ -195,10 +153,6 @@ class RolloutE2E : public OperatorFixture {
     }
     return total;
   }
-
-  std::unique_ptr<OperatorProcess> op_;
-  int metricsPort_ = 0;
-  std::unique_ptr<ExporterSeries> series_ = std::make_unique<ExporterSeries>(env());
 };
 
 TEST_F(RolloutE2E, TheFirstVersionIsServedAndGetsTheServingObjectsAsDesigned) {

@@ -23,6 +23,7 @@
 
 #include "chaos_seed.h"
 #include "e2e_wait.h"
+#include "json_fields.h"
 #include "objects/sha256.h"
 #include "operator_fixture.h"
 #include "operator_process.h"
@@ -47,17 +48,6 @@ std::string resultsJson(const std::string& run, double accuracy, double f1 = 0.9
   return json{{"metrics", {{"accuracy", accuracy}, {"f1", f1}}},
               {"artifact", {{"uri", "s3://ml-artifacts/iris/" + run}, {"digest", kArtifactDigest}}}}
       .dump();
-}
-
-// The value at a JSON pointer, or null (never inserts, never asserts).
-json field(const json& obj, const std::string& pointer) {
-  const json::json_pointer p(pointer);
-  return obj.contains(p) ? obj.at(p) : json();
-}
-
-std::string str(const json& obj, const std::string& pointer) {
-  const json v = field(obj, pointer);
-  return v.is_string() ? v.get<std::string>() : "";
 }
 
 // The condition of `type` in status.conditions, or null.

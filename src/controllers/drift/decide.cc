@@ -56,23 +56,9 @@ struct Run {
 };
 
 Json measurementEntry(const analysis::Measurement& m, int64_t breaches) {
-  Json out{{"name", m.check},
-           {"query", m.query},
-           {"verdict", std::string(analysis::verdictName(m.verdict))},
-           {"consecutiveBreaches", breaches},
-           {"time", m.time}};
-  if (m.value && std::isfinite(*m.value)) {
-    out["value"] = *m.value;
-  }
-  if (m.min) {
-    out["min"] = *m.min;
-  }
-  if (m.max) {
-    out["max"] = *m.max;
-  }
-  if (!m.message.empty()) {
-    out["message"] = m.message;
-  }
+  Json out = analysis::measurementJson(m);
+  out["name"] = m.check;
+  out["consecutiveBreaches"] = breaches;
   return out;
 }
 

@@ -26,22 +26,6 @@ constexpr int kMaxDecisions = 3;
 // looked up on the API server.
 constexpr std::chrono::minutes kCacheLagWindow{2};
 
-std::vector<Request> bySpecModel(const Json& obj) {
-  const std::string model = stringMember(member(obj, "spec"), "model");
-  if (model.empty()) {
-    return {};
-  }
-  return {Request{runtime::namespaceOf(obj), model}};
-}
-
-std::vector<Request> byPolicyLabel(const Json& obj) {
-  const std::string policy = objects::labelOf(obj, std::string(kLabelPolicy));
-  if (policy.empty()) {
-    return {};
-  }
-  return {Request{runtime::namespaceOf(obj), policy}};
-}
-
 // Whether an existing run is the one this trigger would have created: a
 // retry after a crash or a lagging cache, never a stranger's object.
 bool isRunOfTrigger(const Json& existing, const Json& wanted) {
@@ -260,8 +244,8 @@ Status setupDriftController(runtime::Manager& manager, DriftControllerOptions op
   runtime::Controller& controller =
       manager.addController("drift", std::move(reconciler), std::move(controllerOptions));
   controller.watch(policies);
-  controller.watch(versions, bySpecModel);
-  controller.watch(runs, byPolicyLabel);
+  controller.watch(versions, runtime::requestForField("/spec/model"));
+  controller.watch(runs, runtime::requestForLabel(std::string(kLabelPolicy)));
   return okStatus();
 }
 

@@ -122,25 +122,6 @@ const analysis::Measurement* decidingMeasurement(const analysis::Evaluation& e) 
   return nullptr;
 }
 
-Json measurementJson(const analysis::Measurement& m) {
-  Json out{{"time", m.time},
-           {"query", m.query},
-           {"verdict", std::string(analysis::verdictName(m.verdict))}};
-  if (m.value && std::isfinite(*m.value)) {
-    out["value"] = *m.value;
-  }
-  if (m.min) {
-    out["min"] = *m.min;
-  }
-  if (m.max) {
-    out["max"] = *m.max;
-  }
-  if (!m.message.empty()) {
-    out["message"] = m.message;
-  }
-  return out;
-}
-
 analysis::Counters countersOf(const Json& a) {
   analysis::Counters c;
   c.successes = integerOr(member(a, "successes"), 0);
@@ -182,7 +163,7 @@ void recordMeasurements(Json& a, const analysis::Evaluation& e) {
     if (!list.is_array()) {
       list = Json::array();
     }
-    list.push_back(measurementJson(m));
+    list.push_back(analysis::measurementJson(m));
     while (list.size() > kMeasurementsKept) {
       list.erase(list.begin());
     }

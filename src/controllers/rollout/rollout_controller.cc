@@ -52,14 +52,6 @@ bool namespaceTerminating(const Error& e) {
   return e.code == ErrorCode::kForbidden && e.message.find("being terminated") != std::string::npos;
 }
 
-std::vector<Request> byModelLabel(const Json& obj) {
-  const std::string model = stringMember(runtime::labelsOf(obj), std::string(kLabelModel).c_str());
-  if (model.empty()) {
-    return {};
-  }
-  return {Request{runtime::namespaceOf(obj), model}};
-}
-
 // The Deployment an autoscaler scales, "" for any other target.
 std::string scaledDeployment(const Json& hpa) {
   const Json& target = member(member(hpa, "spec"), "scaleTargetRef");
@@ -74,14 +66,6 @@ std::vector<Request> byScaleTarget(const Json& obj) {
     return {};
   }
   return {Request{runtime::namespaceOf(obj), target}};
-}
-
-std::vector<Request> bySpecModel(const Json& obj) {
-  const std::string model = stringMember(member(obj, "spec"), "model");
-  if (model.empty()) {
-    return {};
-  }
-  return {Request{runtime::namespaceOf(obj), model}};
 }
 
 // Reports what one successful status write made true, read from the status
@@ -446,10 +430,10 @@ Status setupRolloutController(runtime::Manager& manager, RolloutControllerOption
                                                         manager.clock());
   runtime::Controller& controller =
       manager.addController("rollout", std::move(reconciler), std::move(controllerOptions));
-  controller.watch(versions, bySpecModel);
-  controller.watch(policies, bySpecModel);
-  controller.watch(deployments, byModelLabel);
-  controller.watch(services, byModelLabel);
+  controller.watch(versions, runtime::requestForField("/spec/model"));
+  controller.watch(policies, runtime::requestForField("/spec/model"));
+  controller.watch(deployments, runtime::requestForLabel(std::string(kLabelModel)));
+  controller.watch(services, runtime::requestForLabel(std::string(kLabelModel)));
   controller.watch(autoscalers, byScaleTarget);
   return okStatus();
 }
