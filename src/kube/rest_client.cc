@@ -13,6 +13,7 @@
 #include <cpprest/uri.h>
 #include <cpprest/uri_builder.h>
 #include <pplx/pplxtasks.h>
+#include <pplx/threadpool.h>
 
 #include "kube/api_error.h"
 #include "kube/tls_context.h"
@@ -915,6 +916,19 @@ class RestClient final : public Client {
 };
 
 }  // namespace
+
+Status configureHttpThreads(size_t threads) {
+  if (threads == 0) {
+    return makeError(ErrorCode::kInvalidArgument, "the HTTP client needs at least one thread");
+  }
+  try {
+    crossplat::threadpool::initialize_with_threads(threads);
+  } catch (const std::exception& e) {
+    return makeError(ErrorCode::kInternal,
+                     std::string("sizing the HTTP client's thread pool: ") + e.what());
+  }
+  return okStatus();
+}
 
 Result<std::unique_ptr<Client>> makeRestClient(const ClientConfig& config) {
   if (config.server.empty()) {

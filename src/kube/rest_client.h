@@ -35,4 +35,12 @@ namespace mlops::kube {
 // connection yet.
 Result<std::unique_ptr<Client>> makeRestClient(const ClientConfig& config);
 
+// Sizes the thread pool that runs the network I/O of every HTTP client in the
+// process (this one and the Prometheus client share it). cpprestsdk otherwise
+// starts 40 threads on first use, whatever the work. Requests are waited for
+// on the caller's thread, so the pool only moves bytes and TLS records: a few
+// threads serve many concurrent requests. Call once, before any client makes
+// a request; a second call, or one after first use, is an error.
+Status configureHttpThreads(size_t threads);
+
 }  // namespace mlops::kube

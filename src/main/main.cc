@@ -1,7 +1,9 @@
 // mlops-operator: flags, wiring, nothing else.
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -43,6 +45,13 @@ std::string defaultLeaseNamespace(const mlops::kube::ClientConfig& cfg) {
 
 int main(int argc, char** argv) {
   using namespace mlops;
+  // glibc gives each busy thread its own arena (up to 8 per core), and each
+  // keeps its freed memory: with 300 runs cached that was 5.7 MB of the
+  // 33.6 MB anonymous resident set. Two arenas cost nothing measurable in
+  // time to converge here. The glibc tunable still wins when a user sets it.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
+    mallopt(M_ARENA_MAX, 2);
+  }
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = parseCommandLine(args, processEnv);
   if (!parsed.ok()) {
@@ -64,6 +73,11 @@ int main(int argc, char** argv) {
   runtime::Logger::configure(*runtime::parseLogFormat(opts.logFormat),
                              *runtime::parseLogLevel(opts.logLevel));
   runtime::Logger log("setup");
+  // Before any HTTP client exists (the API server client and the Prometheus
+  // clients share the pool).
+  if (auto sized = kube::configureHttpThreads(static_cast<size_t>(opts.httpThreads)); !sized.ok()) {
+    return fatal(sized.error().message);
+  }
 
   auto metrics = std::make_shared<runtime::RuntimeMetrics>();
   auto processMetrics = std::make_shared<const metrics::ProcessCollector>();

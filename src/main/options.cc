@@ -309,6 +309,10 @@ const std::vector<FlagSpec>& flagSpecs() {
        intFlag(&Options::podCreationTimeoutSeconds, 1, kMaxPodCreationTimeoutSeconds)},
       {"workers", Kind::kInt, "Concurrent reconciles per controller. Default 2.",
        intFlag(&Options::workers, 1, kMaxWorkers)},
+      {"http-threads", Kind::kInt,
+       "Threads that run the HTTP clients' network I/O (API server and Prometheus); requests "
+       "wait on the calling worker, so a few are enough. Default 2.",
+       intFlag(&Options::httpThreads, 1, kMaxHttpThreads)},
       {"log-format", Kind::kString, "json or text. Default json.",
        checkedString(&Options::logFormat, logFormat)},
       {"log-level", Kind::kString, "debug, info, warn or error. Default info.",

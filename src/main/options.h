@@ -17,6 +17,7 @@ namespace mlops {
 // Upper bounds of the numeric flags: far above any sensible setting, low
 // enough that a typo cannot exhaust threads or memory.
 inline constexpr int kMaxWorkers = 128;
+inline constexpr int kMaxHttpThreads = 64;
 inline constexpr int kMaxRetentionKeep = 10000;
 // A day: a Job that cannot create its pod for longer is not waiting on a quota.
 inline constexpr int kMaxPodCreationTimeoutSeconds = 86400;
@@ -35,6 +36,7 @@ struct Options {
   int retentionKeep = 10;
   int podCreationTimeoutSeconds = 300;  // a Job without a pod fails the run after this
   int workers = 2;
+  int httpThreads = 2;             // the HTTP client's I/O threads (kube and Prometheus)
   std::string logFormat = "json";  // json | text
   std::string logLevel = "info";   // debug | info | warn | error
 };

@@ -93,7 +93,8 @@ struct ReadSelection {
 };
 
 bool sameSelection(const InformerOptions& a, const InformerOptions& b) {
-  return a.ns == b.ns && a.labelSelector == b.labelSelector && a.fieldSelector == b.fieldSelector;
+  return a.ns == b.ns && a.labelSelector == b.labelSelector && a.fieldSelector == b.fieldSelector &&
+         a.transform.name == b.transform.name;
 }
 
 // How much an informer leaves out; the narrowest covering informer answers.

@@ -38,6 +38,10 @@
 //    applied; `limit` and `continue` are ignored: the whole answer is one
 //    page. The page's resourceVersion is the answering informer's last
 //    synced one.
+//  - An informer with a transform (informer.h) answers with the objects as
+//    reduced: a resource whose informer keeps only some fields must be read
+//    only by code that needs no others (the training controller's Jobs and
+//    Pods).
 //  - Asking for a resource without any informer is InvalidArgument (a
 //    wiring mistake); asking before the answering informer(s) synced is
 //    Unavailable (transient, so the reconcile is retried).

@@ -88,6 +88,10 @@ void Informer::removeEventHandler(uint64_t id) {
 
 ObjectPtr Informer::normalize(nlohmann::json obj) const {
   stripManagedFields(obj);
+  stripLastAppliedConfiguration(obj);
+  if (options_.transform.apply) {
+    options_.transform.apply(obj);
+  }
   if (obj.is_object()) {
     if (!obj.contains("apiVersion")) {
       obj["apiVersion"] = resource_.apiVersion();

@@ -8,8 +8,12 @@
 //   pods.start();
 //   pods.waitForSync(std::chrono::seconds(30));
 //
-// What goes into the cache: each object with metadata.managedFields removed
-// and apiVersion/kind filled in (list items arrive without them).
+// What goes into the cache: each object with metadata.managedFields and the
+// kubectl.kubernetes.io/last-applied-configuration annotation removed,
+// apiVersion/kind filled in (list items arrive without them), then reduced by
+// the options' transform (client-go's SetTransform): a controller that reads
+// only a few fields of a numerous kind keeps only those, and every reader of
+// that informer sees the reduced object.
 //
 // Events, delivered on the informer's thread, in order, one at a time:
 //  - onAdd(obj, isInInitialList) for a new object (isInInitialList on the
@@ -54,10 +58,19 @@ struct EventHandler {
   std::function<void(const nlohmann::json& obj, bool finalStateUnknown)> onDelete;
 };
 
+// A pure reduction of each object before it is cached. `name` tells
+// transforms apart: the Manager shares an informer only between callers
+// asking for the same one, so no reader gets fields cut that it needs.
+struct CacheTransform {
+  std::string name;
+  std::function<void(nlohmann::json& obj)> apply;
+};
+
 struct InformerOptions {
   std::string ns;             // "" for all namespaces
   std::string labelSelector;  // server-side filter: only matching objects are cached
   std::string fieldSelector;
+  CacheTransform transform;  // none when apply is empty
   int64_t pageSize = 500;
   BackoffPolicy backoff;
   std::chrono::seconds minWatchTimeout{300};

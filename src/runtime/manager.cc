@@ -34,6 +34,9 @@ std::string informerKey(const kube::Resource& resource, const InformerOptions& o
     }
     key += "]";
   }
+  if (!o.transform.name.empty()) {
+    key += " as " + o.transform.name;
+  }
   return key;
 }
 

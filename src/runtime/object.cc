@@ -29,4 +29,22 @@ void stripManagedFields(Json& obj) {
   meta->erase("managedFields");
 }
 
+void stripLastAppliedConfiguration(Json& obj) {
+  if (!obj.is_object()) {
+    return;
+  }
+  auto meta = obj.find("metadata");
+  if (meta == obj.end() || !meta->is_object()) {
+    return;
+  }
+  auto annotations = meta->find("annotations");
+  if (annotations == meta->end() || !annotations->is_object()) {
+    return;
+  }
+  annotations->erase("kubectl.kubernetes.io/last-applied-configuration");
+  if (annotations->empty()) {
+    meta->erase("annotations");
+  }
+}
+
 }  // namespace mlops::runtime

@@ -32,5 +32,11 @@ std::pair<std::string, std::string> splitKey(const std::string& key);
 
 // Drops metadata.managedFields: large, and never needed by a controller.
 void stripManagedFields(Json& obj);
+// Drops the kubectl.kubernetes.io/last-applied-configuration annotation: a
+// second copy of the whole object that `kubectl apply` (and GitOps tools
+// built on it) keeps; no controller reads it, and a cached object is never
+// written back whole (status writes go to the status subresource, which
+// ignores metadata).
+void stripLastAppliedConfiguration(Json& obj);
 
 }  // namespace mlops::runtime

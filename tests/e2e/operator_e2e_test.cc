@@ -87,6 +87,26 @@ TEST_F(OperatorE2E, ServesProbesAndMetricsWithLeastPrivilegeRbac) {
   EXPECT_EQ(*code, 0) << op.output();
 }
 
+// The HTTP clients' I/O pool follows --http-threads instead of cpprestsdk's
+// 40 threads, and one thread is enough to list, watch and become ready.
+TEST_F(OperatorE2E, HttpThreadsFlagSizesTheIoPool) {
+  int metricsPort = freePort(), healthPort = freePort();
+  OperatorProcess one(operatorArgs(metricsPort, healthPort, "", {"--http-threads=1"}));
+  ASSERT_TRUE(becomesReady(healthPort, 30s)) << one.output();
+  const long withOne = one.threads().value_or(-1);
+  int metricsPort2 = freePort(), healthPort2 = freePort();
+  OperatorProcess five(operatorArgs(metricsPort2, healthPort2, "", {"--http-threads=5"}));
+  ASSERT_TRUE(becomesReady(healthPort2, 30s)) << five.output();
+  const long withFive = five.threads().value_or(-1);
+  std::cout << "[figure] operator threads after readiness: " << withOne
+            << " with --http-threads=1, " << withFive << " with --http-threads=5\n";
+  // Everything but the pool is the same in both processes (informers,
+  // workers, servers); cpprestsdk's default pool alone was 40 threads.
+  EXPECT_GT(withOne, 0);
+  EXPECT_LT(withOne, 40);
+  EXPECT_EQ(withFive - withOne, 4);
+}
+
 // Probes and metrics bound to the IPv6 loopback, as a pod on an IPv6-only
 // cluster would bind them.
 TEST_F(OperatorE2E, ServesProbesAndMetricsOnIpv6) {

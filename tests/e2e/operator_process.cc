@@ -80,11 +80,12 @@ std::string OperatorProcess::output() const {
   return s.str();
 }
 
-std::optional<long> OperatorProcess::peakRssKiB() const {
+std::optional<long> OperatorProcess::statusField(const std::string& name) const {
   std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
   std::string line;
+  const std::string prefix = name + ":";
   while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+    if (line.rfind(prefix, 0) == 0) return std::strtol(line.c_str() + prefix.size(), nullptr, 10);
   }
   return std::nullopt;
 }

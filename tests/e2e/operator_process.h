@@ -33,7 +33,10 @@ class OperatorProcess {
   std::optional<int> waitExit(std::chrono::milliseconds timeout);
   std::string output() const;  // everything printed so far
   // Peak resident set size in KiB (VmHWM), while running.
-  std::optional<long> peakRssKiB() const;
+  std::optional<long> peakRssKiB() const { return statusField("VmHWM"); }
+  std::optional<long> threads() const { return statusField("Threads"); }
+  // A numeric field of /proc/<pid>/status (kB for sizes), while it runs.
+  std::optional<long> statusField(const std::string& name) const;
 
  private:
   pid_t pid_ = -1;

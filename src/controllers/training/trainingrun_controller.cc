@@ -3,6 +3,7 @@
 #include <utility>
 #include <vector>
 
+#include "controllers/training/cache_projection.h"
 #include "controllers/training/names.h"
 #include "core/json_access.h"
 #include "core/utf8.h"
@@ -426,8 +427,10 @@ Status setupTrainingRunController(runtime::Manager& manager,
                                   const TrainingRunControllerOptions& options) {
   runtime::InformerOptions jobOptions;
   jobOptions.labelSelector = kTrainingJobSelector;
+  jobOptions.transform = {"training-job", keepWhatTrainingReadsOfJob};
   runtime::InformerOptions podOptions;
   podOptions.labelSelector = kTrainingPodSelector;
+  podOptions.transform = {"training-pod", keepWhatTrainingReadsOfPod};
   TrainingRunInformers informers{
       manager.informer(kube::resources::kTrainingRuns),
       manager.informer(kube::resources::kJobs, jobOptions),

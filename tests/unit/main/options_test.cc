@@ -80,6 +80,8 @@ TEST(Options, EveryFlagIsValidated) {
   };
   for (const auto& c : std::vector<Case>{
            {"--workers=1000000", "--workers: must be at most 128, got 1000000"},
+           {"--http-threads=0", "--http-threads: must be at least 1"},
+           {"--http-threads=65", "--http-threads: must be at most 64, got 65"},
            {"--workers=99999999999999999999", "--workers: '99999999999999999999' is out of range"},
            {"--workers= 3", "--workers: not an integer"},
            {"--workers=", "--workers: not an integer"},
@@ -119,7 +121,7 @@ TEST(Options, EveryFlagIsValidated) {
 
 TEST(Options, GoodValuesOfEveryFlagAreAccepted) {
   auto parsed = parseCommandLine(
-      {"--namespace=team-a", "--workers=128", "--retention-keep=0",
+      {"--namespace=team-a", "--workers=128", "--http-threads=8", "--retention-keep=0",
        "--pod-creation-timeout-seconds=20", "--metrics-bind-address=127.0.0.1:0",
        "--health-probe-bind-address=localhost:9000", "--leader-election-namespace=mlops-system",
        "--leader-election-id=mlops.dev-leader", "--prometheus-url=https://[::1]:9090/prom",
@@ -131,6 +133,7 @@ TEST(Options, GoodValuesOfEveryFlagAreAccepted) {
   const Options& o = parsed->options;
   EXPECT_EQ(o.watchNamespace, "team-a");
   EXPECT_EQ(o.workers, 128);
+  EXPECT_EQ(o.httpThreads, 8);
   EXPECT_EQ(o.retentionKeep, 0);
   EXPECT_EQ(o.podCreationTimeoutSeconds, 20);
   EXPECT_EQ(o.metricsBindAddress, "127.0.0.1:0");

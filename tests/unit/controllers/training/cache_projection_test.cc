@@ -1,0 +1,153 @@
+// The cache keeps only what the decision reads of Jobs and Pods
+// (cache_projection.h): the decision must be the same from the reduced
+// objects as from whole ones, in every state a run's Job and Pods go through.
+#include "controllers/training/cache_projection.h"
+
+#include <functional>
+
+#include <gtest/gtest.h>
+
+#include "controllers/training/decide.h"
+#include "objects/timestamps.h"
+#include "training_fixtures.h"
+
+namespace mlops::training {
+namespace {
+
+using namespace testing;
+
+const auto kNow = *objects::parseTimestamp("2024-05-01T12:10:30Z");
+
+TrainingRunInput inputFor(const Json& run) {
+  TrainingRunInput in;
+  in.run = run;
+  in.now = kNow;
+  in.options.artifactRoot = "s3://mlops-artifacts";
+  return in;
+}
+
+// The Job as the API server returns it: the Job the decision rendered, with
+// the identity, defaults and annotations the server and users add.
+Json wholeJob(const Json& run, const Json& rendered) {
+  Json job = rendered;
+  Json fixture = jobOf(run);
+  job["metadata"]["uid"] = fixture["metadata"]["uid"];
+  job["metadata"]["ownerReferences"] = fixture["metadata"]["ownerReferences"];
+  job["metadata"]["creationTimestamp"] = "2024-05-01T12:00:04Z";
+  job["metadata"]["annotations"]["batch.kubernetes.io/job-tracking"] = "";
+  job["spec"]["selector"] = {{"matchLabels", {{"batch.kubernetes.io/controller-uid", kJobUID}}}};
+  job["status"] = fixture["status"];
+  return job;
+}
+
+// A Pod of `job` as the API server returns it: the template's spec and
+// annotations on the fixture's metadata and status.
+Json wholePod(const Json& job, const std::string& name, const std::string& phase,
+              const std::string& created, const std::string& results = "", int exitCode = 0) {
+  Json pod = podOf(job, name, phase, created, results, exitCode);
+  pod["spec"] = job["spec"]["template"]["spec"];
+  pod["spec"]["nodeName"] = "kwok-node-0";
+  pod["metadata"]["annotations"] = {{"test.mlops.dev/results", results}};
+  return pod;
+}
+
+struct Stage {
+  const char* name;
+  std::function<void(const Json& run, Json& job, std::vector<Json>& pods)> setup;
+};
+
+TEST(TrainingCacheProjection, TheDecisionIsTheSameFromReducedJobsAndPods) {
+  const TrainingRunInput first = inputFor(sampleRun());
+  const TrainingRunDecision created = decideTrainingRun(first);
+  ASSERT_TRUE(created.jobToCreate.has_value());
+  Json run = first.run;
+  run["status"] = created.status;
+
+  const Stage stages[] = {
+      {"job just created, no pod",
+       [](const Json&, Json& job, std::vector<Json>&) { job["status"] = Json::object(); }},
+      {"pod pending",
+       [](const Json&, Json& job, std::vector<Json>& pods) {
+         pods = {wholePod(job, "p1", "Pending", "2024-05-01T12:00:06Z")};
+       }},
+      {"pod running",
+       [](const Json&, Json& job, std::vector<Json>& pods) {
+         pods = {wholePod(job, "p1", "Running", "2024-05-01T12:00:06Z")};
+       }},
+      {"suspended",
+       [](const Json&, Json& job, std::vector<Json>&) {
+         job["spec"]["suspend"] = true;
+         job["status"] = Json::object();
+       }},
+      {"failed twice",
+       [](const Json&, Json& job, std::vector<Json>& pods) {
+         job = withJobCondition(job, "Failed", "BackoffLimitExceeded", "backoff limit");
+         pods = {wholePod(job, "p1", "Failed", "2024-05-01T12:00:06Z", "older", 2),
+                 wholePod(job, "p2", "Failed", "2024-05-01T12:05:00Z", "Traceback: boom", 1)};
+       }},
+      {"complete with results",
+       [](const Json&, Json& job, std::vector<Json>& pods) {
+         job = withJobCondition(job, "Complete");
+         pods = {wholePod(job, "p1", "Succeeded", "2024-05-01T12:00:06Z", resultsJSON(0.95))};
+       }},
+      {"complete, pod not seen yet",
+       [](const Json&, Json& job, std::vector<Json>&) { job = withJobCondition(job, "Complete"); }},
+  };
+  for (const Stage& stage : stages) {
+    SCOPED_TRACE(stage.name);
+    Json job = wholeJob(run, *created.jobToCreate);
+    std::vector<Json> pods;
+    stage.setup(run, job, pods);
+
+    TrainingRunInput whole = inputFor(run);
+    whole.job = job;
+    whole.pods = pods;
+    TrainingRunInput reduced = whole;
+    keepWhatTrainingReadsOfJob(*reduced.job);
+    for (Json& pod : reduced.pods) {
+      keepWhatTrainingReadsOfPod(pod);
+    }
+    // The reduction is real: the template and pod specs are gone.
+    ASSERT_FALSE(reduced.job->at("spec").contains("template"));
+    for (const Json& pod : reduced.pods) {
+      ASSERT_FALSE(pod.contains("spec"));
+    }
+
+    const TrainingRunDecision a = decideTrainingRun(whole);
+    const TrainingRunDecision b = decideTrainingRun(reduced);
+    EXPECT_EQ(a.status, b.status);
+    EXPECT_EQ(a.statusChanged, b.statusChanged);
+    EXPECT_EQ(a.events, b.events);
+    EXPECT_EQ(a.requeueAfter, b.requeueAfter);
+    EXPECT_EQ(a.jobToCreate, b.jobToCreate);
+    ASSERT_EQ(a.registerModelVersion.has_value(), b.registerModelVersion.has_value());
+    if (a.registerModelVersion) {
+      EXPECT_EQ(a.registerModelVersion->labels, b.registerModelVersion->labels);
+      EXPECT_EQ(a.registerModelVersion->spec, b.registerModelVersion->spec);
+    }
+  }
+}
+
+TEST(TrainingCacheProjection, KeepsIdentityStatusAndSuspendAndToleratesAnyValue) {
+  Json job = {{"metadata", {{"name", "j"}, {"uid", "u"}, {"annotations", {{"a", "b"}}}}},
+              {"spec", {{"suspend", true}, {"template", {{"spec", Json::object()}}}}},
+              {"status", {{"active", 1}}}};
+  keepWhatTrainingReadsOfJob(job);
+  EXPECT_EQ(job, (Json{{"metadata", {{"name", "j"}, {"uid", "u"}}},
+                       {"spec", {{"suspend", true}}},
+                       {"status", {{"active", 1}}}}));
+  Json pod = {{"metadata", {{"name", "p"}}},
+              {"spec", {{"containers", Json::array()}}},
+              {"status", {{"phase", "Running"}}}};
+  keepWhatTrainingReadsOfPod(pod);
+  EXPECT_EQ(pod, (Json{{"metadata", {{"name", "p"}}}, {"status", {{"phase", "Running"}}}}));
+  for (Json odd :
+       {Json(), Json(3), Json("x"), Json::array({1}), Json{{"spec", 1}}, Json{{"metadata", "x"}}}) {
+    Json copy = odd;
+    keepWhatTrainingReadsOfJob(copy);
+    keepWhatTrainingReadsOfPod(odd);
+  }
+}
+
+}  // namespace
+}  // namespace mlops::training
