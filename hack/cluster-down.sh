@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Stops every process of the local control plane started by hack/cluster-up.sh
 # and removes its runtime state (.cluster/: env, certificates, kubeconfigs,
-# etcd and Prometheus data). The logs in .cluster/logs/ are kept for
-# post-mortems; the next fresh cluster-up replaces them.
+# etcd and Prometheus data) and every trace of the real node. The logs in
+# .cluster/logs/ are kept for post-mortems; the next fresh cluster-up
+# replaces them.
 # Safe to call when nothing is running.
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/plane/lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/plane/lib.sh"
+# shellcheck source=SCRIPTDIR/versions.sh
+source "$PLANE_HACK/versions.sh"
+# shellcheck source=SCRIPTDIR/node/lib.sh
+source "$PLANE_HACK/node/lib.sh"
 
 if [ ! -d "$CLUSTER_DIR" ]; then
   plane_log "no plane in $CLUSTER_DIR; nothing to stop"
@@ -15,6 +20,9 @@ if [ ! -d "$CLUSTER_DIR" ]; then
 fi
 
 plane_lock
+# The real node first: its pods, mounts, cgroups, bridge, iptables chains and
+# sysctls (hack/node/lib.sh); then the processes of the plane.
+real_node_down || plane_die "the real node could not be removed completely (see above)"
 stop_all_components
 
 # Only pids recorded by cluster-up were signalled; confirm none survived.
