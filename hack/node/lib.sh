@@ -15,8 +15,10 @@
 #   - the sysctls the bridge plugin, kubelet and kube-proxy set (saved at start
 #     in $NODE_DIR/sysctl.saved, written back at teardown),
 #   - the CNI result cache files of network $REAL_NODE_NETWORK, the kubelet's
-#     /var/log/containers links into $NODE_DIR, containerd's /run/containerd/s
-#     shim sockets (removed by the shims themselves).
+#     /var/log/containers links into $NODE_DIR and its device-plugin socket in
+#     /var/lib/kubelet/device-plugins, containerd's /run/containerd/s shim
+#     sockets (removed by the shims themselves); each of these directories is
+#     removed when the node created it.
 # Only one plane on the machine may own these: ownership is recorded in
 # $REAL_NODE_MACHINE_DIR/owner under a machine-wide flock.
 
@@ -137,7 +139,7 @@ real_node_probe() {
   # The subnet must not be in use on this machine, except by our own bridge.
   local route
   route="$(ip -4 route show to match "$REAL_NODE_IP" 2>/dev/null |
-    grep -v -e "dev $REAL_NODE_BRIDGE" -e '^default' | head -1 || true)"
+    grep -v -e "dev $REAL_NODE_BRIDGE" -e '^default' | head -1 | sed 's/ *$//' || true)"
   [ -z "$route" ] || {
     echo "the node subnet $REAL_NODE_SUBNET overlaps a route of this machine ($route); set MLOPS_REAL_NODE_SUBNET"
     return
@@ -378,6 +380,8 @@ real_node_up() {
   # fixed paths; teardown removes them when they did not exist before.
   [ -d /run/containerd ] || echo created >"$NODE_DIR/run-containerd-created"
   [ -d /var/log/containers ] || echo created >"$NODE_DIR/var-log-containers-created"
+  # The device-plugin socket's directory is fixed too, whatever --root-dir.
+  [ -d /var/lib/kubelet ] || echo created >"$NODE_DIR/var-lib-kubelet-created"
   node_log "starting containerd"
   start_component containerd containerd --config "$NODE_DIR/containerd/config.toml"
   wait_until containerd "$T_REAL_NODE" "containerd on $REAL_NODE_CONTAINERD_SOCK" containerd_ready
@@ -506,6 +510,10 @@ node_cleanup() {
   if [ -d /var/log/containers ]; then
     find /var/log/containers -maxdepth 1 -type l -lname "$ndir/*" -delete 2>/dev/null || true
     [ -f "$ndir/var-log-containers-created" ] && rmdir /var/log/containers 2>/dev/null || true
+  fi
+  rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+  if [ -f "$ndir/var-lib-kubelet-created" ] && [ -d /var/lib/kubelet ]; then
+    find /var/lib/kubelet -depth -type d -empty -delete 2>/dev/null || true
   fi
   if [ -f "$ndir/run-containerd-created" ]; then
     rmdir /run/containerd/s /run/containerd 2>/dev/null || true
