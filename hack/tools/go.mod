@@ -1,6 +1,7 @@
 // Tools module: builds the local control plane's binaries (etcd, etcdctl,
-// kube-apiserver, kube-controller-manager, kube-scheduler, kubectl) from their
-// Go modules. Kept apart from the operator's build on purpose.
+// kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, and the
+// real node's kubelet and kube-proxy) from their Go modules. Kept apart from
+// the operator's build on purpose.
 module mlops.dev/hack/tools
 
 go 1.25.0
