@@ -465,10 +465,21 @@ remove_iptables() {
 # Removes every trace of the real node whose plane lives in cluster dir $1
 # (its processes must be stopped already, or dead). Safe to repeat.
 node_cleanup() {
-  local dir=$1 ndir="$1/node" m pid sock
+  local dir=$1 ndir="$1/node" m sock
   sock="$ndir/containerd/containerd.sock"
-  # Shims of that containerd (they outlive it by design) and the pods'
-  # processes: matched by the exact socket address in their command line.
+  # The node's own processes, if that plane left any running (a takeover
+  # from a plane whose containerd died): by the pids it recorded.
+  local name pid start
+  for name in kubelet kube-proxy containerd; do
+    [ -f "$dir/pids/$name" ] || continue
+    read -r pid start <"$dir/pids/$name" || continue
+    if [ "$(proc_start_time "$pid" 2>/dev/null)" = "$start" ]; then
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  # Shims of that containerd (they outlive it by design), matched by its
+  # socket address in their command line; then the pods' processes, by
+  # cgroup.
   for pid in $(grep -lsF -- "$sock" /proc/[0-9]*/cmdline 2>/dev/null | cut -d/ -f3); do
     case "$(cat "/proc/$pid/comm" 2>/dev/null)" in
       containerd-shim*) kill -KILL "$pid" 2>/dev/null || true ;;
