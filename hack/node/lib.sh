@@ -477,6 +477,21 @@ node_cleanup() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
+  # Files at fixed paths named after the pod sandboxes, left behind when the
+  # shims or containerd were killed rather than stopped: containerd 1.6 names
+  # a shim's socket /run/containerd/s/<sha256 of "<address>/<namespace>/<id>">,
+  # libcni caches results as /var/lib/cni/results/<network>-<id>-<interface>.
+  local d ns id
+  for d in "$ndir"/containerd/state/io.containerd.runtime.v2.task/*/*; do
+    [ -d "$d" ] || continue
+    ns="$(basename "$(dirname "$d")")" id="$(basename "$d")"
+    rm -f "/run/containerd/s/$(printf '%s' "$sock/$ns/$id" | sha256sum | cut -d' ' -f1)"
+  done
+  for d in "$ndir"/containerd/root/io.containerd.grpc.v1.cri/sandboxes/*; do
+    [ -d "$d" ] || continue
+    id="$(basename "$d")"
+    rm -f /var/lib/cni/results/"$REAL_NODE_NETWORK-$id"-* /var/lib/cni/results/"cni-loopback-$id"-*
+  done
   # Shims of that containerd (they outlive it by design), matched by its
   # socket address in their command line; then the pods' processes, by
   # cgroup.
