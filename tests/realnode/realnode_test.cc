@@ -155,6 +155,29 @@ TEST_F(RealNode, ContainerTerminationMessageReachesPodStatus) {
             << " ms\n";
 }
 
+// Safety: a pod has no way off the machine. It tries an address of the
+// documentation range TEST-NET-3 (never routed anywhere) and the node's own
+// address; the first fails at once for want of a route (the pod has no
+// default route, and the node would drop the packet if it had one), the
+// second is refused (nothing listens on that port): proof the attempt ran.
+TEST_F(RealNode, APodHasNoRouteOffTheMachine) {
+  auto tryFrom = [&](const std::string& name, const std::string& ip) {
+    json pod = {
+        {"apiVersion", "v1"},
+        {"kind", "Pod"},
+        {"metadata", {{"name", name}, {"namespace", ns()}}},
+        {"spec", realNodePodSpec({{"name", "probe"},
+                                  {"command", json::array({"/tool", "connect", ip, "9"})}})}};
+    pod["spec"]["restartPolicy"] = "Never";
+    create(res::kPods, pod);
+    json last = waitForPod(name, phaseIn({"Succeeded", "Failed"}), "a finished phase");
+    EXPECT_EQ(phaseOf(last), "Succeeded") << last.dump(2);
+    return str(last, "/status/containerStatuses/0/state/terminated/message");
+  };
+  EXPECT_EQ(tryFrom("off-machine", "203.0.113.1"), "Network is unreachable");
+  EXPECT_EQ(tryFrom("to-node", env().get("REAL_NODE_IP")), "Connection refused");
+}
+
 TEST_F(RealNode, TrainingRunOnTheRealNodeRegistersWhatTheTrainerWrote) {
   const auto start = std::chrono::steady_clock::now();
   const int healthPort = freePort();

@@ -9,11 +9,17 @@
 //                                  environment the operator gives the pod
 //   realnode_tool serve <port>     HTTP/1.0 on <port>: every request gets
 //                                  "served-by <hostname>\n" (the pod's name)
+//   realnode_tool connect <ip> <port>
+//                                  tries a TCP connection (2 s at most) and
+//                                  writes "connected" or the error to
+//                                  /dev/termination-log, exits 0
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -52,6 +58,22 @@ int train() {
       envOr("MLOPS_ARTIFACT_URI", "") +
       R"(","digest":"sha256:5d0c1b1f2ad0a5f4f6f0b1d0e3c0a6d1b0f6e2a9c8d7e6f5a4b3c2d1e0f9a8b7"}})";
   return writeTerminationMessage(results);
+}
+
+int tryConnect(const std::string& ip, int port) {
+  const int s = socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{2, 0};
+  setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, ip.c_str(), &addr.sin_addr) != 1) {
+    return writeTerminationMessage("bad address " + ip);
+  }
+  const bool ok = connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  const std::string outcome = ok ? "connected" : std::strerror(errno);
+  close(s);
+  return writeTerminationMessage(outcome);
 }
 
 void onTerm(int /*signal*/) {
@@ -98,6 +120,8 @@ int main(int argc, char** argv) {
   if (mode == "message" && argc > 2) return writeTerminationMessage(argv[2]);
   if (mode == "train") return train();
   if (mode == "serve" && argc > 2) return serve(std::atoi(argv[2]));
-  std::fprintf(stderr, "usage: realnode_tool message <text> | train | serve <port>\n");
+  if (mode == "connect" && argc > 3) return tryConnect(argv[2], std::atoi(argv[3]));
+  std::fprintf(
+      stderr, "usage: realnode_tool message <text> | train | serve <port> | connect <ip> <port>\n");
   return 64;
 }
