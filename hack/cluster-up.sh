@@ -2,7 +2,9 @@
 # Brings up the local control plane the tests run on (see docs TESTENV.md):
 #   etcd, two kube-apiservers on it (the second with --watch-cache=false, for
 #   the 410 Gone test), kube-controller-manager, kube-scheduler, kwok with one
-#   fake node, a test-controlled metrics exporter and Prometheus scraping it.
+#   fake node, a test-controlled metrics exporter and Prometheus scraping it,
+#   and a real node (containerd, kubelet, kube-proxy; hack/node/lib.sh) where
+#   the machine can run containers. MLOPS_REAL_NODE=off leaves it out.
 # Everything listens on 127.0.0.1 on ports picked free at start.
 #
 # Idempotent: when the plane recorded in .cluster/ is running and healthy it is
@@ -15,6 +17,8 @@ set -euo pipefail
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/plane/lib.sh"
 # shellcheck source=SCRIPTDIR/versions.sh
 source "$PLANE_HACK/versions.sh"
+# shellcheck source=SCRIPTDIR/node/lib.sh
+source "$PLANE_HACK/node/lib.sh"
 
 NODE_NAME=kwok-node-0
 # Timeouts (seconds). Cold starts on a 2-core machine take a few seconds per
@@ -59,7 +63,8 @@ http_ok() { curl -fsS --max-time 3 -o /dev/null "$1"; }
 # replaced rather than reused, so an edit to e.g. the kwok stages takes effect
 # on the next `make cluster-up`.
 plane_fingerprint() {
-  cat "$PLANE_HACK/cluster-up.sh" "$PLANE_HACK/versions.sh" "$PLANE_HACK"/plane/* |
+  cat "$PLANE_HACK/cluster-up.sh" "$PLANE_HACK/versions.sh" "$PLANE_HACK"/plane/* \
+    "$PLANE_HACK"/node/* |
     sha256sum | cut -c1-16
 }
 
@@ -77,6 +82,12 @@ plane_healthy() {
     . "$ENV_FILE"
     [ "$TOOLS_BIN" = "$EXPECTED_TOOLS_BIN" ] || exit 1
     [ "${PLANE_FINGERPRINT:-}" = "$(plane_fingerprint)" ] || exit 1
+    if [ -z "${MLOPS_REAL_NODE_UNAVAILABLE:-}" ]; then
+      for name in "${REAL_NODE_COMPONENTS[@]}"; do
+        component_alive "$name" || exit 1
+      done
+      kubelet_healthy "$REAL_NODE_KUBELET_HEALTHZ_PORT" || exit 1
+    fi
     http_ok "$ETCD_ENDPOINTS/health" &&
       admin_curl -o /dev/null "$APISERVER_URL/readyz" &&
       admin_curl -o /dev/null "$APISERVER_NO_WATCH_CACHE_URL/readyz" &&
@@ -143,6 +154,17 @@ subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kuberne
   issue_cert controller-manager "/O=system:masters/CN=system:kube-controller-manager" "$client" &
   issue_cert scheduler "/CN=system:kube-scheduler" "$client" &
   issue_cert kwok "/O=system:masters/CN=kwok-controller" "$client" &
+  # The real node: the kubelet's own identity (Node authorizer), its serving
+  # certificate on the bridge address, kube-proxy (bound to
+  # system:node-proxier by the bootstrap policy), and the API server's client
+  # for kubelets (logs, exec).
+  issue_cert kubelet "/O=system:nodes/CN=system:node:$REAL_NODE_NAME" "$client" &
+  issue_cert kubelet-serving "/CN=$REAL_NODE_NAME" "basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=IP:$REAL_NODE_IP,DNS:$REAL_NODE_NAME" &
+  issue_cert kube-proxy "/CN=system:kube-proxy" "$client" &
+  issue_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" "$client" &
   # Service-account token signing key pair (tokens are signed ES256).
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 -out "$PKI_DIR/sa.key" 2>/dev/null &&
     openssl pkey -in "$PKI_DIR/sa.key" -pubout -out "$PKI_DIR/sa.pub" 2>/dev/null &
@@ -199,7 +221,12 @@ apiserver_args() { # PORT EXTRA...
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local" \
     "--service-account-key-file=$PKI_DIR/sa.pub" \
     "--service-account-signing-key-file=$PKI_DIR/sa.key" \
-    "--authorization-mode=RBAC" \
+    "--authorization-mode=Node,RBAC" \
+    "--enable-admission-plugins=NodeRestriction" \
+    "--kubelet-preferred-address-types=InternalIP" \
+    "--kubelet-client-certificate=$PKI_DIR/apiserver-kubelet-client.crt" \
+    "--kubelet-client-key=$PKI_DIR/apiserver-kubelet-client.key" \
+    "--kubelet-certificate-authority=$PKI_DIR/ca.crt" \
     "--profiling=false" \
     "--endpoint-reconciler-type=none" \
     "--shutdown-watch-termination-grace-period=2s" \
@@ -249,8 +276,10 @@ fi
 if [ -f "$ENV_FILE" ] || compgen -G "$PID_DIR/*" >/dev/null; then
   plane_log "plane in $CLUSTER_DIR is not healthy or incomplete; replacing it"
 fi
+real_node_down
 stop_all_components
-# Fresh state; everything below CLUSTER_DIR except the lock we hold is ours.
+# Fresh state; everything below CLUSTER_DIR except the lock we hold is ours
+# (the real node's directory was cleaned by real_node_down: it may hold mounts).
 rm -rf "${CLUSTER_DIR:?}/env" "$PID_DIR" "$CMD_DIR" "$PKI_DIR" "$LOG_DIR" \
   "$CLUSTER_DIR/etcd" "$CLUSTER_DIR/prometheus" "$CLUSTER_DIR/prometheus-sd" \
   "$CLUSTER_DIR"/*.kubeconfig "$CLUSTER_DIR/prometheus.yml"
@@ -261,13 +290,15 @@ cleanup_on_failure() {
   local rc=$?
   if [ $rc -ne 0 ]; then
     plane_log "start failed; stopping what was started (logs kept in $LOG_DIR)"
+    real_node_down || true
     stop_all_components || true
     rm -f "$ENV_FILE"
   fi
 }
 trap cleanup_on_failure EXIT
 
-read -r P_ETCD P_ETCD_PEER P_API P_API2 P_KCM P_SCHED P_KWOK P_PROM P_EXPORTER <<<"$(free_ports 9)"
+read -r P_ETCD P_ETCD_PEER P_API P_API2 P_KCM P_SCHED P_KWOK P_PROM P_EXPORTER \
+  P_KUBELET_HEALTHZ P_KUBE_PROXY_HEALTHZ P_KUBE_PROXY_METRICS <<<"$(free_ports 12)"
 plane_log "ports: etcd $P_ETCD, apiserver $P_API, apiserver(no watch cache) $P_API2, prometheus $P_PROM, exporter $P_EXPORTER"
 
 plane_log "generating certificates"
@@ -279,6 +310,8 @@ write_kubeconfig "$CLUSTER_DIR/admin-no-watch-cache.kubeconfig" "$API2_URL" admi
 write_kubeconfig "$CLUSTER_DIR/controller-manager.kubeconfig" "$API_URL" controller-manager
 write_kubeconfig "$CLUSTER_DIR/scheduler.kubeconfig" "$API_URL" scheduler
 write_kubeconfig "$CLUSTER_DIR/kwok.kubeconfig" "$API_URL" kwok
+write_kubeconfig "$CLUSTER_DIR/kubelet.kubeconfig" "$API_URL" kubelet
+write_kubeconfig "$CLUSTER_DIR/kube-proxy.kubeconfig" "$API_URL" kube-proxy
 
 # etcd: plain HTTP is fine on loopback. --unsafe-no-fsync: test data is
 # disposable and fsync dominates write latency on CI disks.
@@ -339,13 +372,17 @@ start_component kube-apiserver-no-watch-cache "${api2_argv[@]}"
 # because the API server is not configured as an aggregation front proxy.
 #
 # Controller names as registered by kube-controller-manager v1.35
-# (`kube-controller-manager --help`, flag --controllers).
+# (`kube-controller-manager --help`, flag --controllers). The real node needs
+# node-lifecycle (it lifts the not-ready taint a new node gets; kwok renews
+# the fake node's Lease, so that node stays Ready) and the root CA publisher
+# (pods mount kube-root-ca.crt). No taint-eviction controller runs: a node
+# that misses heartbeats is tainted, its pods are never evicted.
 start_component kube-controller-manager "$TOOLS_BIN/kube-controller-manager" \
   --kubeconfig="$CLUSTER_DIR/controller-manager.kubeconfig" \
   --bind-address=127.0.0.1 \
   --secure-port="$P_KCM" \
   --leader-elect=false \
-  --controllers=job-controller,deployment-controller,replicaset-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,namespace-controller,ttl-after-finished-controller,endpointslice-controller \
+  --controllers=job-controller,deployment-controller,replicaset-controller,garbage-collector-controller,serviceaccount-controller,serviceaccount-token-controller,namespace-controller,ttl-after-finished-controller,endpointslice-controller,node-lifecycle-controller,root-ca-certificate-publisher-controller \
   --service-account-private-key-file="$PKI_DIR/sa.key" \
   --root-ca-file="$PKI_DIR/ca.crt" \
   --profiling=false
@@ -383,11 +420,12 @@ status:
   allocatable: {cpu: "64", memory: 256Gi, pods: "1000"}
 EOF
 # The API server's TaintNodesByCondition admission gives a node created without
-# a Ready condition the node.kubernetes.io/not-ready:NoSchedule taint; the
-# node-lifecycle controller would lift it, but it is not run here (it would
-# also evict pods on missed heartbeats). Lift it ourselves.
+# a Ready condition the node.kubernetes.io/not-ready:NoSchedule taint. The
+# node-lifecycle controller lifts it once kwok reports the node Ready, but
+# possibly only after its next monitor period: lift it at once (it may be
+# gone already, when the controller was quicker).
 "$KUBECTL" --kubeconfig="$CLUSTER_DIR/admin.kubeconfig" taint node "$NODE_NAME" \
-  node.kubernetes.io/not-ready:NoSchedule- >/dev/null
+  node.kubernetes.io/not-ready:NoSchedule- >/dev/null 2>&1 || true
 
 wait_until kube-controller-manager "$T_COMPONENT" "kube-controller-manager /healthz" \
   curl -kfsS --max-time 3 "https://127.0.0.1:$P_KCM/healthz"
@@ -415,6 +453,24 @@ wait_until prometheus "$T_PROM" "prometheus /-/ready" http_ok "http://127.0.0.1:
 wait_until prometheus "$T_PROM" "prometheus scraping the exporter (up == 1)" prom_sees_exporter
 plane_log "prometheus ready and scraping the exporter"
 
+# The real node, where this machine can run containers and no other plane
+# owns it. Otherwise ONE line says why, the reason goes to .cluster/env, and
+# the plane runs with the kwok node only (the realnode tests skip with it).
+REAL_NODE_UNAVAILABLE=""
+if [ "${MLOPS_REAL_NODE:-on}" = off ]; then
+  REAL_NODE_UNAVAILABLE="switched off (MLOPS_REAL_NODE=off)"
+else
+  REAL_NODE_UNAVAILABLE="$(real_node_probe)"
+  if [ -z "$REAL_NODE_UNAVAILABLE" ]; then
+    REAL_NODE_UNAVAILABLE="$(with_machine_lock claim_real_node)" || true
+  fi
+fi
+if [ -n "$REAL_NODE_UNAVAILABLE" ]; then
+  plane_log "real node: not started: $REAL_NODE_UNAVAILABLE; running with the kwok node only"
+else
+  real_node_up
+fi
+
 # Written last and atomically: its presence means a complete plane.
 {
   echo "# Written by hack/cluster-up.sh at $(date -Is). Source with: set -a; . $ENV_FILE; set +a"
@@ -434,6 +490,20 @@ plane_log "prometheus ready and scraping the exporter"
   env_line PROMETHEUS_OPERATOR_TARGETS_FILE "$OPERATOR_TARGETS_FILE"
   env_line KWOK_URL "http://127.0.0.1:$P_KWOK"
   env_line KWOK_NODE "$NODE_NAME"
+  env_line REAL_NODE_OCI_ARCHIVE "$PLANE_HACK/node/oci-archive.sh"
+  env_line REAL_NODE_IMPORT_IMAGE "$PLANE_HACK/node/import-image.sh"
+  if [ -n "$REAL_NODE_UNAVAILABLE" ]; then
+    env_line MLOPS_REAL_NODE_UNAVAILABLE "$REAL_NODE_UNAVAILABLE"
+  else
+    env_line REAL_NODE_NAME "$REAL_NODE_NAME"
+    env_line REAL_NODE_IP "$REAL_NODE_IP"
+    env_line REAL_NODE_SUBNET "$REAL_NODE_SUBNET"
+    env_line REAL_NODE_TAINT "$REAL_NODE_TAINT_KEY=true:NoSchedule"
+    env_line REAL_NODE_LABEL "$REAL_NODE_LABEL"
+    env_line REAL_NODE_CONTAINERD_ADDRESS "$REAL_NODE_CONTAINERD_SOCK"
+    env_line REAL_NODE_KUBELET_HEALTHZ_PORT "$P_KUBELET_HEALTHZ"
+    env_line CRICTL "$NODE_BIN/crictl"
+  fi
   env_line PLANE_FINGERPRINT "$(plane_fingerprint)"
 } >"$ENV_FILE.tmp"
 mv "$ENV_FILE.tmp" "$ENV_FILE"

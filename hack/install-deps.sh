@@ -10,6 +10,11 @@ packages=(
   prometheus openssl curl python3 python3-yaml python3-sklearn
   clang-format clang-tidy
   ccache clang libclang-rt-14-dev llvm
+  # The plane's real node (hack/node/): container runtime, kube-proxy's
+  # iptables and conntrack, nft (teardown deletes the tables it created), the
+  # bridge (iproute2); gcc (above) compiles the
+  # pause binary statically.
+  containerd runc iptables nftables conntrack iproute2
 )
 
 missing=()

@@ -69,6 +69,11 @@ ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" --timeout 900 || rc
 # test's output in LastTest.log even when it passed.
 step "figures"
 grep -ho '\[figure\].*' "$build_dir/Testing/Temporary/LastTest.log" || echo "(none)"
+# Tests skipped for a reason of the machine (the realnode tests where the
+# plane has no real node) say why here too, once per reason.
+step "skipped"
+grep -ho '^\[[a-z]*\] skipped: .*' "$build_dir/Testing/Temporary/LastTest.log" | sort | uniq -c ||
+  echo "(none)"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "make test: FAILED: ${failed[*]}"
   exit 1

@@ -5,5 +5,10 @@ ETCD_VERSION=v3.6.5
 KWOK_VERSION=v0.8.0
 HELM_VERSION=v3.19.5
 PROM_OPERATOR_VERSION=v0.86.2
+# The real node (hack/node/): kubelet and kube-proxy come from KUBE_VERSION
+# (in TOOLS_BIN); crictl and the CNI plugins have their own cache directory.
+CRICTL_VERSION=v1.34.0
+CNI_PLUGINS_VERSION=v1.9.0
 MLOPS_CACHE="${MLOPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlops-operator}"
 TOOLS_BIN="$MLOPS_CACHE/bin/kube-${KUBE_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_helm-${HELM_VERSION}"
+NODE_BIN="$MLOPS_CACHE/bin/node_crictl-${CRICTL_VERSION}_cni-${CNI_PLUGINS_VERSION}"

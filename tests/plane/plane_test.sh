@@ -274,6 +274,25 @@ plane_survives_apiserver_restart() {
   k wait -n "$NS" --for=condition=Available deployment/after-restart --timeout="$WAIT"
 }
 
+# The real node (hack/node/): Ready, tainted and labelled so that pods that
+# ask for nothing (all of the above) stay on the kwok node; forwarding off the
+# bridge dropped; NodePorts only on the bridge address.
+real_node_kept_apart() {
+  local taints labels nodes
+  k wait --for=condition=Ready "node/$REAL_NODE_NAME" --timeout="$WAIT"
+  taints="$(k get node "$REAL_NODE_NAME" -o jsonpath='{range .spec.taints[*]}{.key}={.value}:{.effect} {end}')"
+  expect_eq "real node taints" "$REAL_NODE_TAINT " "$taints"
+  labels="$(k get node "$REAL_NODE_NAME" -o jsonpath='{.metadata.labels.mlops\.dev/real-node}')"
+  expect_eq "real node label mlops.dev/real-node" "true" "$labels"
+  expect_eq "kwok node taints" "" "$(k get node "$KWOK_NODE" -o jsonpath='{.spec.taints}')"
+  nodes="$(k get pods -n "$NS" -o jsonpath='{range .items[*]}{.spec.nodeName}{"\n"}{end}' | sort -u)"
+  expect_eq "nodes of this test's pods" "$KWOK_NODE" "$nodes"
+  iptables -t mangle -S FORWARD | grep -q -- "-j MLOPS-REALNODE-FWD" || fail "no forwarding guard in mangle FORWARD"
+  iptables -t mangle -S MLOPS-REALNODE-FWD | grep -q -- "-j DROP" || fail "the forwarding guard drops nothing"
+  iptables -t nat -S KUBE-SERVICES | grep -- "-j KUBE-NODEPORTS" | grep -q -- "-d $REAL_NODE_IP/32" ||
+    fail "NodePorts not limited to $REAL_NODE_IP: $(iptables -t nat -S KUBE-SERVICES | grep NODEPORTS)"
+}
+
 check "namespace $NS created" setup
 check "(a) Job annotated with results completes; pod Succeeded with the exact message and digest imageID" job_results_succeeds
 check "(b) Job annotated exit-code 3 fails; pod Failed with exit code 3" job_exit_code_fails
@@ -286,6 +305,11 @@ check "(e) RBAC is real: a ServiceAccount token is Forbidden to list secrets" rb
 check "the second API server (no watch cache) and etcdctl work" no_watch_cache_apiserver
 check "(f) after an etcd compaction, an old watch on the no-watch-cache server gets 410 Expired" watch_gone_after_compaction
 check "(g) after hack/cluster-restart-apiserver.sh the plane still runs new pods" plane_survives_apiserver_restart
+if [ -n "${MLOPS_REAL_NODE_UNAVAILABLE:-}" ]; then
+  echo "SKIP (h) the real node: the plane has none: $MLOPS_REAL_NODE_UNAVAILABLE"
+else
+  check "(h) the real node is Ready, tainted and labelled; plain pods stay on the kwok node; forwarding and NodePorts confined to the bridge" real_node_kept_apart
+fi
 
 summary
 [ "$failed" -eq 0 ]
