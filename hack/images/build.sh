@@ -16,6 +16,7 @@
 # hard-linked copy of the base (no extra space), plus /app.
 #
 # stdout: shell assignments for the caller, e.g. eval "$(hack/images/build.sh)":
+#   MLOPS_IMAGE_BASE_DIR=...
 #   MLOPS_IMAGE_TRAINER_DIR=... MLOPS_IMAGE_TRAINER_REF=localhost/mlops-trainer:<key12>
 #   MLOPS_IMAGE_SERVER_DIR=...  MLOPS_IMAGE_SERVER_REF=localhost/mlops-server:<key12>
 # stderr: progress. Needs root for a cold base build (debootstrap, chroot).
@@ -93,6 +94,7 @@ else
   mv "$base.tmp" "$base"
 fi
 
+printf 'MLOPS_IMAGE_BASE_DIR=%q\n' "$base"
 for spec in "${image_specs[@]}"; do
   IFS='|' read -r name files entrypoint extra_env <<<"$spec"
   key=$( {

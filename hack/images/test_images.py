@@ -14,6 +14,7 @@ Needs root (mount namespaces, chroot), as the base build does.
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,19 +28,28 @@ sys.path.insert(0, os.path.join(REPO, "examples", "trainer"))
 import test_server  # noqa: E402 - its Server and exposition helpers
 import train  # noqa: E402
 
+BUILT = {}
+
+
+def run_build(script=os.path.join(HERE, "build.sh"), env=None):
+    """(stdout assignments as a dict, stderr) of build.sh."""
+    proc = subprocess.run(["bash", script], capture_output=True, text=True, timeout=1500,
+                          env=dict(os.environ, **(env or {})))
+    if proc.returncode != 0:
+        raise AssertionError("%s failed:\n%s" % (script, proc.stderr))
+    values = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    return {k: shlex.split(v)[0] for k, v in values.items()}, proc.stderr
+
 
 def build_images():
     start = time.monotonic()
-    proc = subprocess.run(["bash", os.path.join(HERE, "build.sh")], capture_output=True, text=True,
-                          timeout=1500)
-    if proc.returncode != 0:
-        raise AssertionError("hack/images/build.sh failed:\n" + proc.stderr)
-    values = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    values, stderr = run_build()
+    BUILT.update(values)
     print("\n[figure] hack/images/build.sh took %.1f s (%s)" % (
-        time.monotonic() - start, "built now" if " built in " in proc.stderr else "warm"))
+        time.monotonic() - start, "built now" if " built in " in stderr else "warm"))
     images = {}
     for name in ("trainer", "server"):
-        directory = shlex.split(values["MLOPS_IMAGE_%s_DIR" % name.upper()])[0]
+        directory = values["MLOPS_IMAGE_%s_DIR" % name.upper()]
         with open(os.path.join(directory, "image.json"), encoding="utf-8") as f:
             images[name] = json.load(f)
     return images
@@ -97,6 +107,43 @@ class ImagesTest(unittest.TestCase):
             self.assertEqual(toolchain, [], "the toolchain should be purged")
             size = subprocess.run(["du", "-sm", image["rootfs"]], capture_output=True, text=True).stdout.split()[0]
             print("\n[figure] image %s: %s MB unpacked (%s)" % (name, size, image["ref"]))
+
+    def test_cache_key_follows_the_inputs(self):
+        # A copy of the inputs and a cache of its own that borrows the real base
+        # (same base inputs, same key): only the image stage runs.
+        with tempfile.TemporaryDirectory() as tmp:
+            repo, cache = os.path.join(tmp, "repo"), os.path.join(tmp, "cache")
+            for path in ("hack/versions.sh", "hack/images/build.sh", "hack/images/base.sh",
+                         "hack/images/packages.txt", "hack/images/purge.txt",
+                         "examples/trainer/train.py", "examples/server/server.py"):
+                os.makedirs(os.path.dirname(os.path.join(repo, path)), exist_ok=True)
+                shutil.copy(os.path.join(REPO, path), os.path.join(repo, path))
+            base = BUILT["MLOPS_IMAGE_BASE_DIR"]
+            os.makedirs(os.path.join(cache, "images"))
+            os.symlink(base, os.path.join(cache, "images", os.path.basename(base)))
+            script, env = os.path.join(repo, "hack/images/build.sh"), {"MLOPS_CACHE": cache}
+
+            first, stderr = run_build(script, env)
+            self.assertIn("trainer built in", stderr)
+            self.assertEqual(first["MLOPS_IMAGE_TRAINER_REF"], BUILT["MLOPS_IMAGE_TRAINER_REF"])
+            self.assertEqual(first["MLOPS_IMAGE_SERVER_REF"], BUILT["MLOPS_IMAGE_SERVER_REF"])
+            again, stderr = run_build(script, env)
+            self.assertEqual(again, first)
+            self.assertNotIn(" built in ", stderr)
+            with open(os.path.join(repo, "examples/server/server.py"), "a", encoding="utf-8") as f:
+                f.write("\n# changed\n")
+            changed, stderr = run_build(script, env)
+            self.assertIn("server built in", stderr)
+            self.assertNotIn("trainer built in", stderr)
+            self.assertNotEqual(changed["MLOPS_IMAGE_SERVER_REF"], first["MLOPS_IMAGE_SERVER_REF"])
+            self.assertEqual(changed["MLOPS_IMAGE_TRAINER_REF"], first["MLOPS_IMAGE_TRAINER_REF"])
+            with open(os.path.join(changed["MLOPS_IMAGE_SERVER_DIR"], "rootfs/app/server.py"),
+                      encoding="utf-8") as f:
+                self.assertTrue(f.read().endswith("# changed\n"))
+            # The base's copy of the file was never written through a hard link.
+            with open(os.path.join(BUILT["MLOPS_IMAGE_SERVER_DIR"], "rootfs/app/server.py"),
+                      encoding="utf-8") as f:
+                self.assertFalse(f.read().endswith("# changed\n"))
 
     def test_trainer_trains_and_server_serves_in_the_images(self):
         log = os.path.join(self.artifacts, "termination-log")
