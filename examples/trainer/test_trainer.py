@@ -107,6 +107,34 @@ class TrainerContractTest(unittest.TestCase):
         self.assertEqual(a["dataset"]["digest"], c["dataset"]["digest"])
 
 
+    def reference_bytes(self, i):
+        path = self.results(i)["artifact"]["uri"][len("file://"):]
+        with open(os.path.join(os.path.dirname(path), "reference.json"), "rb") as f:
+            return f.read()
+
+    def test_writes_the_drift_reference_the_model_pins(self):
+        import pickle
+
+        for i in range(3):
+            raw = self.reference_bytes(i)
+            reference = json.loads(raw)
+            self.assertEqual(len(reference["features"]), 64)
+            self.assertEqual(reference["features"][10]["name"], "pixel_1_2")
+            self.assertGreater(reference["rows"], 1000)
+            for feature in reference["features"]:
+                self.assertEqual(len(feature["proportions"]), len(feature["edges"]) + 1, feature["name"])
+                self.assertAlmostEqual(sum(feature["proportions"]), 1.0, places=9)
+                self.assertEqual(feature["edges"], sorted(set(feature["edges"])), feature["name"])
+            with open(self.results(i)["artifact"]["uri"][len("file://"):], "rb") as f:
+                model = pickle.load(f)
+            self.assertEqual(model.mlops_reference_sha256_, hashlib.sha256(raw).hexdigest())
+
+    def test_same_seed_gives_the_same_reference(self):
+        self.assertEqual(self.reference_bytes(0), self.reference_bytes(1))
+        # A different seed splits the data differently, so the reference differs too.
+        self.assertNotEqual(self.reference_bytes(0), self.reference_bytes(2))
+
+
 class TrainerInputsTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
@@ -134,6 +162,22 @@ class TrainerInputsTest(unittest.TestCase):
         self.assertTrue(text.startswith("error: dataset digest sha256:"), text)
         self.assertIn("differs from MLOPS_DATASET_DIGEST", text)
 
+    def test_shifted_data_is_other_data(self):
+        code, text, stderr = run_trainer(self.dir, 7, uri=os.path.join(self.dir, "plain"))
+        self.assertEqual(code, 0, stderr)
+        code, shifted_text, stderr = run_trainer(self.dir, 7, uri=os.path.join(self.dir, "shifted"),
+                                                 MLOPS_DATASET_URI="sklearn://digits?shift=1.5")
+        self.assertEqual(code, 0, stderr)
+        plain, shifted = json.loads(text), json.loads(shifted_text)
+        self.assertNotEqual(plain["dataset"]["digest"], shifted["dataset"]["digest"])
+        # Trees split on thresholds: moving every feature moves the thresholds, nothing else.
+        self.assertAlmostEqual(plain["metrics"]["accuracy"], shifted["metrics"]["accuracy"], delta=0.03)
+        with open(os.path.join(self.dir, "plain", "reference.json"), encoding="utf-8") as f:
+            plain_ref = json.load(f)
+        with open(os.path.join(self.dir, "shifted", "reference.json"), encoding="utf-8") as f:
+            shifted_ref = json.load(f)
+        self.assertNotEqual(plain_ref["features"][20]["edges"], shifted_ref["features"][20]["edges"])
+
     def test_reports_contract_violations(self):
         cases = [
             ({"MLOPS_SEED": "forty-two"}, "MLOPS_SEED must be a signed 64-bit integer"),
@@ -142,6 +186,9 @@ class TrainerInputsTest(unittest.TestCase):
             ({"MLOPS_HYPERPARAMETERS": "[1]"}, "must be a JSON object of strings"),
             ({"MLOPS_HYPERPARAMETERS": '{"n_estimators": "many"}'}, "bad hyper-parameter"),
             ({"MLOPS_DATASET_URI": "s3://datasets/iris"}, "is not one of sklearn://iris"),
+            ({"MLOPS_DATASET_URI": "sklearn://digits?shift=far"}, "shift must be a finite number"),
+            ({"MLOPS_DATASET_URI": "sklearn://digits?shift=nan"}, "shift must be a finite number"),
+            ({"MLOPS_DATASET_URI": "sklearn://digits?scale=2"}, "the only query parameter is one shift"),
         ]
         for env, message in cases:
             with self.subTest(env=env):

@@ -7,14 +7,21 @@ Reads, from the environment the operator sets in every container:
   MLOPS_MODEL, MLOPS_RUN, MLOPS_NAMESPACE   identity (logged only)
   MLOPS_SEED                                signed 64-bit seed; drives every random choice
   MLOPS_ARTIFACT_URI                        where to write the model (a directory)
-  MLOPS_DATASET_URI                         sklearn://<name>: iris, digits (default), wine, breast_cancer
+  MLOPS_DATASET_URI                         sklearn://<name>[?shift=<s>]: iris, digits (default), wine,
+                                            breast_cancer; shift=<s> moves every feature by s of its
+                                            standard deviation (a stand-in for fresh, drifted data)
   MLOPS_DATASET_DIGEST                      if set, the data read must have this digest
   MLOPS_CODE_REVISION                       logged only
   MLOPS_HYPERPARAMETERS                     JSON object of strings: n_estimators (default 100),
                                             max_depth (default unlimited), test_size (default 0.25)
 
 Writes:
-  <artifact dir>/model.pkl      the fitted estimator, pickled (protocol 4)
+  <artifact dir>/reference.json the training inputs' distribution, the drift reference of
+                                examples/server: per feature, bin edges and the share of
+                                training rows in each bin (written before model.pkl)
+  <artifact dir>/model.pkl      the fitted estimator, pickled (protocol 4); its attribute
+                                mlops_reference_sha256_ is the sha256 of reference.json, so
+                                the artifact digest covers the reference too
   the termination log           one JSON object, well under 4096 bytes:
       {"metrics": {"accuracy": ..., "f1_macro": ...},
        "artifact": {"uri": ".../model.pkl", "digest": "sha256:..."},
@@ -27,13 +34,13 @@ Artifact storage: MLOPS_ARTIFACT_URI may be a file:// URI or a plain path
 scope for this example: a real trainer would upload model.pkl with the
 store's client library; this one fails with a clear message instead.
 
-Determinism: the same seed, data and hyper-parameters give the same metrics
-and a byte-identical model.pkl (single-threaded fitting, fixed pickle
+Determinism: the same seed, data and hyper-parameters give the same metrics,
+a byte-identical reference.json and a byte-identical model.pkl (single-threaded fitting, fixed pickle
 protocol). The 64-bit seed is reduced to the 32-bit random_state that
 scikit-learn accepts with numpy's SeedSequence, which mixes all 64 bits.
 
 The dataset digest is sha256 over a canonical encoding of the arrays as
-loaded: the ASCII header "X:float64:<rows>x<cols>;y:int64:<rows>;"
+loaded (after any shift): the ASCII header "X:float64:<rows>x<cols>;y:int64:<rows>;"
 followed by X as little-endian float64 in row-major order, then y as
 little-endian int64.
 
@@ -51,6 +58,8 @@ from urllib.parse import urlparse, unquote
 
 TERMINATION_LOG_LIMIT = 4096
 DATASETS = ("iris", "digits", "wine", "breast_cancer")
+REFERENCE_FILE = "reference.json"
+REFERENCE_BINS = 10  # quantile bins per feature before ties are merged
 
 
 class ContractError(Exception):
@@ -103,18 +112,68 @@ def read_hyperparameters():
     return {"n_estimators": n_estimators, "max_depth": max_depth, "test_size": test_size}
 
 
-def load_dataset():
-    """Loads a data set shipped inside scikit-learn (no network)."""
-    from sklearn import datasets
+def parse_dataset_uri(uri):
+    """(name, shift) of sklearn://<name>[?shift=<s>]."""
+    import math
+    from urllib.parse import parse_qs
 
-    uri = os.environ.get("MLOPS_DATASET_URI") or "sklearn://digits"
     parsed = urlparse(uri)
     name = parsed.netloc or parsed.path.lstrip("/")
     if parsed.scheme != "sklearn" or name not in DATASETS:
         raise ContractError("MLOPS_DATASET_URI %r is not one of %s"
                             % (uri, ", ".join("sklearn://" + d for d in DATASETS)))
-    X, y = getattr(datasets, "load_" + name)(return_X_y=True)
-    return X, y
+    query = parse_qs(parsed.query, keep_blank_values=True)
+    if set(query) - {"shift"} or len(query.get("shift", [])) > 1:
+        raise ContractError("MLOPS_DATASET_URI %r: the only query parameter is one shift=<number>" % uri)
+    shift = 0.0
+    if "shift" in query:
+        try:
+            shift = float(query["shift"][0])
+        except ValueError:
+            shift = math.nan
+        if not math.isfinite(shift):
+            raise ContractError("MLOPS_DATASET_URI %r: shift must be a finite number" % uri)
+    return name, shift
+
+
+def shift_features(X, shift, scale):
+    """X moved by shift standard deviations per feature (scale: the features' standard deviations)."""
+    return X + shift * scale if shift else X
+
+
+def load_dataset(uri=None):
+    """(X, y, feature names) of a data set shipped inside scikit-learn (no network)."""
+    from sklearn import datasets
+
+    uri = uri if uri is not None else (os.environ.get("MLOPS_DATASET_URI") or "sklearn://digits")
+    name, shift = parse_dataset_uri(uri)
+    bunch = getattr(datasets, "load_" + name)()
+    X, y = bunch.data, bunch.target
+    # The scale is the unshifted data's, so a shift means the same in the
+    # trainer and in examples/loadgen.
+    return shift_features(X, shift, X.std(axis=0)), y, [str(f) for f in bunch.feature_names]
+
+
+def reference_distribution(X, feature_names):
+    """Per feature: interior bin edges (quantiles of X, ties merged) and the share of rows per bin.
+
+    Bin i holds values v with edges[i-1] <= v < edges[i] (numpy.searchsorted side="right").
+    """
+    import numpy as np
+
+    quantiles = np.arange(1, REFERENCE_BINS) / REFERENCE_BINS
+    features = []
+    for j, name in enumerate(feature_names):
+        column = X[:, j]
+        edges = np.unique(np.quantile(column, quantiles))
+        edges = edges[edges > column.min()]  # a first bin no training row falls in says nothing
+        counts = np.bincount(np.searchsorted(edges, column, side="right"), minlength=len(edges) + 1)
+        features.append({
+            "name": name,
+            "edges": [float(e) for e in edges],
+            "proportions": [float(c) / len(column) for c in counts],
+        })
+    return {"rows": int(X.shape[0]), "features": features}
 
 
 def dataset_digest(X, y):
@@ -144,10 +203,10 @@ def artifact_location(uri):
                         "mount storage and pass a file:// URI or a path" % parsed.scheme)
 
 
-def write_artifact(directory, data):
+def write_artifact(directory, data, filename="model.pkl"):
     os.makedirs(directory, exist_ok=True)
-    path = os.path.join(directory, "model.pkl")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".model.pkl.")
+    path = os.path.join(directory, filename)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + filename + ".")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -169,7 +228,7 @@ def train():
     params = read_hyperparameters()
     directory, uri_prefix = artifact_location(os.environ.get("MLOPS_ARTIFACT_URI", ""))
 
-    X, y = load_dataset()
+    X, y, feature_names = load_dataset()
     digest = dataset_digest(X, y)
     expected = os.environ.get("MLOPS_DATASET_DIGEST", "")
     if expected and expected != digest:
@@ -187,6 +246,11 @@ def train():
         "f1_macro": float(f1_score(y_test, predicted, average="macro")),
     }
 
+    # The reference first: a model.pkl on disk always has its reference beside it.
+    reference = json.dumps(reference_distribution(X_train, feature_names), sort_keys=True,
+                           separators=(",", ":")).encode("utf-8")
+    write_artifact(directory, reference, REFERENCE_FILE)
+    model.mlops_reference_sha256_ = hashlib.sha256(reference).hexdigest()
     data = pickle.dumps(model, protocol=4)
     write_artifact(directory, data)
     results = {
