@@ -93,6 +93,41 @@ TEST(InformerTest, CachesObjectsWithoutManagedFieldsAndWithKind) {
   EXPECT_FALSE((*informer.indexer().get("ns/b"))["metadata"].contains("managedFields"));
 }
 
+// kubectl apply's copy of the object is dropped (an annotation that is
+// alone goes with its map); the options' transform runs on every object,
+// listed or watched, before it is cached and before handlers see it.
+TEST(InformerTest, CachesObjectsAsTransformedWithoutKubectlsAppliedCopy) {
+  FakeClient client;
+  auto cm = configMap("ns", "a");
+  cm["metadata"]["annotations"] = {
+      {"kubectl.kubernetes.io/last-applied-configuration", std::string(4096, 'x')}, {"team", "ml"}};
+  cm["data"]["v"] = "kept";
+  cm["data"]["big"] = std::string(4096, 'y');
+  client.put(cms(), cm);
+  InformerOptions o = fast();
+  o.transform = {"drop-big", [](nlohmann::json& obj) { obj["data"].erase("big"); }};
+  Informer informer(client, client, cms(), o);
+  Recorder rec;
+  informer.addEventHandler(rec.handler());
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(5s));
+  auto obj = informer.indexer().get("ns/a");
+  ASSERT_NE(obj, nullptr);
+  EXPECT_EQ((*obj)["metadata"]["annotations"], (nlohmann::json{{"team", "ml"}}));
+  EXPECT_FALSE((*obj)["data"].contains("big"));
+  EXPECT_EQ(obj->at("data").at("v"), "kept");
+
+  auto cm2 = configMap("ns", "b");
+  cm2["metadata"]["annotations"] = {{"kubectl.kubernetes.io/last-applied-configuration", "{}"}};
+  cm2["data"]["big"] = "z";
+  client.put(cms(), cm2);
+  ASSERT_TRUE(eventually([&] { return informer.indexer().get("ns/b") != nullptr; }));
+  const auto b = informer.indexer().get("ns/b");
+  EXPECT_FALSE((*b)["metadata"].contains("annotations"));
+  EXPECT_FALSE((*b)["data"].contains("big"));
+  ASSERT_EQ(rec.count(), 2u);
+}
+
 TEST(InformerTest, DeliversAddUpdateDeleteInOrder) {
   FakeClient client;
   client.put(cms(), configMap("ns", "a", {}, {{"v", "1"}}));

@@ -159,6 +159,20 @@ TEST(ManagerTest, InformersAreSharedPerSelectionAndTheCacheReadsTheCoveringOne) 
   runner.join();
 }
 
+// A caller asking for a transform gets an informer of its own: no other
+// reader is handed objects with fields cut that it needs.
+TEST(ManagerTest, AnInformerWithATransformIsNotSharedWithPlainReaders) {
+  FakeClient client;
+  Manager mgr(client, localOptions());
+  InformerOptions reduced;
+  reduced.transform = {"reduced", [](nlohmann::json& obj) { obj.erase("data"); }};
+  Informer& plain = mgr.informer(cms());
+  Informer& cut = mgr.informer(cms(), reduced);
+  EXPECT_NE(&plain, &cut);
+  EXPECT_EQ(&mgr.informer(cms(), reduced), &cut) << "same transform, same informer";
+  EXPECT_EQ(&mgr.informer(cms()), &plain);
+}
+
 // A reconcile stuck in a slow call when SIGTERM arrives is told through its
 // context, returns, and the process shuts down cleanly (exit 0) instead of
 // being cut off when the grace period ends.
