@@ -54,15 +54,6 @@ int64_t num(const json& obj, const std::string& pointer, int64_t fallback = -1) 
   return v.is_number_integer() ? v.get<int64_t>() : fallback;
 }
 
-json servingTemplate() {
-  return json{
-      {"template",
-       {{"spec",
-         {{"containers", json::array({json{{"name", "server"},
-                                           {"image", "registry.example.com/ml/server:1"},
-                                           {"resources", {{"requests", {{"cpu", "10m"}}}}}}})}}}}}};
-}
-
 // A TrainingRun spec (without model) whose pod finishes with kResults after
 // `durationMs`, or never when `finishes` is false.
 json retrainTemplate(bool finishes = true, int durationMs = 0, bool registers = true) {
@@ -152,19 +143,6 @@ class DriftE2E : public ServingOperatorFixture {
     // not keep the default's.
     for (const auto& [key, value] : overrides.items()) r[key] = value;
     return r;
-  }
-
-  json modelVersion(const std::string& model, int number, const std::string& stage) {
-    return json{
-        {"apiVersion", "mlops.dev/v1alpha1"},
-        {"kind", "ModelVersion"},
-        {"metadata", {{"name", model + "-v" + std::to_string(number)}, {"namespace", ns()}}},
-        {"spec",
-         {{"model", model},
-          {"version", number},
-          {"artifact", {{"uri", "s3://e2e/" + model + "/" + std::to_string(number)}}},
-          {"serving", servingTemplate()},
-          {"stage", stage}}}};
   }
 
   // v1 of `model` in production, drift on it at `drift` and in Prometheus

@@ -59,25 +59,6 @@ class RolloutE2E : public ServingOperatorFixture {
   // Prometheus answers with `value`.
   void setSeries(const json& labels, double value) { series_->set(kMetric, labels, value); }
 
-  json modelVersion(const std::string& model, int number, const std::string& stage) {
-    return json{
-        {"apiVersion", "mlops.dev/v1alpha1"},
-        {"kind", "ModelVersion"},
-        {"metadata", {{"name", model + "-v" + std::to_string(number)}, {"namespace", ns()}}},
-        {"spec",
-         {{"model", model},
-          {"version", number},
-          {"artifact", {{"uri", "s3://e2e/" + model + "/" + std::to_string(number)}}},
-          {"serving",
-           {{"template",
-             {{"spec",
-               {{"containers",
-                 json::array({json{{"name", "server"},
-                                   {"image", "registry.example.com/ml/server:1"},
-                                   {"resources", {{"requests", {{"cpu", "10m"}}}}}}})}}}}}}},
-          {"stage", stage}}}};
-  }
-
   json errorRateCheck(const std::string& name = "error-rate") {
     return json{
         {"name", name},

@@ -12,12 +12,25 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "exporter_series.h"
 #include "operator_fixture.h"
 #include "operator_process.h"
 
 namespace mlops::e2e {
+
+// The serving section every test version uses: one small server container
+// (kwok plays its pods).
+inline nlohmann::json servingTemplate() {
+  using nlohmann::json;
+  return json{
+      {"template",
+       {{"spec",
+         {{"containers", json::array({json{{"name", "server"},
+                                           {"image", "registry.example.com/ml/server:1"},
+                                           {"resources", {{"requests", {{"cpu", "10m"}}}}}}})}}}}}};
+}
 
 class ServingOperatorFixture : public OperatorFixture {
  protected:
@@ -46,6 +59,20 @@ class ServingOperatorFixture : public OperatorFixture {
       auto r = httpGet(health, "/readyz");
       return r && r->status == 200;
     })) << op_->output();
+  }
+
+  // ModelVersion <model>-v<number> in the test's namespace, at `stage`.
+  nlohmann::json modelVersion(const std::string& model, int number, const std::string& stage) {
+    return nlohmann::json{
+        {"apiVersion", "mlops.dev/v1alpha1"},
+        {"kind", "ModelVersion"},
+        {"metadata", {{"name", model + "-v" + std::to_string(number)}, {"namespace", ns()}}},
+        {"spec",
+         {{"model", model},
+          {"version", number},
+          {"artifact", {{"uri", "s3://e2e/" + model + "/" + std::to_string(number)}}},
+          {"serving", servingTemplate()},
+          {"stage", stage}}}};
   }
 
   std::unique_ptr<OperatorProcess> op_;
