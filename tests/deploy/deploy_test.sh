@@ -17,20 +17,8 @@ helm="${TOOLS_BIN}/helm"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-passed=0
-failed=0
-check() { # name command...
-  local name=$1
-  shift
-  if out=$("$@" 2>&1); then
-    echo "PASS: $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL: $name"
-    printf '%s\n' "$out" | tail -20 | sed 's/^/    /'
-    failed=$((failed + 1))
-  fi
-}
+# shellcheck source=tests/lib/checks.sh
+source tests/lib/checks.sh
 
 no_wildcards() { ! grep -nE '"\*"|\[\*\]|- \*$' "$@"; }
 secrets_get_only() {
@@ -114,5 +102,4 @@ check "deploy/grafana passes a server-side dry run" \
 check "helm output passes a server-side dry run" bash -c "\"$helm\" template mlops-operator helm/mlops-operator --kube-version 1.35.4 -n mlops-system \
   | \"$KUBECTL\" apply --dry-run=server -f -"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -14,20 +14,8 @@ promtool=$(command -v promtool || echo /usr/bin/promtool)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-passed=0
-failed=0
-check() { # name command...
-  local name=$1
-  shift
-  if out=$("$@" 2>&1); then
-    echo "PASS: $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL: $name"
-    printf '%s\n' "$out" | tail -30 | sed 's/^/    /'
-    failed=$((failed + 1))
-  fi
-}
+# shellcheck source=tests/lib/checks.sh
+source tests/lib/checks.sh
 
 # Every alert in the rules has a test case expecting it to fire and one
 # expecting it not to (exp_alerts: []), and no test names an unknown alert.
@@ -138,5 +126,4 @@ check "every dashboard query parses" dashboard_queries_parse
 check "the chart's dashboard is the one in deploy/grafana" \
   cmp "$dashboard" helm/mlops-operator/dashboards/mlops-operator.json
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
