@@ -79,13 +79,13 @@ func freePort() (int, error) {
 
 // operatorProcess is one operator binary started by the benchmark.
 type operatorProcess struct {
-	name        string
-	cmd         *exec.Cmd
-	metricsURL  string
-	readyURL    string
-	exited      chan struct{}
-	startedAt   time.Time
-	logFile     *os.File
+	name       string
+	cmd        *exec.Cmd
+	metricsURL string
+	readyURL   string
+	exited     chan struct{}
+	startedAt  time.Time
+	logFile    *os.File
 }
 
 type operatorSpec struct {
