@@ -36,6 +36,10 @@ type floorResult struct {
 	ConvergeSeconds float64 `json:"converge_seconds"`
 	CreateSeconds   float64 `json:"create_seconds"`
 	CleanupSeconds  float64 `json:"cleanup_seconds"`
+	// The API server's own count (apiserver_request_total) of the writes
+	// made while the floor ran, by "VERB resource[/subresource]", divided
+	// by N: who does what per Job, to see what bounds the floor.
+	WritesPerJob map[string]float64 `json:"apiserver_writes_per_job"`
 }
 
 type resyncResult struct {
@@ -216,6 +220,7 @@ func runFloor(ctx context.Context, cfg config, kc kubernetes.Interface, dc dynam
 	if err != nil {
 		return res, err
 	}
+	apiBefore, apiErr := apiserverMetrics(ctx, kc)
 	start := time.Now()
 	if err := w.createAll(ctx, func(i int) error {
 		_, err := kc.BatchV1().Jobs(w.namespace(i)).Create(ctx, w.job(i), metav1.CreateOptions{})
@@ -230,6 +235,11 @@ func runFloor(ctx context.Context, cfg config, kc kubernetes.Interface, dc dynam
 	}
 	res.ConvergeSeconds = last.Sub(start).Seconds()
 	stop()
+	if apiAfter, err := apiserverMetrics(ctx, kc); err == nil && apiErr == nil {
+		res.WritesPerJob = writesByResource(apiAfter, apiBefore, cfg.N)
+	} else {
+		logf("floor: API server metrics not readable, no per-Job write counts: %v %v", apiErr, err)
+	}
 	logf("floor: converged in %.1fs; deleting its namespaces", res.ConvergeSeconds)
 	t := time.Now()
 	if err := w.deleteNamespaces(ctx, kc, cfg.Timeout); err != nil {
@@ -369,6 +379,48 @@ func runOperator(ctx context.Context, cfg config, spec operatorSpec, kc kubernet
 	proc.stop(20 * time.Second)
 	stopped = true
 	return res, nil
+}
+
+func apiserverMetrics(ctx context.Context, kc kubernetes.Interface) (scrape, error) {
+	raw, err := kc.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return parseText(strings.NewReader(string(raw)))
+}
+
+func writesByResource(after, before scrape, n int) map[string]float64 {
+	key := func(s sample) (string, bool) {
+		verb := s.Labels["verb"]
+		switch verb {
+		case "POST", "PUT", "PATCH", "DELETE", "APPLY":
+		default:
+			return "", false
+		}
+		r := s.Labels["resource"]
+		if sub := s.Labels["subresource"]; sub != "" {
+			r += "/" + sub
+		}
+		return verb + " " + r, true
+	}
+	sums := map[string]float64{}
+	for sign, sc := range map[float64]scrape{1: after, -1: before} {
+		for _, s := range sc {
+			if s.Name != "apiserver_request_total" {
+				continue
+			}
+			if k, ok := key(s); ok {
+				sums[k] += sign * s.Value
+			}
+		}
+	}
+	out := map[string]float64{}
+	for k, v := range sums {
+		if v >= 1 {
+			out[k] = math.Round(v/float64(n)*100) / 100
+		}
+	}
+	return out
 }
 
 func finite(v float64) *float64 {

@@ -91,6 +91,19 @@ func printTable(out io.Writer, rep *report) {
 	for _, r := range rows {
 		writeRow(out, r)
 	}
+	if len(rep.Floor.WritesPerJob) > 0 {
+		keys := make([]string, 0, len(rep.Floor.WritesPerJob))
+		for k := range rep.Floor.WritesPerJob {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s %.2f", k, rep.Floor.WritesPerJob[k]))
+		}
+		fmt.Fprintf(out, "\nFloor: %.1f Jobs/s; API server writes per Job while it ran: %s\n",
+			float64(rep.Parameters["n"].(int))/rep.Floor.ConvergeSeconds, strings.Join(parts, ", "))
+	}
 }
 
 func writeRow(out io.Writer, cells []string) {
