@@ -62,6 +62,15 @@ lint: ## clang-format check and clang-tidy.
 demo: deps ## The whole loop on the local control plane, with progress output.
 	@hack/demo.sh
 
+##@ Benchmark
+
+N ?= 1000
+M ?= 10
+K ?= 10
+.PHONY: bench
+bench: deps ## mlops-operator vs a controller-runtime operator vs the plane's floor: N runs over M models, K namespaces (bench/README.md).
+	@N=$(N) M=$(M) K=$(K) BUILD_DIR=$(BUILD_DIR) hack/bench.sh
+
 ##@ Local control plane
 
 .PHONY: cluster-up
