@@ -473,6 +473,12 @@ bool podCreationFailing(Builder& b, const Json& job) {
   b.decision.requeueAfter = remaining > std::chrono::seconds(0)
                                 ? std::min<std::chrono::seconds>(untilBound, kPollJobEvents)
                                 : kPollJobEvents;
+  // A Job younger than the grace had its Events left unread: come back when
+  // they would be read (its pod's watch event usually comes first).
+  if (created && b.in.now - *created < kJobEventsGrace) {
+    b.decision.requeueAfter =
+        std::chrono::ceil<std::chrono::seconds>(*created + kJobEventsGrace - b.in.now);
+  }
   if (failure == nullptr) {
     return false;
   }
@@ -653,7 +659,11 @@ bool jobNeedsEvents(const TrainingRunInput& in) {
       trueJobCondition(job, "Complete") != nullptr) {
     return false;
   }
-  return jobHasNoPod(job, podsOfJob(in.pods, recorded));
+  if (!jobHasNoPod(job, podsOfJob(in.pods, recorded))) {
+    return false;
+  }
+  const auto created = parseTimestamp(stringMember(member(job, "metadata"), "creationTimestamp"));
+  return !created || in.now - *created >= kJobEventsGrace;
 }
 
 TrainingRunDecision decideTrainingRun(const TrainingRunInput& in) {

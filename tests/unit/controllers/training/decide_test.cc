@@ -838,6 +838,20 @@ TEST(DecideTrainingRun, APodlessJobWithoutFailureEventsKeepsRunningAndPolls) {
   EXPECT_FALSE(jobNeedsEvents(inputFor(sampleRun())));
 }
 
+// A Job that has just been created has no pod yet for a few milliseconds:
+// its Events are read only once the grace has passed, and the run comes back
+// then.
+TEST(DecideTrainingRun, AJustCreatedPodlessJobsEventsWaitForTheGrace) {
+  auto young = podlessInput("2024-05-01T12:10:29Z");  // 1 s before kNow
+  EXPECT_FALSE(jobNeedsEvents(young));
+  const auto d = decideTrainingRun(young);
+  EXPECT_EQ(d.status["phase"], "Running");
+  EXPECT_EQ(d.requeueAfter, std::optional<std::chrono::seconds>(kJobEventsGrace - 1s));
+  EXPECT_TRUE(jobNeedsEvents(podlessInput("2024-05-01T12:10:27Z")));  // exactly the grace
+  auto unstamped = podlessInput("");
+  EXPECT_TRUE(jobNeedsEvents(unstamped)) << "no creation time: read them";
+}
+
 // ---- Messages quoting external text ----
 
 TEST(DecideTrainingRun, ExternalTextIsCutBetweenCharacters) {
