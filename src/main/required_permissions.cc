@@ -104,8 +104,9 @@ std::vector<RequiredPermission> buildTable() {
   // Events about the objects the operator handles.
   add("", "events", "", {"create", "patch"},
       "event recorder: creates Events and patches repeated ones (count)");
-  add("", "events", "", {"list"},
-      "TrainingRun controller reads a training Job's FailedCreate events while it has no pod");
+  add("", "events", "", {"list", "watch"},
+      "TrainingRun controller caches the Job controller's FailedCreate events (why a training "
+      "Job has no pod)");
   // Leader election.
   add("coordination.k8s.io", "leases", "", {"get", "create", "update"},
       "leader election holds and renews its Lease (--leader-elect)", "",

@@ -299,7 +299,8 @@ Result<kube::ListPage> CacheReader::list(const kube::Resource& r, const std::str
 Result<std::vector<nlohmann::json>> CacheReader::byIndex(const kube::Resource& r,
                                                          const std::string& index,
                                                          const std::string& value,
-                                                         const std::string& labelSelector) {
+                                                         const std::string& labelSelector,
+                                                         const std::string& fieldSelector) {
   const std::vector<Informer*> informers = informersFor(r);
   if (informers.empty()) {
     return noInformer(r);
@@ -308,17 +309,21 @@ Result<std::vector<nlohmann::json>> CacheReader::byIndex(const kube::Resource& r
   if (!selector) {
     return selector.error();
   }
-  const ReadSelection read{"", *selector, {}};
+  const ReadSelection read{"", *selector, fieldTerms(fieldSelector)};
   auto hasIndexAndCovers = [&](const Informer& i) {
     // Index values carry the namespace, so any informer's namespace will do.
-    return i.indexer().hasIndex(index) && i.options().fieldSelector.empty() &&
-           coversLabels(i, read.labels);
+    auto applied = fieldTerms(i.options().fieldSelector);
+    auto asked = read.fields;
+    std::sort(applied.begin(), applied.end());
+    std::sort(asked.begin(), asked.end());
+    return i.indexer().hasIndex(index) && applied == asked && coversLabels(i, read.labels);
   };
   Informer* informer = narrowest(informers, hasIndexAndCovers);
   if (informer == nullptr) {
     return makeError(ErrorCode::kInvalidArgument,
                      "no informer of " + r.groupResource() + " has an index named '" + index +
-                         "' and covers the label selector '" + labelSelector + "'");
+                         "' and covers the label selector '" + labelSelector +
+                         "' with the field selector '" + fieldSelector + "'");
   }
   if (auto st = requireSynced(*informer); !st) {
     return st.error();

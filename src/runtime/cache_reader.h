@@ -29,10 +29,12 @@
 //    registration order, and the first that holds the object answers. An
 //    object no informer selects is NotFound, as it would be for any single
 //    filtered informer.
-//  - byIndex(r, index, value, labelSelector): the narrowest informer of `r`
-//    that has an index named `index` and covers `labelSelector`; the
-//    result is then filtered by `labelSelector`. Index values are
-//    "namespace/value" (indexer.h), so no namespace is asked for.
+//  - byIndex(r, index, value, labelSelector, fieldSelector): the narrowest
+//    informer of `r` that has an index named `index` and covers both
+//    selectors; the result is then filtered by `labelSelector`. The field
+//    selector must be exactly the informer's own (the cache cannot evaluate
+//    other field terms). Index values are "namespace/value" (indexer.h), so
+//    no namespace is asked for.
 //  - list() honours the field selectors `metadata.name` and
 //    `metadata.namespace` (= or ==, !=) beyond those an informer already
 //    applied; `limit` and `continue` are ignored: the whole answer is one
@@ -79,7 +81,8 @@ class CacheReader final : public IndexedReader {
   // match `labelSelector` (copies).
   Result<std::vector<nlohmann::json>> byIndex(const kube::Resource& r, const std::string& index,
                                               const std::string& value,
-                                              const std::string& labelSelector = "") override;
+                                              const std::string& labelSelector = "",
+                                              const std::string& fieldSelector = "") override;
 
  private:
   mutable std::mutex mu_;

@@ -29,12 +29,14 @@ class IndexedReader : public kube::Reader {
  public:
   // Objects of resource `r` whose index `index` yields `value`
   // ("namespace/value" for the indexes of indexer.h), restricted to those
-  // matching `labelSelector` ("" for all). The selector also says which
+  // matching `labelSelector` ("" for all) and `fieldSelector` (the terms a
+  // field-selected informer applied). The selectors also say which
   // informer's index is meant when several informers of `r` have one.
   virtual Result<std::vector<nlohmann::json>> byIndex(const kube::Resource& r,
                                                       const std::string& index,
                                                       const std::string& value,
-                                                      const std::string& labelSelector = "") = 0;
+                                                      const std::string& labelSelector = "",
+                                                      const std::string& fieldSelector = "") = 0;
 };
 
 }  // namespace mlops::runtime

@@ -98,7 +98,7 @@ struct TrainingRunInput {
   // ownerReference is the Job are used.
   std::vector<nlohmann::json> pods;
   // core/v1 Events about the Job (involvedObject.uid = the Job's UID), read
-  // live only while the Job has no pod at all (see jobNeedsEvents()); only
+  // only while the Job has no pod at all (see jobNeedsEvents()); only
   // Warning FailedCreate Events of this Job are used.
   std::vector<nlohmann::json> jobEvents;
   // Reproduction only: the TrainingRun named spec.reproduction.of, or
@@ -170,7 +170,8 @@ inline constexpr std::chrono::seconds kWaitForJobName{15};
 inline constexpr std::chrono::seconds kRetryJobCreate{30};
 inline constexpr std::chrono::seconds kWaitForCache{2};
 inline constexpr std::chrono::seconds kWaitForSucceededPod{5};
-// While a Job has no pod: how often its Events are read again.
+// While a Job has no pod: how often the run looks again (its Events are
+// watched; this bounds how late a missed one is seen).
 inline constexpr std::chrono::seconds kPollJobEvents{15};
 // A Job's Events are read only once it has gone this long without a pod: the
 // Job controller creates it within milliseconds, and its watch event wakes

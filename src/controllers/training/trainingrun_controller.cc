@@ -56,6 +56,8 @@ Status addTrainingRunIndexes(TrainingRunInformers& informers) {
           {&informers.modelVersions, {kModelVersionsByModel, runtime::indexByField("/spec/model")}},
           {&informers.runs,
            {kRunsByReproductionOf, runtime::indexByField("/spec/reproduction/of")}},
+          {&informers.jobEvents,
+           {kEventsByInvolvedUID, runtime::indexByField("/involvedObject/uid")}},
       };
   for (const auto& [informer, index] : indexes) {
     if (auto st = informer->addIndex(index.first, index.second); !st) {
@@ -89,6 +91,14 @@ void watchTrainingRunSources(runtime::Controller& controller, TrainingRunInforme
       return {};
     }
     return {Request{runtime::namespaceOf(obj), run}};
+  });
+  // A Job is named after its run: its FailedCreate wakes the run at once.
+  controller.watch(informers.jobEvents, [](const Json& event) -> std::vector<Request> {
+    const std::string job = stringMember(member(event, "involvedObject"), "name");
+    if (job.empty()) {
+      return {};
+    }
+    return {Request{runtime::namespaceOf(event), job}};
   });
 }
 
@@ -126,20 +136,18 @@ Result<std::optional<Json>> TrainingRunReconciler::gatherJob(const Json& run) {
   return liveJob(ns, name);
 }
 
-std::vector<Json> TrainingRunReconciler::jobEvents(const std::string& ns, const std::string& jobUID,
-                                                   const CancelToken& cancel) {
-  kube::ListOptions opts;
-  opts.fieldSelector = "involvedObject.uid=" + jobUID;
-  opts.cancel = &cancel;
-  auto page = api_.list(kube::resources::kEvents, ns, opts);
-  if (!page) {
+std::vector<Json> TrainingRunReconciler::jobEvents(const std::string& ns,
+                                                   const std::string& jobUID) {
+  auto events = cache_.byIndex(kube::resources::kEvents, kEventsByInvolvedUID,
+                               runtime::makeKey(ns, jobUID), "", kJobFailedCreateEvents);
+  if (!events) {
     // Without them the run only cannot say why the Job has no pod yet.
     log_.warn("cannot read the Job's events",
-              {{"namespace", ns}, {"jobUID", jobUID}, {"error", page.error().toString()}});
+              {{"namespace", ns}, {"jobUID", jobUID}, {"error", events.error().toString()}});
     return {};
   }
   std::vector<Json> out;
-  for (const auto& e : page->items) {
+  for (const auto& e : *events) {
     if (stringMember(member(e, "involvedObject"), "uid") == jobUID) {
       out.push_back(e);
     }
@@ -211,12 +219,7 @@ Result<TrainingRunInput> TrainingRunReconciler::gather(const Json& run,
   in.pods = std::move(*pods);
 
   if (jobNeedsEvents(in)) {
-    in.jobEvents = jobEvents(ns, runtime::uidOf(*in.job), ctx.cancel());
-    if (ctx.stopping()) {
-      // The list may have been cut short: deciding from it could report
-      // the wrong reason. The next leader reconciles again.
-      return makeError(ErrorCode::kCancelled, "shutting down");
-    }
+    in.jobEvents = jobEvents(ns, runtime::uidOf(*in.job));
   }
 
   if (const std::string of = stringMember(member(spec, "reproduction"), "of"); !of.empty()) {
@@ -431,11 +434,14 @@ Status setupTrainingRunController(runtime::Manager& manager,
   runtime::InformerOptions podOptions;
   podOptions.labelSelector = kTrainingPodSelector;
   podOptions.transform = {"training-pod", keepWhatTrainingReadsOfPod};
+  runtime::InformerOptions eventOptions;
+  eventOptions.fieldSelector = kJobFailedCreateEvents;
   TrainingRunInformers informers{
       manager.informer(kube::resources::kTrainingRuns),
       manager.informer(kube::resources::kJobs, jobOptions),
       manager.informer(kube::resources::kPods, podOptions),
       manager.informer(kube::resources::kModelVersions),
+      manager.informer(kube::resources::kEvents, eventOptions),
   };
   if (auto st = addTrainingRunIndexes(informers); !st) {
     return st;

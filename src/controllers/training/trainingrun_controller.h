@@ -8,7 +8,10 @@
 //   - its Job (informer on Jobs labelled app.kubernetes.io/managed-by=
 //     mlops-operator; mapped through the controlling ownerReference);
 //   - its pods (informer on Pods labelled app.kubernetes.io/component=
-//     training; mapped through the mlops.dev/training-run label).
+//     training; mapped through the mlops.dev/training-run label);
+//   - its Job's FailedCreate Events (informer on Events with fieldSelector
+//     kJobFailedCreateEvents; mapped through involvedObject.name, the run's
+//     name).
 //
 // One reconcile:
 //   gather   from the cache: the run, its Job, its pods (index by label),
@@ -17,9 +20,9 @@
 //            informer, index by spec.model) when compareToProduction is set.
 //            A recorded Job missing from the cache (or with another UID) is
 //            confirmed with a GET on the API server before it counts as lost.
-//            While the Job has no pod (jobNeedsEvents()), its Events are
-//            listed live (fieldSelector involvedObject.uid=<Job UID>; RBAC:
-//            list events) for FailedCreate.
+//            While the Job has no pod (jobNeedsEvents()), its FailedCreate
+//            Events (Events informer, index by involvedObject.uid; RBAC:
+//            list and watch events).
 //   decide   decideTrainingRun(); then act, and decide again with the result
 //            in the input:
 //              jobToCreate          → create (never apply); AlreadyExists →
@@ -76,12 +79,17 @@ namespace mlops::training {
 // Selections of the controller's label-filtered informers.
 inline constexpr const char* kTrainingJobSelector = "app.kubernetes.io/managed-by=mlops-operator";
 inline constexpr const char* kTrainingPodSelector = "app.kubernetes.io/component=training";
+// The Job controller's FailedCreate Events: why a Job has no pod. Watched
+// (few, and filtered by the API server) instead of listed per run while its
+// Job has no pod, which cost a LIST every 15 s per podless run.
+inline constexpr const char* kJobFailedCreateEvents = "involvedObject.kind=Job,reason=FailedCreate";
 
 // Indexes the controller reads through IndexedReader::byIndex (values are
 // "namespace/value").
 inline constexpr const char* kPodsByTrainingRun = "trainingRun";  // label mlops.dev/training-run
 inline constexpr const char* kModelVersionsByModel = "model";     // spec.model
 inline constexpr const char* kRunsByReproductionOf = "reproductionOf";  // spec.reproduction.of
+inline constexpr const char* kEventsByInvolvedUID = "involvedUID";      // involvedObject.uid
 
 // The informers the controller reads; all must be registered with the
 // cache (IndexedReader) given to the reconciler.
@@ -90,6 +98,7 @@ struct TrainingRunInformers {
   runtime::Informer& jobs;  // with kTrainingJobSelector
   runtime::Informer& pods;  // with kTrainingPodSelector
   runtime::Informer& modelVersions;
+  runtime::Informer& jobEvents;  // core/v1 Events with kJobFailedCreateEvents
 };
 
 // Adds the indexes above. Idempotent; an index of the same name that
@@ -107,8 +116,6 @@ class TrainingRunReconciler final : public runtime::Reconciler {
                         const Clock& clock = SystemClock::instance(),
                         runtime::Logger logger = runtime::Logger("trainingrun"));
 
-  // On shutdown (ctx.stopping()) the live list of the Job's Events is
-  // abandoned; everything else is quick and completes.
   Result<runtime::ReconcileResult> reconcile(const runtime::Request& request,
                                              const runtime::ReconcileContext& ctx) override;
 
@@ -121,10 +128,9 @@ class TrainingRunReconciler final : public runtime::Reconciler {
   // Creates the Job; fills in.job or in.jobCreateError. An Error only when
   // even the follow-up GET failed.
   Status createJob(TrainingRunInput& in, const nlohmann::json& job);
-  // Live list of the core/v1 Events about the Job (fieldSelector
-  // involvedObject.uid); empty when they cannot be read.
-  std::vector<nlohmann::json> jobEvents(const std::string& ns, const std::string& jobUID,
-                                        const CancelToken& cancel);
+  // The cached FailedCreate Events about the Job; empty when they cannot be
+  // read.
+  std::vector<nlohmann::json> jobEvents(const std::string& ns, const std::string& jobUID);
   // VersionRegistry::registerVersion() for decision.registerModelVersion,
   // claiming the number with a status write of decision.status plus
   // status.registration over `current`'s resourceVersion. After a claim,

@@ -42,9 +42,10 @@ class CacheReaderSelectionTest : public ::testing::Test {
                           {{"component", "serving"}, {"model", "iris"}, {"track", "canary"}}));
     client_.put(cms(), configMap("a", "other", {{"model", "iris"}}));
   }
-  Informer& add(const std::string& labelSelector) {
+  Informer& add(const std::string& labelSelector, const std::string& fieldSelector = "") {
     InformerOptions o;
     o.labelSelector = labelSelector;
+    o.fieldSelector = fieldSelector;
     informers_.push_back(std::make_unique<Informer>(client_, client_, cms(), o));
     Informer& i = *informers_.back();
     cache_.registerInformer(i);
@@ -142,6 +143,24 @@ TEST_F(CacheReaderSelectionTest, ByIndexUsesTheInformerWithTheIndexThatCoversThe
   auto noIndex = cache_.byIndex(cms(), "track", "a/canary");
   ASSERT_FALSE(noIndex.ok());
   EXPECT_EQ(noIndex.error().code, ErrorCode::kInvalidArgument);
+}
+
+// A field-selected informer holds only what its field selector selected: its
+// index answers a read that names the same field selector, and no other.
+TEST_F(CacheReaderSelectionTest, AFieldSelectedInformersIndexAnswersOnlyReadsWithItsSelector) {
+  Informer& failures = add("", "reason=FailedCreate,involvedObject.kind=Job");
+  ASSERT_TRUE(failures.addIndex("model", indexByLabel("model")).ok());
+  startAll();
+  auto same =
+      cache_.byIndex(cms(), "model", "a/iris", "", "involvedObject.kind=Job,reason=FailedCreate");
+  ASSERT_TRUE(same.ok()) << same.error().toString();
+  EXPECT_FALSE(same->empty());
+  for (const char* other :
+       {"", "reason=FailedCreate", "reason=FailedCreate,involvedObject.kind=Job,type=Warning"}) {
+    auto read = cache_.byIndex(cms(), "model", "a/iris", "", other);
+    ASSERT_FALSE(read.ok()) << other;
+    EXPECT_EQ(read.error().code, ErrorCode::kInvalidArgument) << other;
+  }
 }
 
 TEST_F(CacheReaderSelectionTest, AReadWaitsForTheInformerThatAnswersIt) {

@@ -43,7 +43,8 @@ class HandCache final : public runtime::IndexedReader {
     return kube::ListPage{};
   }
   Result<std::vector<json>> byIndex(const kube::Resource& r, const std::string& index,
-                                    const std::string& value, const std::string&) override {
+                                    const std::string& value, const std::string&,
+                                    const std::string&) override {
     std::vector<json> out;
     for (const json& o : objects_[r.resource]) {
       const std::string ns = o["metadata"]["namespace"];

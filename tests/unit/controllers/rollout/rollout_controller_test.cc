@@ -45,7 +45,8 @@ class LiveReader final : public runtime::IndexedReader {
   }
   Result<std::vector<Json>> byIndex(const kube::Resource& r, const std::string& /*index*/,
                                     const std::string& value,
-                                    const std::string& /*labelSelector*/ = "") override {
+                                    const std::string& /*labelSelector*/ = "",
+                                    const std::string& /*fieldSelector*/ = "") override {
     if (staleVersions) {
       return *staleVersions;
     }
