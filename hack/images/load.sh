@@ -31,6 +31,17 @@ printf '%s\n' "$built"
 eval "$built"
 
 mkdir -p "$archives"
+# The node's containerd (import-image.sh exits 2 with the reason when the
+# plane has no real node, before anything uses this).
+# shellcheck source=../plane/lib.sh
+source "$repo/hack/plane/lib.sh"
+sock="$(
+  set +u
+  # shellcheck disable=SC1090
+  [ -f "$ENV_FILE" ] && . "$ENV_FILE"
+  printf '%s\n' "${REAL_NODE_CONTAINERD_ADDRESS:-}"
+)"
+ctr=(ctr --address "$sock" --namespace k8s.io)
 for name in trainer server; do
   upper=$(echo "$name" | tr '[:lower:]' '[:upper:]')
   dir_var="MLOPS_IMAGE_${upper}_DIR"
@@ -63,5 +74,15 @@ print("\n".join(out))' "$dir/image.json")
   fi
   read -r imported_ref image_id <"$tar.id"
   "$repo/hack/node/import-image.sh" "$tar" >&2
+  # The kubelet reports a locally imported image by its config digest, so
+  # that is what a TrainingRun records, and a reproduction pins the image to
+  # `<repository>@<config digest>`. With a registry that name would be the
+  # manifest's; here containerd resolves it only when an image carries it:
+  # give the imported image that second name too.
+  pinned="${imported_ref%:*}@$image_id"
+  if ! "${ctr[@]}" images ls -q "name==$pinned" | grep -qx "$pinned"; then
+    "${ctr[@]}" images tag --force "$imported_ref" "$pinned" >/dev/null
+    log "$name also named $pinned (what a reproduction pins)"
+  fi
   printf 'MLOPS_IMAGE_%s_REF=%q\nMLOPS_IMAGE_%s_ID=%q\n' "$upper" "$imported_ref" "$upper" "$image_id"
 done
