@@ -413,7 +413,7 @@ class RealModel : public OperatorFixture {
     return service ? str(*service, "/spec/clusterIP") : "";
   }
 
-  // Names of the Running pods of track stable.
+  // Names of the Running pods of track stable (not being deleted).
   std::set<std::string> stablePods() {
     kube::ListOptions opts;
     opts.labelSelector = "mlops.dev/model=digits,mlops.dev/track=stable";
@@ -557,8 +557,13 @@ TEST_F(RealModel, ACanaryIsPromotedOnRealMetricsAndABrokenOneIsRolledBack) {
   waitForVersion("digits-v2", {"Production"});
   auto stableBefore = get(res::kDeployments, "digits");
   ASSERT_TRUE(stableBefore);
-  const std::set<std::string> stablePodsBefore = stablePods();
-  ASSERT_EQ(stablePodsBefore.size(), 1u);
+  std::set<std::string> stablePodsBefore;
+  ASSERT_TRUE(eventually(30s,
+                         [&] {
+                           stablePodsBefore = stablePods();
+                           return stablePodsBefore.size() == 1;
+                         }))
+      << "stable pods: " << ::testing::PrintToString(stablePodsBefore);
   create(res::kTrainingRuns,
          trainingRun("digits-run-3", runSpec("sklearn://digits", 44, 0.5), "Automatic"));
   const std::string badQuery = "sum(http_requests_total{namespace=\"" + ns() +
