@@ -79,12 +79,22 @@ const Images& exampleImages(const testing::PlaneEnv& env) {
     std::istringstream lines(loaded.out);
     for (std::string line; std::getline(lines, line);) {
       const auto eq = line.find('=');
-      if (eq == std::string::npos) continue;
+      if (eq == std::string::npos) {
+        continue;
+      }
       const std::string key = line.substr(0, eq), value = line.substr(eq + 1);
-      if (key == "MLOPS_IMAGE_TRAINER_REF") out.trainerRef = value;
-      if (key == "MLOPS_IMAGE_TRAINER_ID") out.trainerID = value;
-      if (key == "MLOPS_IMAGE_SERVER_REF") out.serverRef = value;
-      if (key == "MLOPS_IMAGE_SERVER_ID") out.serverID = value;
+      if (key == "MLOPS_IMAGE_TRAINER_REF") {
+        out.trainerRef = value;
+      }
+      if (key == "MLOPS_IMAGE_TRAINER_ID") {
+        out.trainerID = value;
+      }
+      if (key == "MLOPS_IMAGE_SERVER_REF") {
+        out.serverRef = value;
+      }
+      if (key == "MLOPS_IMAGE_SERVER_ID") {
+        out.serverID = value;
+      }
     }
     if (out.trainerID.empty() || out.serverID.empty()) {
       out.error = "hack/images/load.sh printed no image IDs: " + loaded.out;
@@ -105,9 +115,8 @@ class LoadGen {
     std::vector<std::string> args = {
         "/usr/bin/python3", testing::repoRoot() + "/examples/loadgen/loadgen.py", "--url",
         "http://" + clusterIP + ":8080", "--rate", "20", "--batch", "10",
-        // One connection per request: the ClusterIP picks
-        // a pod per connection, so stable and canary both
-        // get traffic.
+        // One connection per request: the ClusterIP picks a pod per
+        // connection, so stable and canary both get traffic.
         "--reconnect-every", "1", "--duration", "3600", "--report-every", "5", "--shift",
         std::to_string(shift)};
     pid_ = fork();
@@ -118,7 +127,10 @@ class LoadGen {
         dup2(fileno(log), STDERR_FILENO);
       }
       std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
+      argv.reserve(args.size() + 1);
+      for (auto& a : args) {
+        argv.push_back(a.data());
+      }
       argv.push_back(nullptr);
       execv(argv[0], argv.data());
       _exit(127);
@@ -155,7 +167,9 @@ std::string urlEncode(const std::string& s) {
 // The last measurement of check `name` in a ModelVersion's analysis status.
 json lastMeasurement(const json& version, const std::string& name) {
   const json checks = field(version, "/status/analysis/checks");
-  if (!checks.is_array()) return json();
+  if (!checks.is_array()) {
+    return json();
+  }
   for (const auto& c : checks) {
     if (c.value("name", "") == name && c.contains("measurements") && !c["measurements"].empty()) {
       return c["measurements"].back();
@@ -176,7 +190,9 @@ class RealModel : public OperatorFixture {
 
   void SetUp() override {
     OperatorFixture::SetUp();
-    if (HasFatalFailure()) return;
+    if (HasFatalFailure()) {
+      return;
+    }
     const std::string unavailable = env().get("MLOPS_REAL_NODE_UNAVAILABLE");
     if (!unavailable.empty()) {
       std::cout << "[realnode] skipped: the plane has no real node: " << unavailable << "\n";
@@ -203,10 +219,14 @@ class RealModel : public OperatorFixture {
     }
     if (op_) {
       EXPECT_EQ(op_->output().find("Forbidden"), std::string::npos) << op_->output();
-      if (HasFailure()) std::cerr << "---- operator log ----\n" << op_->output() << "\n";
+      if (HasFailure()) {
+        std::cerr << "---- operator log ----\n" << op_->output() << "\n";
+      }
       op_.reset();
     }
-    if (!artifacts_.empty() && !ns().empty()) std::filesystem::remove_all(artifacts_ + "/" + ns());
+    if (!artifacts_.empty() && !ns().empty()) {
+      std::filesystem::remove_all(artifacts_ + "/" + ns());
+    }
     OperatorFixture::TearDown();
   }
 
@@ -223,7 +243,7 @@ class RealModel : public OperatorFixture {
   // the image imported there, the artifact directory at /artifacts; the
   // images' user, read-only root (examples/README.md).
   json podSpec(const std::string& name, const std::string& image, bool readOnly,
-               json extra = json::object()) const {
+               const json& extra = json::object()) const {
     json container = {
         {"name", name},
         {"image", image},
@@ -270,7 +290,9 @@ class RealModel : public OperatorFixture {
          {{"gates", json::array({{{"metric", "accuracy"}, {"op", ">="}, {"value", 0.8}}})}}},
         {"serving",
          {{"template", {{"spec", podSpec("server", images_.serverRef, true, server)}}}}}};
-    if (seed) spec["seed"] = *seed;
+    if (seed) {
+      spec["seed"] = *seed;
+    }
     return spec;
   }
 
@@ -358,10 +380,14 @@ class RealModel : public OperatorFixture {
     const std::string url = env().get("PROMETHEUS_URL");
     const int port = std::stoi(url.substr(url.rfind(':') + 1));
     auto reply = httpGet(port, "/api/v1/query?query=" + urlEncode(query));
-    if (!reply || reply->status != 200) return std::nullopt;
+    if (!reply || reply->status != 200) {
+      return std::nullopt;
+    }
     json body = json::parse(reply->body, nullptr, false);
     const json result = field(body, "/data/result");
-    if (!result.is_array() || result.size() != 1) return std::nullopt;
+    if (!result.is_array() || result.size() != 1) {
+      return std::nullopt;
+    }
     try {
       return std::stod(result[0]["value"][1].get<std::string>());
     } catch (...) {
@@ -420,7 +446,9 @@ class RealModel : public OperatorFixture {
     auto pods = client().list(res::kPods, ns(), opts);
     EXPECT_TRUE(pods.ok()) << pods.error().toString();
     std::set<std::string> names;
-    if (!pods.ok()) return names;
+    if (!pods.ok()) {
+      return names;
+    }
     for (const auto& p : pods->items) {
       if (phaseOf(p) == "Running" && !p["metadata"].contains("deletionTimestamp")) {
         names.insert(str(p, "/metadata/name"));
@@ -524,7 +552,9 @@ TEST_F(RealModel, ACanaryIsPromotedOnRealMetricsAndABrokenOneIsRolledBack) {
   Polled promoted = pollUntil(
       240s, [&] { return get(res::kModelVersions, "digits-v2"); },
       [&](const json& v) {
-        if (phaseOf(v) == "Canary") canary = v;
+        if (phaseOf(v) == "Canary") {
+          canary = v;
+        }
         return phaseOf(v) == "Production" || phaseOf(v) == "RolledBack";
       });
   ASSERT_TRUE(promoted.reached) << field(promoted.last, "/status").dump(2);
@@ -572,7 +602,9 @@ TEST_F(RealModel, ACanaryIsPromotedOnRealMetricsAndABrokenOneIsRolledBack) {
   Polled rolledBack = pollUntil(
       240s, [&] { return get(res::kModelVersions, "digits-v3"); },
       [&](const json& v) {
-        if (!firstBad && promValue(badQuery).value_or(0) > 0) firstBad = Clock::now();
+        if (!firstBad && promValue(badQuery).value_or(0) > 0) {
+          firstBad = Clock::now();
+        }
         return phaseOf(v) == "RolledBack" || phaseOf(v) == "Production";
       });
   const auto rolledBackAt = Clock::now();
@@ -643,7 +675,9 @@ TEST_F(RealModel, ShiftedInputsRaiseThePsiAndTheRetrainedVersionIsCanariedAndPro
       120s,
       [&]() -> std::optional<json> {
         auto runs = client().list(res::kTrainingRuns, ns(), byPolicy);
-        if (!runs.ok()) return std::nullopt;
+        if (!runs.ok()) {
+          return std::nullopt;
+        }
         return runs->items;
       },
       [](const json& runs) { return !runs.empty(); });
