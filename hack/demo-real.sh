@@ -331,7 +331,7 @@ note "error rate of v3 in Prometheus: $(promq "sum(rate(http_requests_total{name
 wait_for modelversion/digits-v2 '{.status.phase}' Production 30
 [ "$(jp deployment/digits '{.spec.template.metadata.labels.mlops\.dev/version}')" = 2 ] ||
   fail "the stable Deployment no longer serves v2"
-note "digits-v2 still serves; the stable Deployment was never touched"
+note "digits-v2 still serves: the stable Deployment kept version 2 throughout"
 stop_loadgen
 show
 echo
