@@ -36,6 +36,6 @@ done
 [ ${#left[@]} -eq 0 ] || plane_die "still running: ${left[*]}"
 
 rm -rf "${CLUSTER_DIR:?}/env" "$CLUSTER_DIR/env.tmp" "$PID_DIR" "$CMD_DIR" "$PKI_DIR" \
-  "$CLUSTER_DIR/etcd" "$CLUSTER_DIR/prometheus" "$CLUSTER_DIR/prometheus-sd" "$CLUSTER_DIR"/*.kubeconfig "$CLUSTER_DIR/prometheus.yml"
+  "$CLUSTER_DIR/etcd" "$CLUSTER_DIR/prometheus" "$CLUSTER_DIR/prometheus-sd" "$CLUSTER_DIR/artifacts" "$CLUSTER_DIR"/*.kubeconfig "$CLUSTER_DIR/prometheus.yml"
 $node_removed || plane_die "the real node could not be removed completely (see the warnings above)"
 plane_log "plane stopped; state removed (logs kept in $LOG_DIR)"

@@ -282,7 +282,7 @@ stop_all_components
 # (the real node's directory was cleaned by real_node_down: it may hold mounts).
 rm -rf "${CLUSTER_DIR:?}/env" "$PID_DIR" "$CMD_DIR" "$PKI_DIR" "$LOG_DIR" \
   "$CLUSTER_DIR/etcd" "$CLUSTER_DIR/prometheus" "$CLUSTER_DIR/prometheus-sd" \
-  "$CLUSTER_DIR"/*.kubeconfig "$CLUSTER_DIR/prometheus.yml"
+  "$CLUSTER_DIR/artifacts" "$CLUSTER_DIR"/*.kubeconfig "$CLUSTER_DIR/prometheus.yml"
 mkdir -p "$LOG_DIR" "$PID_DIR" "$CMD_DIR"
 # If anything below fails, the half-started plane is taken down again so no
 # process is left behind; the logs stay for inspection.
@@ -335,10 +335,15 @@ start_component metrics-exporter python3 "$PLANE_HACK/plane/metrics_exporter.py"
 # The operator scrape job's targets: none until a test writes its operator's
 # address (tests/e2e/dashboard_e2e_test.cc).
 OPERATOR_TARGETS_FILE="$CLUSTER_DIR/prometheus-sd/operator-targets.json"
+# The model servers on the real node (hack/plane/serving_sd.py keeps it
+# current once the API is up).
+SERVING_TARGETS_FILE="$CLUSTER_DIR/prometheus-sd/serving-targets.json"
 mkdir -p "$CLUSTER_DIR/prometheus" "$CLUSTER_DIR/prometheus-sd"
 echo '[]' >"$OPERATOR_TARGETS_FILE"
+echo '[]' >"$SERVING_TARGETS_FILE"
 sed -e "s|@EXPORTER_ADDRESS@|127.0.0.1:$P_EXPORTER|" \
   -e "s|@OPERATOR_TARGETS_FILE@|$OPERATOR_TARGETS_FILE|" \
+  -e "s|@SERVING_TARGETS_FILE@|$SERVING_TARGETS_FILE|" \
   "$PLANE_HACK/plane/prometheus.yml.in" >"$CLUSTER_DIR/prometheus.yml"
 start_component prometheus prometheus \
   --config.file="$CLUSTER_DIR/prometheus.yml" \
@@ -356,6 +361,14 @@ mapfile -t api_argv < <(apiserver_args "$P_API")
 start_component kube-apiserver "${api_argv[@]}"
 wait_until kube-apiserver "$T_APISERVER" "kube-apiserver /readyz on $API_URL" admin_curl "$API_URL/readyz"
 plane_log "kube-apiserver ready"
+
+# Prometheus's targets for the model servers on the real node (no
+# kubernetes_sd in Debian's Prometheus): serving pods listed every second.
+# Started with or without a real node (without one it keeps an empty list).
+start_component serving-sd python3 "$PLANE_HACK/plane/serving_sd.py" \
+  --apiserver="$API_URL" --ca="$PKI_DIR/ca.crt" \
+  --cert="$PKI_DIR/admin.crt" --key="$PKI_DIR/admin.key" \
+  --node="$REAL_NODE_NAME" --out="$SERVING_TARGETS_FILE"
 
 # The second API server shares etcd. Its identity lease is named after the
 # host name, so both servers would write the same Lease and log conflicts;
@@ -469,6 +482,10 @@ if [ -n "$REAL_NODE_UNAVAILABLE" ]; then
   plane_log "real node: not started: $REAL_NODE_UNAVAILABLE; running with the kwok node only"
 else
   real_node_up
+  # The artifact store of the examples (examples/README.md): one host
+  # directory mounted at /artifacts by training and serving pods, owned by
+  # the images' user.
+  install -d -m 0755 -o 10001 -g 10001 "$CLUSTER_DIR/artifacts"
 fi
 
 # Written last and atomically: its presence means a complete plane.
@@ -488,6 +505,7 @@ fi
   env_line PROMETHEUS_URL "http://127.0.0.1:$P_PROM"
   env_line METRICS_EXPORTER_URL "http://127.0.0.1:$P_EXPORTER"
   env_line PROMETHEUS_OPERATOR_TARGETS_FILE "$OPERATOR_TARGETS_FILE"
+  env_line PROMETHEUS_SERVING_TARGETS_FILE "$SERVING_TARGETS_FILE"
   env_line KWOK_URL "http://127.0.0.1:$P_KWOK"
   env_line KWOK_NODE "$NODE_NAME"
   env_line REAL_NODE_OCI_ARCHIVE "$PLANE_HACK/node/oci-archive.sh"
@@ -503,6 +521,7 @@ fi
     env_line REAL_NODE_CONTAINERD_ADDRESS "$REAL_NODE_CONTAINERD_SOCK"
     env_line REAL_NODE_KUBELET_HEALTHZ_PORT "$P_KUBELET_HEALTHZ"
     env_line CRICTL "$NODE_BIN/crictl"
+    env_line REAL_NODE_ARTIFACTS_DIR "$CLUSTER_DIR/artifacts"
   fi
   env_line PLANE_FINGERPRINT "$(plane_fingerprint)"
 } >"$ENV_FILE.tmp"

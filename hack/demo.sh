@@ -11,8 +11,12 @@
 # PromQL answers. Exits non-zero when a step does not reach what it shows
 # (tests run it: script.demo). Warm (plane and build cached): about 20-40 s.
 #
+# With a real node in the plane it runs hack/demo-real.sh instead: the same
+# loop with a real model, real pods and the servers' real metrics.
+#
 # Environment: BUILD_DIR (build), JOBS (2), MLOPS_DEMO_KEEP=1 leaves the demo
-# namespace and the operator's log for exploring.
+# namespace and the operator's log for exploring, MLOPS_DEMO_KWOK=1 runs the
+# kwok demo even where the plane has a real node.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${BUILD_DIR:-build}"
@@ -32,6 +36,20 @@ hack/cluster-up.sh
 # shellcheck disable=SC1091
 source .cluster/env
 export KUBECONFIG
+
+# With a real node the demo is real (hack/demo-real.sh): a scikit-learn model
+# trained, served and judged on what its servers report. Without one, or with
+# MLOPS_DEMO_KWOK=1, the plane's kwok node and test exporter play the model.
+if [ "${MLOPS_DEMO_KWOK:-}" != 1 ] && [ -z "${MLOPS_REAL_NODE_UNAVAILABLE:-}" ] &&
+  [ -n "${REAL_NODE_NAME:-}" ]; then
+  export KUBECTL PROMETHEUS_URL REAL_NODE_ARTIFACTS_DIR DEMO_STARTED=$started
+  exec hack/demo-real.sh
+fi
+if [ "${MLOPS_DEMO_KWOK:-}" = 1 ]; then
+  note "MLOPS_DEMO_KWOK=1: the kwok demo (pods and metrics played by the plane)"
+else
+  note "no real node (${MLOPS_REAL_NODE_UNAVAILABLE:-not started}): the kwok demo, pods and metrics played by the plane"
+fi
 
 step "2/8 build the operator and install the CRDs"
 cmake -S . -B "$build_dir" -G Ninja >/dev/null

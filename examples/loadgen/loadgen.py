@@ -97,13 +97,25 @@ def percentile(sorted_values, q):
 
 
 class Client:
-    """One keep-alive connection, reopened after any transport error."""
+    """One keep-alive connection, reopened after any transport error, and after every
+    `reconnect_every` requests when that is set: a Service's ClusterIP picks a pod per
+    connection, so one long-lived connection would send all traffic to one pod and a
+    canary beside the stable pod would see none."""
 
-    def __init__(self, host, port, timeout):
+    def __init__(self, host, port, timeout, reconnect_every=0):
         self.host, self.port, self.timeout = host, port, timeout
+        self.reconnect_every = reconnect_every
+        self.sent = 0
         self.conn = None
 
     def post(self, path, body):
+        if self.reconnect_every and self.conn is not None and self.sent % self.reconnect_every == 0:
+            self.conn.close()
+            self.conn = None
+        self.sent += 1
+        return self._post(path, body)
+
+    def _post(self, path, body):
         """(status code or "error", parsed JSON body or None). `body` is bytes: http.client then
         sends it with the headers in one write, which keeps Nagle and delayed ACKs out of it."""
         for attempt in (1, 2):
@@ -132,7 +144,7 @@ def run(args, out=sys.stdout, err=sys.stderr):
     X, y = load_rows(args.dataset, args.shift)
     rng = np.random.default_rng(args.seed)
     total = args.requests if args.requests else max(1, int(round(args.rate * args.duration)))
-    client = Client(host, port, args.timeout)
+    client = Client(host, port, args.timeout, args.reconnect_every)
     codes, latencies = {}, []
     rows_sent = correct = labelled = 0
     start = last_report = time.monotonic()
@@ -189,9 +201,14 @@ def parse_args(argv):
                    help="also allow targets in this network (pod CIDR of the plane's bridge)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
     p.add_argument("--report-every", type=float, default=5.0, help="seconds between progress lines")
+    p.add_argument("--reconnect-every", type=int, default=0,
+                   help="open a new connection every N requests (default 0: keep one); through a "
+                        "Service, 1 spreads the traffic over its pods (stable and canary)")
     args = p.parse_args(argv)
     if args.rate <= 0 or args.batch <= 0 or args.requests < 0 or args.duration <= 0:
         p.error("--rate, --batch and --duration must be positive, --requests not negative")
+    if args.reconnect_every < 0:
+        p.error("--reconnect-every must not be negative")
     return args
 
 

@@ -70,6 +70,49 @@ class TargetTest(unittest.TestCase):
         self.assertEqual(y.tolist(), y2.tolist())
 
 
+class ConnectionTest(unittest.TestCase):
+    """Through a Service each connection lands on one pod: --reconnect-every spreads them."""
+
+    def connections_for(self, reconnect_every, requests=6):
+        import http.server
+        import threading
+
+        peers = set()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the example server
+
+            def do_POST(self):
+                peers.add(self.client_address)
+                self.rfile.read(int(self.headers["Content-Length"]))
+                body = b'{"predictions": []}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            client = loadgen.Client("127.0.0.1", server.server_address[1], 5, reconnect_every)
+            codes = [client.post("/predict", b"{}")[0] for _ in range(requests)]
+        finally:
+            server.shutdown()
+            server.server_close()
+        self.assertEqual(codes, [200] * requests)
+        return len(peers)
+
+    def test_one_connection_by_default(self):
+        self.assertEqual(self.connections_for(0), 1)
+
+    def test_reconnect_every_opens_new_connections(self):
+        self.assertEqual(self.connections_for(1), 6)
+        self.assertEqual(self.connections_for(2), 3)
+
+
 class TrafficTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -31,7 +31,7 @@ ENV_FILE="$CLUSTER_DIR/env"
 # Every component of a complete plane (cluster-up checks them all for reuse).
 # shellcheck disable=SC2034
 PLANE_COMPONENTS=(etcd metrics-exporter prometheus kube-apiserver kube-apiserver-no-watch-cache
-  kube-controller-manager kube-scheduler kwok)
+  kube-controller-manager kube-scheduler kwok serving-sd)
 
 plane_log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 plane_die() {
@@ -176,7 +176,7 @@ stop_group() {
 stop_all_components() {
   local f pid i others=() alive
   STOPPED_PIDS=()
-  stop_group kwok kube-scheduler kube-controller-manager prometheus metrics-exporter
+  stop_group kwok kube-scheduler kube-controller-manager prometheus metrics-exporter serving-sd
   stop_group kube-apiserver kube-apiserver-no-watch-cache
   stop_group etcd
   # Anything else recorded (e.g. by an older version of these scripts).

@@ -293,6 +293,62 @@ real_node_kept_apart() {
     fail "NodePorts not limited to $REAL_NODE_IP: $(iptables -t nat -S KUBE-SERVICES | grep NODEPORTS)"
 }
 
+# Serving pods on the real node are discovered for Prometheus: serving-sd
+# writes a Running pod labelled app.kubernetes.io/component=serving to the
+# serving targets file (pod IP, the port named http, labels namespace, pod,
+# track) and Prometheus makes it a target of job mlops-serving; a deleted pod
+# leaves the file. The pause image stands in for a server: nothing answers,
+# so the target is up == 0, which is enough to show it was discovered.
+serving_pods_discovered() {
+  local file=$PROMETHEUS_SERVING_TARGETS_FILE deadline ip got="" kube_version
+  kube_version="$(source "$ROOT/hack/versions.sh" && echo "$KUBE_VERSION")"
+  k apply -n "$NS" -f - <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: served
+  labels: {app.kubernetes.io/component: serving, mlops.dev/track: canary}
+spec:
+  nodeSelector: {mlops.dev/real-node: "true"}
+  tolerations: [{key: mlops.dev/real-node, operator: Exists, effect: NoSchedule}]
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: server
+    image: mlops.local/pause:$kube_version
+    imagePullPolicy: Never
+    ports: [{name: http, containerPort: 9999}]
+YAML
+  k wait -n "$NS" --for=condition=Ready pod/served --timeout="$WAIT"
+  ip="$(k get pod -n "$NS" served -o jsonpath='{.status.podIP}')"
+  deadline=$((SECONDS + 20))
+  while ((SECONDS < deadline)); do
+    got="$(python3 -c '
+import json, sys
+for t in json.load(open(sys.argv[1])):
+    if t["labels"].get("namespace") == sys.argv[2] and t["labels"].get("pod") == "served":
+        print(t["targets"][0], t["labels"]["track"], ",".join(sorted(t["labels"])))' "$file" "$NS")"
+    [ -n "$got" ] && break
+    sleep 0.5
+  done
+  expect_eq "serving target of pod served" "$ip:9999 canary namespace,pod,track" "$got"
+  deadline=$((SECONDS + 20))
+  got=""
+  while ((SECONDS < deadline)); do
+    got="$(curl -fsS --max-time 5 -G "$PROMETHEUS_URL/api/v1/query" \
+      --data-urlencode "query=up{job=\"mlops-serving\",namespace=\"$NS\",pod=\"served\",track=\"canary\"}" |
+      python3 -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["result"]))')"
+    [ "$got" = 1 ] && break
+    sleep 0.5
+  done
+  expect_eq "Prometheus targets of job mlops-serving for pod served" 1 "$got"
+  k delete pod -n "$NS" served --wait=true --timeout="$WAIT"
+  deadline=$((SECONDS + 20))
+  while ((SECONDS < deadline)) && grep -q "\"$NS\"" "$file"; do sleep 0.5; done
+  if grep -q "\"$NS\"" "$file"; then
+    fail "pod served still listed in $file after its deletion"
+  fi
+}
+
 check "namespace $NS created" setup
 check "(a) Job annotated with results completes; pod Succeeded with the exact message and digest imageID" job_results_succeeds
 check "(b) Job annotated exit-code 3 fails; pod Failed with exit code 3" job_exit_code_fails
@@ -309,6 +365,7 @@ if [ -n "${MLOPS_REAL_NODE_UNAVAILABLE:-}" ]; then
   echo "SKIP (h) the real node: the plane has none: $MLOPS_REAL_NODE_UNAVAILABLE"
 else
   check "(h) the real node is Ready, tainted and labelled; plain pods stay on the kwok node; forwarding and NodePorts confined to the bridge" real_node_kept_apart
+  check "(h') serving pods on the real node become targets of job mlops-serving (pod IP, port http, labels namespace, pod, track), and leave with the pod" serving_pods_discovered
 fi
 
 summary
