@@ -30,14 +30,9 @@ cd "$(dirname "$0")/.."
 source hack/versions.sh
 build_dir="${BUILD_DIR:-build}"
 started=${DEMO_STARTED:-$SECONDS}
-step() { printf '\n\033[1m==> [%3ss] %s\033[0m\n' "$((SECONDS - started))" "$*"; }
-note() { printf '    %s\n' "$*"; }
-fail() {
-  printf '\n\033[31mdemo: %s\033[0m\n' "$*" >&2
-  [ -z "${ns:-}" ] || "$KUBECTL" get mlops,pods -n "$ns" -o wide >&2 || true
-  [ -z "${log:-}" ] || { echo "--- last operator log lines ($log) ---" >&2; tail -n 30 "$log" >&2; }
-  exit 1
-}
+DEMO_FAIL_GET="mlops,pods -o wide"
+# shellcheck source=lib/demo-common.sh
+source hack/lib/demo-common.sh
 
 # --- images: tell how long a cold build takes before starting it ------------
 if ! compgen -G "$MLOPS_CACHE/images/base-*/.complete" >/dev/null; then
@@ -54,16 +49,9 @@ note "trainer $MLOPS_IMAGE_TRAINER_REF  id $MLOPS_IMAGE_TRAINER_ID"
 note "server  $MLOPS_IMAGE_SERVER_REF  id $MLOPS_IMAGE_SERVER_ID"
 
 step "2/8 build the operator, install the CRDs, start it (--artifact-root=file:///artifacts)"
-cmake -S . -B "$build_dir" -G Ninja >/dev/null
-cmake --build "$build_dir" -j "${JOBS:-2}" --target mlops-operator
-"$KUBECTL" apply -f crds/ >/dev/null
-"$KUBECTL" wait --for=condition=Established --timeout=60s \
-  crd/trainingruns.mlops.dev crd/modelversions.mlops.dev crd/driftpolicies.mlops.dev >/dev/null
+build_operator_and_crds
 
 ns="mlops-demo-$(date +%s)"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-metrics_port=$(free_port)
-health_port=$(free_port)
 mkdir -p .cluster/logs
 log=.cluster/logs/demo-operator-$ns.log
 loadgen_log=.cluster/logs/demo-loadgen-$ns.log
@@ -81,30 +69,9 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
-"$build_dir/mlops-operator" --kubeconfig="$KUBECONFIG" --log-format=text \
-  --namespace="$ns" \
-  --metrics-bind-address="127.0.0.1:$metrics_port" \
-  --health-probe-bind-address="127.0.0.1:$health_port" \
-  --artifact-root=file:///artifacts \
-  --prometheus-url="$PROMETHEUS_URL" >"$log" 2>&1 &
-op_pid=$!
-for _ in $(seq 1 150); do
-  curl -fsS "http://127.0.0.1:$health_port/readyz" >/dev/null 2>&1 && break
-  kill -0 "$op_pid" 2>/dev/null || fail "the operator exited"
-  sleep 0.2
-done
+start_operator --artifact-root=file:///artifacts
 note "operator ready, watching namespace $ns; log: $log"
 
-# Waits until `kubectl get KIND/NAME -o jsonpath=PATH` prints VALUE.
-wait_for() { # KIND/NAME JSONPATH VALUE TIMEOUT_SECONDS
-  local deadline=$((SECONDS + $4)) got=""
-  while [ $SECONDS -lt $deadline ]; do
-    got=$("$KUBECTL" get -n "$ns" "$1" -o "jsonpath=$2" 2>/dev/null || true)
-    [ "$got" = "$3" ] && return 0
-    sleep 0.5
-  done
-  fail "$1 $2 is '$got', expected '$3' within $4 s"
-}
 jp() { "$KUBECTL" get -n "$ns" "$1" -o "jsonpath=$2"; }
 # One instant query on the plane's Prometheus: the value of a one-series
 # answer, "none" when empty.
