@@ -8,23 +8,12 @@
 #include <gtest/gtest.h>
 
 #include "controllers/training/decide.h"
-#include "objects/timestamps.h"
 #include "training_fixtures.h"
 
 namespace mlops::training {
 namespace {
 
 using namespace testing;
-
-const auto kNow = *objects::parseTimestamp("2024-05-01T12:10:30Z");
-
-TrainingRunInput inputFor(const Json& run) {
-  TrainingRunInput in;
-  in.run = run;
-  in.now = kNow;
-  in.options.artifactRoot = "s3://mlops-artifacts";
-  return in;
-}
 
 // The Job as the API server returns it: the Job the decision rendered, with
 // the identity, defaults and annotations the server and users add.

@@ -20,16 +20,6 @@ namespace {
 using namespace testing;
 using namespace std::chrono;
 
-const system_clock::time_point kNow = *parseTimestamp("2024-05-01T12:10:30Z");
-
-TrainingRunInput inputFor(const Json& run) {
-  TrainingRunInput in;
-  in.run = run;
-  in.now = kNow;
-  in.options.artifactRoot = "s3://mlops-artifacts";
-  return in;
-}
-
 // The run after `d` was written.
 Json withStatus(Json run, const TrainingRunDecision& d) {
   run["status"] = d.status;

@@ -1,13 +1,21 @@
 // Objects shaped like the API server's, for the training controller's tests.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "controllers/training/decide.h"
+#include "objects/timestamps.h"
+
 namespace mlops::training::testing {
 
 using Json = nlohmann::json;
+
+// The decision tests' wall clock.
+inline const std::chrono::system_clock::time_point kNow =
+    *objects::parseTimestamp("2024-05-01T12:10:30Z");
 
 inline const std::string kRunUID = "d7a9c1e0-5a4b-4c61-9f2e-0b8f3a6e1c42";
 inline const std::string kJobUID = "0b5f0c2e-0000-4000-8000-00000000j0b1";
@@ -145,6 +153,15 @@ inline std::string resultsJSON(double accuracy, const std::string& extra = "") {
   return R"({"metrics": {"accuracy": )" + std::to_string(accuracy) +
          R"(}, "artifact": {"uri": "s3://mlops-artifacts/team-a/iris/iris-run-1-d7a9c1e0/model.pkl", "digest": ")" +
          kArtifactDigest + "\"}" + extra + "}";
+}
+
+// The decision's input for `run` at kNow, with the default artifact root.
+inline TrainingRunInput inputFor(const Json& run) {
+  TrainingRunInput in;
+  in.run = run;
+  in.now = kNow;
+  in.options.artifactRoot = "s3://mlops-artifacts";
+  return in;
 }
 
 }  // namespace mlops::training::testing
