@@ -75,8 +75,13 @@ grep -ho '\[figure\].*' "$build_dir/Testing/Temporary/LastTest.log" || echo "(no
 # Tests skipped for a reason of the machine (the realnode tests where the
 # plane has no real node) say why here too, once per reason.
 step "skipped"
-grep -ho '^\[[a-z]*\] skipped: .*' "$build_dir/Testing/Temporary/LastTest.log" | sort | uniq -c ||
-  echo "(none)"
+skipped=$(grep -ho '^\[[a-z]*\] skipped: .*' "$build_dir/Testing/Temporary/LastTest.log" | sort | uniq -c || true)
+echo "${skipped:-(none)}"
+# CI's machine runs containers: there a skipped real-node test is a lost
+# capability, not a property of the machine, and fails the run.
+if [ "${MLOPS_REQUIRE_REAL_NODE:-}" = 1 ] && [ -n "$skipped" ]; then
+  failed+=("tests skipped although MLOPS_REQUIRE_REAL_NODE=1")
+fi
 if [ ${#failed[@]} -gt 0 ]; then
   echo "make test: FAILED: ${failed[*]}"
   exit 1
