@@ -213,11 +213,11 @@ Result<nlohmann::json> CacheReader::get(const kube::Resource& r, const std::stri
     if (auto st = requireSynced(*all); !st) {
       return st.error();
     }
-    ObjectPtr obj = all->indexer().get(key);
+    auto obj = all->indexer().getCopy(key);
     if (!obj) {
       return notFoundInCache(r, name);
     }
-    return *obj;
+    return std::move(*obj);
   }
   // Only filtered informers: the object is in whichever selects it.
   bool anyCoversNamespace = false;
@@ -229,8 +229,8 @@ Result<nlohmann::json> CacheReader::get(const kube::Resource& r, const std::stri
     if (auto st = requireSynced(*informer); !st) {
       return st.error();
     }
-    if (ObjectPtr obj = informer->indexer().get(key)) {
-      return *obj;
+    if (auto obj = informer->indexer().getCopy(key)) {
+      return std::move(*obj);
     }
   }
   if (!anyCoversNamespace) {
@@ -272,26 +272,26 @@ Result<kube::ListPage> CacheReader::list(const kube::Resource& r, const std::str
   }
 
   const Indexer& indexer = informer->indexer();
-  std::vector<ObjectPtr> candidates;
+  std::vector<nlohmann::json> candidates;
   if (r.namespaced && !ns.empty()) {
-    auto inNamespace = indexer.byIndex(kNamespaceIndex, ns);
+    auto inNamespace = indexer.byIndexCopy(kNamespaceIndex, ns);
     if (!inNamespace) {
       return inNamespace.error();
     }
     candidates = std::move(*inNamespace);
   } else {
-    candidates = indexer.list();
+    candidates = indexer.listCopy();
   }
   kube::ListPage page;
   page.resourceVersion = informer->lastSyncResourceVersion();
-  for (const auto& obj : candidates) {
-    if (!selector->matches(labelsOf(*obj))) {
+  for (auto& obj : candidates) {
+    if (!selector->matches(labelsOf(obj))) {
       continue;
     }
-    if (!matchesFields(*fields, *obj)) {
+    if (!matchesFields(*fields, obj)) {
       continue;
     }
-    page.items.push_back(*obj);
+    page.items.push_back(std::move(obj));
   }
   return page;
 }
@@ -328,15 +328,15 @@ Result<std::vector<nlohmann::json>> CacheReader::byIndex(const kube::Resource& r
   if (auto st = requireSynced(*informer); !st) {
     return st.error();
   }
-  auto objects = informer->indexer().byIndex(index, value);
+  auto objects = informer->indexer().byIndexCopy(index, value);
   if (!objects) {
     return objects.error();
   }
   std::vector<nlohmann::json> out;
   out.reserve(objects->size());
-  for (const auto& obj : *objects) {
-    if (selector->matches(labelsOf(*obj))) {
-      out.push_back(*obj);
+  for (auto& obj : *objects) {
+    if (selector->matches(labelsOf(obj))) {
+      out.push_back(std::move(obj));
     }
   }
   return out;

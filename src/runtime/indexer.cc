@@ -1,8 +1,39 @@
 #include "runtime/indexer.h"
 
+#include <cstdint>
+
 #include "runtime/object.h"
 
 namespace mlops::runtime {
+
+namespace {
+
+// CBOR keeps the JSON value exactly (unsigned, signed and float numbers stay
+// apart; strings are not re-validated), and decodes without a parser's
+// tokenizing. The string is sized to the encoding (a vector grown by
+// to_cbor keeps up to twice its size in capacity).
+std::string encode(const nlohmann::json& obj) {
+  std::vector<std::uint8_t> bytes;
+  nlohmann::json::to_cbor(obj, bytes);
+  return {bytes.begin(), bytes.end()};
+}
+
+// Only our own encodings are decoded, so this cannot fail; a failure would
+// still not throw (allow_exceptions=false gives a discarded value) and reads
+// as an absent object.
+std::optional<nlohmann::json> decode(const std::string& encoded) {
+  nlohmann::json obj = nlohmann::json::from_cbor(encoded, true, false);
+  if (obj.is_discarded()) {
+    return std::nullopt;
+  }
+  return obj;
+}
+
+ObjectPtr share(std::optional<nlohmann::json> obj) {
+  return obj ? std::make_shared<const nlohmann::json>(std::move(*obj)) : nullptr;
+}
+
+}  // namespace
 
 IndexDefinition indexByLabel(const std::string& key) {
   return {"label " + key, [key](const nlohmann::json& obj) -> std::vector<std::string> {
@@ -82,9 +113,11 @@ Status Indexer::addIndex(const std::string& name, IndexDefinition definition) {
   Index& index = indexes_[name];
   index.description = std::move(definition.description);
   index.fn = std::move(definition.fn);
-  for (const auto& [key, obj] : items_) {
-    for (const auto& value : valuesOf(index, *obj)) {
-      index.keysByValue[value].insert(key);
+  for (const auto& [key, encoded] : items_) {
+    if (auto obj = decode(encoded)) {
+      for (const auto& value : valuesOf(index, *obj)) {
+        index.keysByValue[value].insert(key);
+      }
     }
   }
   return okStatus();
@@ -95,18 +128,35 @@ bool Indexer::hasIndex(const std::string& name) const {
   return indexes_.count(name) != 0;
 }
 
-ObjectPtr Indexer::get(const std::string& key) const {
+std::optional<nlohmann::json> Indexer::getCopy(const std::string& key) const {
   std::shared_lock lock(mu_);
   auto it = items_.find(key);
-  return it == items_.end() ? nullptr : it->second;
+  if (it == items_.end()) {
+    return std::nullopt;
+  }
+  return decode(it->second);
+}
+
+ObjectPtr Indexer::get(const std::string& key) const {
+  return share(getCopy(key));
+}
+
+std::vector<nlohmann::json> Indexer::listCopy() const {
+  std::shared_lock lock(mu_);
+  std::vector<nlohmann::json> out;
+  out.reserve(items_.size());
+  for (const auto& [key, encoded] : items_) {
+    if (auto obj = decode(encoded)) {
+      out.push_back(std::move(*obj));
+    }
+  }
+  return out;
 }
 
 std::vector<ObjectPtr> Indexer::list() const {
-  std::shared_lock lock(mu_);
   std::vector<ObjectPtr> out;
-  out.reserve(items_.size());
-  for (const auto& [key, obj] : items_) {
-    out.push_back(obj);
+  for (auto& obj : listCopy()) {
+    out.push_back(share(std::move(obj)));
   }
   return out;
 }
@@ -115,28 +165,53 @@ std::vector<std::string> Indexer::keys() const {
   std::shared_lock lock(mu_);
   std::vector<std::string> out;
   out.reserve(items_.size());
-  for (const auto& [key, obj] : items_) {
+  for (const auto& [key, encoded] : items_) {
     out.push_back(key);
+  }
+  return out;
+}
+
+Result<const std::set<std::string>*> Indexer::keysLocked(const std::string& name,
+                                                         const std::string& value) const {
+  auto index = indexes_.find(name);
+  if (index == indexes_.end()) {
+    return makeError(ErrorCode::kInvalidArgument, "no index named '" + name + "'");
+  }
+  auto keys = index->second.keysByValue.find(value);
+  return keys == index->second.keysByValue.end() ? nullptr : &keys->second;
+}
+
+Result<std::vector<nlohmann::json>> Indexer::byIndexCopy(const std::string& name,
+                                                         const std::string& value) const {
+  std::shared_lock lock(mu_);
+  auto keys = keysLocked(name, value);
+  if (!keys) {
+    return keys.error();
+  }
+  std::vector<nlohmann::json> out;
+  if (*keys == nullptr) {
+    return out;
+  }
+  for (const auto& key : **keys) {
+    if (auto it = items_.find(key); it != items_.end()) {
+      if (auto obj = decode(it->second)) {
+        out.push_back(std::move(*obj));
+      }
+    }
   }
   return out;
 }
 
 Result<std::vector<ObjectPtr>> Indexer::byIndex(const std::string& name,
                                                 const std::string& value) const {
-  std::shared_lock lock(mu_);
-  auto index = indexes_.find(name);
-  if (index == indexes_.end()) {
-    return makeError(ErrorCode::kInvalidArgument, "no index named '" + name + "'");
+  auto objects = byIndexCopy(name, value);
+  if (!objects) {
+    return objects.error();
   }
   std::vector<ObjectPtr> out;
-  auto keys = index->second.keysByValue.find(value);
-  if (keys == index->second.keysByValue.end()) {
-    return out;
-  }
-  for (const auto& key : keys->second) {
-    if (auto it = items_.find(key); it != items_.end()) {
-      out.push_back(it->second);
-    }
+  out.reserve(objects->size());
+  for (auto& obj : *objects) {
+    out.push_back(share(std::move(obj)));
   }
   return out;
 }
@@ -146,16 +221,28 @@ std::size_t Indexer::size() const {
   return items_.size();
 }
 
-ObjectPtr Indexer::upsert(const std::string& key, ObjectPtr obj) {
+std::size_t Indexer::encodedBytes() const {
+  std::shared_lock lock(mu_);
+  std::size_t total = 0;
+  for (const auto& [key, encoded] : items_) {
+    total += encoded.size();
+  }
+  return total;
+}
+
+ObjectPtr Indexer::upsert(const std::string& key, const ObjectPtr& obj) {
+  std::string encoded = encode(*obj);
   std::unique_lock lock(mu_);
   ObjectPtr previous;
   auto it = items_.find(key);
   if (it != items_.end()) {
-    previous = it->second;
-    unindexLocked(key, *previous);
-    it->second = obj;
+    previous = share(decode(it->second));
+    if (previous) {
+      unindexLocked(key, *previous);
+    }
+    it->second = std::move(encoded);
   } else {
-    items_.emplace(key, obj);
+    items_.emplace(key, std::move(encoded));
   }
   indexLocked(key, *obj);
   return previous;
@@ -167,25 +254,33 @@ ObjectPtr Indexer::remove(const std::string& key) {
   if (it == items_.end()) {
     return nullptr;
   }
-  ObjectPtr previous = it->second;
-  unindexLocked(key, *previous);
+  ObjectPtr previous = share(decode(it->second));
+  if (previous) {
+    unindexLocked(key, *previous);
+  }
   items_.erase(it);
   return previous;
 }
 
-std::vector<ObjectPtr> Indexer::replace(std::map<std::string, ObjectPtr> objects) {
+std::vector<ObjectPtr> Indexer::replace(const std::map<std::string, ObjectPtr>& objects) {
+  std::map<std::string, std::string> next;
+  for (const auto& [key, obj] : objects) {
+    next.emplace(key, encode(*obj));
+  }
   std::unique_lock lock(mu_);
   std::vector<ObjectPtr> dropped;
-  for (const auto& [key, obj] : items_) {
+  for (const auto& [key, encoded] : items_) {
     if (objects.count(key) == 0) {
-      dropped.push_back(obj);
+      if (ObjectPtr obj = share(decode(encoded))) {
+        dropped.push_back(std::move(obj));
+      }
     }
   }
-  items_ = std::move(objects);
+  items_ = std::move(next);
   for (auto& [name, index] : indexes_) {
     index.keysByValue.clear();
   }
-  for (const auto& [key, obj] : items_) {
+  for (const auto& [key, obj] : objects) {
     indexLocked(key, *obj);
   }
   return dropped;

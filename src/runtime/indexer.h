@@ -1,9 +1,19 @@
 // A thread-safe store of objects keyed "namespace/name", with indexes.
 //
 // The informer is the only writer; controllers read through it (directly or
-// via CacheReader). Objects are held as shared_ptr<const Json>: a reader gets
-// a snapshot that stays valid and unchanged however the store moves on, and
-// must not modify it.
+// via CacheReader). A reader gets its own snapshot (an ObjectPtr, or a copy
+// from the *Copy functions) that stays valid and unchanged however the store
+// moves on.
+//
+// Objects are stored encoded (CBOR, the binary form of the same JSON value)
+// and decoded on every read. Why: a parsed nlohmann::json tree of a
+// Kubernetes object takes about five times the bytes of its text (a map node
+// and a string per key), and the cache holds thousands of objects that are
+// rarely read once settled. Measured on the objects a TrainingRun leaves
+// (`make bench`, bench/README.md): 11-13 KB per tree, 1.3-2.1 KB encoded;
+// decoding one costs about what parsing its text does (tens of
+// microseconds), a few times a deep copy, which a CacheReader read made
+// anyway. Index values are computed from the object as it is stored.
 //
 // An index maps each object to zero or more index values (an IndexFunc);
 // byIndex(name, value) returns the objects with that value. The "namespace"
@@ -31,6 +41,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -82,13 +93,22 @@ class Indexer {
   std::vector<std::string> keys() const;        // sorted
   // Objects whose index `name` yields `value`; an error if there is no such index.
   Result<std::vector<ObjectPtr>> byIndex(const std::string& name, const std::string& value) const;
+  // The same reads as values, for callers that want a copy to keep or
+  // change (CacheReader): decoded straight into the value, no second copy.
+  std::optional<nlohmann::json> getCopy(const std::string& key) const;
+  std::vector<nlohmann::json> listCopy() const;
+  Result<std::vector<nlohmann::json>> byIndexCopy(const std::string& name,
+                                                  const std::string& value) const;
   std::size_t size() const;
+  // Bytes of the stored encodings (not of the maps around them), for tests
+  // and figures.
+  std::size_t encodedBytes() const;
 
   // Writers (the informer). Each returns the previous object, or nullptr.
-  ObjectPtr upsert(const std::string& key, ObjectPtr obj);
+  ObjectPtr upsert(const std::string& key, const ObjectPtr& obj);
   ObjectPtr remove(const std::string& key);
   // Replaces everything; returns the objects that were dropped.
-  std::vector<ObjectPtr> replace(std::map<std::string, ObjectPtr> objects);
+  std::vector<ObjectPtr> replace(const std::map<std::string, ObjectPtr>& objects);
 
  private:
   struct Index {
@@ -99,9 +119,13 @@ class Indexer {
   static std::vector<std::string> valuesOf(const Index& index, const nlohmann::json& obj);
   void indexLocked(const std::string& key, const nlohmann::json& obj);
   void unindexLocked(const std::string& key, const nlohmann::json& obj);
+  // Keys whose index `name` yields `value` (nullptr for none); an error if
+  // there is no such index.
+  Result<const std::set<std::string>*> keysLocked(const std::string& name,
+                                                  const std::string& value) const;
 
   mutable std::shared_mutex mu_;
-  std::map<std::string, ObjectPtr> items_;
+  std::map<std::string, std::string> items_;  // key → the object's CBOR encoding
   std::map<std::string, Index> indexes_;
 };
 

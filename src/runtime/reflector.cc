@@ -220,18 +220,22 @@ Reflector::WatchOutcome Reflector::readStream(kube::WatchStream& stream, bool& s
     if (!next->has_value()) {
       return WatchOutcome::kEnded;
     }
-    auto outcome = handleEvent(**next, sawEvent);
+    auto outcome = handleEvent(std::move(**next), sawEvent);
     if (outcome != WatchOutcome::kContinue) {
       return outcome;
     }
   }
 }
 
-Reflector::WatchOutcome Reflector::handleEvent(const kube::WatchEvent& event, bool& sawEvent) {
+Reflector::WatchOutcome Reflector::handleEvent(kube::WatchEvent event, bool& sawEvent) {
+  // Taken before the object moves into the store (moved, not copied: the
+  // store keeps its own encoding, and a copy of every watched object was a
+  // few percent of the workload's CPU).
+  const std::string rv = resourceVersionOf(event.object);
   auto advance = [&] {
     // An event without a resourceVersion cannot be resumed from; keep the
     // last one that can.
-    if (std::string rv = resourceVersionOf(event.object); !rv.empty()) {
+    if (!rv.empty()) {
       setLastResourceVersion(rv);
     }
   };
@@ -242,17 +246,17 @@ Reflector::WatchOutcome Reflector::handleEvent(const kube::WatchEvent& event, bo
       return WatchOutcome::kContinue;
     case kube::WatchEventType::kAdded:
       sawEvent = true;
-      store_.added(event.object);
+      store_.added(std::move(event.object));
       advance();
       return WatchOutcome::kContinue;
     case kube::WatchEventType::kModified:
       sawEvent = true;
-      store_.modified(event.object);
+      store_.modified(std::move(event.object));
       advance();
       return WatchOutcome::kContinue;
     case kube::WatchEventType::kDeleted:
       sawEvent = true;
-      store_.deleted(event.object);
+      store_.deleted(std::move(event.object));
       advance();
       return WatchOutcome::kContinue;
     case kube::WatchEventType::kError: {

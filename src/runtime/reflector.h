@@ -104,7 +104,7 @@ class Reflector {
   bool listAndStore();
   WatchOutcome watchOnce();
   WatchOutcome readStream(kube::WatchStream& stream, bool& sawEvent);
-  WatchOutcome handleEvent(const kube::WatchEvent& event, bool& sawEvent);
+  WatchOutcome handleEvent(kube::WatchEvent event, bool& sawEvent);
   // Waits for the next delay of `backoff`; false if stopped meanwhile.
   bool backoffWait(Backoff& backoff);
   void setLastResourceVersion(const std::string& rv);

@@ -1,5 +1,8 @@
 #include "runtime/indexer.h"
 
+#include <cstdint>
+#include <limits>
+
 #include <gtest/gtest.h>
 
 #include "test_util.h"
@@ -95,6 +98,55 @@ TEST(IndexerTest, RegisteringTheSameIndexAgainIsIdempotentAndAnotherOneIsAnError
   EXPECT_FALSE(
       idx.addIndex("model", [](const nlohmann::json&) { return std::vector<std::string>{}; }).ok());
   EXPECT_EQ(idx.byIndex("model", "ns/iris")->size(), 1u) << "the first definition stays";
+}
+
+// Objects are stored encoded; what comes back must be the same JSON value,
+// with every number kind kept apart (a resourceVersion-like unsigned, a
+// negative, floats that are and are not exact in 32 bits) and every string
+// byte kept.
+TEST(IndexerTest, ReadsGiveBackExactlyTheValueStored) {
+  Indexer idx;
+  nlohmann::json obj = configMap("a", "x", {{"tier", "web"}});
+  obj["data"] = {{"big", std::numeric_limits<std::uint64_t>::max()},
+                 {"negative", std::numeric_limits<std::int64_t>::min()},
+                 {"exact", 0.5},
+                 {"inexact", 0.1},
+                 {"huge", 1e300},
+                 {"zero", 0.0},
+                 {"int", 3},
+                 {"text", "Genauigkeit \u00fcber 0,9 \u2014 \U0001F600"},
+                 {"empty", nlohmann::json::object()},
+                 {"list", {nullptr, true, false, "", nlohmann::json::array()}}};
+  idx.upsert("a/x", ptr(obj));
+  ObjectPtr back = idx.get("a/x");
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(*back, obj);
+  EXPECT_TRUE((*back)["data"]["big"].is_number_unsigned());
+  EXPECT_TRUE((*back)["data"]["int"].is_number_unsigned());
+  EXPECT_TRUE((*back)["data"]["negative"].is_number_integer());
+  EXPECT_TRUE((*back)["data"]["zero"].is_number_float());
+  EXPECT_EQ((*back)["data"]["inexact"].get<double>(), 0.1);
+  EXPECT_EQ(back->dump(), obj.dump());
+  EXPECT_EQ(idx.getCopy("a/x"), obj);
+  EXPECT_EQ(idx.listCopy(), std::vector<nlohmann::json>{obj});
+  ASSERT_TRUE(idx.addIndex("tier", indexByLabel("tier")).ok());
+  EXPECT_EQ(*idx.byIndexCopy("tier", "a/web"), std::vector<nlohmann::json>{obj});
+  EXPECT_FALSE(idx.byIndexCopy("nope", "a/web").ok());
+}
+
+// The point of storing encodings: far fewer bytes than the parsed trees.
+TEST(IndexerTest, StoresObjectsInAboutTheSizeOfTheirText) {
+  Indexer idx;
+  std::size_t textBytes = 0;
+  for (int i = 0; i < 50; ++i) {
+    nlohmann::json obj = configMap("ns", "object-" + std::to_string(i),
+                                   {{"app.kubernetes.io/component", "training"}});
+    obj["data"] = {{"results", R"({"metrics":{"accuracy":0.91}})"}, {"index", i}};
+    textBytes += obj.dump().size();
+    idx.upsert("ns/object-" + std::to_string(i), ptr(obj));
+  }
+  EXPECT_GT(idx.encodedBytes(), 0u);
+  EXPECT_LE(idx.encodedBytes(), textBytes);
 }
 
 }  // namespace
