@@ -32,6 +32,15 @@ void keepWhatTrainingReadsOfPod(Json& pod) {
   }
   dropAnnotations(pod);
   pod.erase("spec");
+  // Of the status the decision reads the phase, reason, message and the
+  // container statuses; the rest is the node's view of the pod (its
+  // conditions, addresses and QoS class), about a quarter of what is left.
+  auto status = pod.find("status");
+  if (status != pod.end() && status->is_object()) {
+    for (const char* field : {"conditions", "hostIP", "hostIPs", "podIP", "podIPs", "qosClass"}) {
+      status->erase(field);
+    }
+  }
 }
 
 }  // namespace mlops::training

@@ -450,6 +450,19 @@ const Json* newestFailedCreate(const std::vector<Json>& events, const std::strin
   return newest;
 }
 
+// Whether a Job created at `created` is still within kJobEventsGrace at
+// `now`. A creation time ahead of `now` (the operator's clock behind the API
+// server's) counts as past the grace: waiting for the clocks to agree would
+// delay reading the Events by the whole skew.
+bool withinJobEventsGrace(const std::optional<std::chrono::system_clock::time_point>& created,
+                          std::chrono::system_clock::time_point now) {
+  if (!created) {
+    return false;
+  }
+  const auto age = now - *created;
+  return age >= std::chrono::system_clock::duration::zero() && age < kJobEventsGrace;
+}
+
 bool jobHasNoPod(const Json& job, const std::vector<const Json*>& podsOfTheJob) {
   const Json& js = member(job, "status");
   return podsOfTheJob.empty() && integer(js, "active") == 0 && integer(js, "failed") == 0 &&
@@ -475,7 +488,7 @@ bool podCreationFailing(Builder& b, const Json& job) {
                                 : kPollJobEvents;
   // A Job younger than the grace had its Events left unread: come back when
   // they would be read (its pod's watch event usually comes first).
-  if (created && b.in.now - *created < kJobEventsGrace) {
+  if (withinJobEventsGrace(created, b.in.now)) {
     b.decision.requeueAfter =
         std::chrono::ceil<std::chrono::seconds>(*created + kJobEventsGrace - b.in.now);
   }
@@ -663,7 +676,7 @@ bool jobNeedsEvents(const TrainingRunInput& in) {
     return false;
   }
   const auto created = parseTimestamp(stringMember(member(job, "metadata"), "creationTimestamp"));
-  return !created || in.now - *created >= kJobEventsGrace;
+  return !withinJobEventsGrace(created, in.now);
 }
 
 TrainingRunDecision decideTrainingRun(const TrainingRunInput& in) {

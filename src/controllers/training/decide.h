@@ -161,7 +161,8 @@ inline constexpr size_t kMaxMessageBytes = 32768;
 // Whether the controller should read the Job's Events for `input`: the run
 // follows a Job (status.jobUID recorded) that is neither finished nor
 // suspended, has no pod (none in input.pods, none counted in its status), and
-// was created at least kJobEventsGrace before input.now.
+// was created at least kJobEventsGrace before input.now (or, by a clock
+// behind the API server's, after it).
 bool jobNeedsEvents(const TrainingRunInput& input);
 
 // Requeue hints.

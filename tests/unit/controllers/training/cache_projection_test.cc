@@ -37,6 +37,14 @@ Json wholePod(const Json& job, const std::string& name, const std::string& phase
   pod["spec"] = job["spec"]["template"]["spec"];
   pod["spec"]["nodeName"] = "kwok-node-0";
   pod["metadata"]["annotations"] = {{"test.mlops.dev/results", results}};
+  pod["status"]["conditions"] =
+      Json::array({{{"type", "PodScheduled"}, {"status", "True"}, {"lastTransitionTime", created}},
+                   {{"type", "Ready"}, {"status", "False"}, {"reason", "PodCompleted"}}});
+  pod["status"]["hostIP"] = "10.255.0.1";
+  pod["status"]["hostIPs"] = Json::array({{{"ip", "10.255.0.1"}}});
+  pod["status"]["podIP"] = "10.244.0.7";
+  pod["status"]["podIPs"] = Json::array({{{"ip", "10.244.0.7"}}});
+  pod["status"]["qosClass"] = "BestEffort";
   return pod;
 }
 
@@ -100,6 +108,8 @@ TEST(TrainingCacheProjection, TheDecisionIsTheSameFromReducedJobsAndPods) {
     ASSERT_FALSE(reduced.job->at("spec").contains("template"));
     for (const Json& pod : reduced.pods) {
       ASSERT_FALSE(pod.contains("spec"));
+      ASSERT_FALSE(pod["status"].contains("conditions"));
+      ASSERT_FALSE(pod["status"].contains("podIP"));
     }
 
     const TrainingRunDecision a = decideTrainingRun(whole);
@@ -127,11 +137,18 @@ TEST(TrainingCacheProjection, KeepsIdentityStatusAndSuspendAndToleratesAnyValue)
                        {"status", {{"active", 1}}}}));
   Json pod = {{"metadata", {{"name", "p"}}},
               {"spec", {{"containers", Json::array()}}},
-              {"status", {{"phase", "Running"}}}};
+              {"status",
+               {{"phase", "Running"},
+                {"qosClass", "BestEffort"},
+                {"conditions", Json::array()},
+                {"containerStatuses", Json::array({{{"name", "trainer"}}})}}}};
   keepWhatTrainingReadsOfPod(pod);
-  EXPECT_EQ(pod, (Json{{"metadata", {{"name", "p"}}}, {"status", {{"phase", "Running"}}}}));
-  for (Json odd :
-       {Json(), Json(3), Json("x"), Json::array({1}), Json{{"spec", 1}}, Json{{"metadata", "x"}}}) {
+  EXPECT_EQ(pod, (Json{{"metadata", {{"name", "p"}}},
+                       {"status",
+                        {{"phase", "Running"},
+                         {"containerStatuses", Json::array({{{"name", "trainer"}}})}}}}));
+  for (Json odd : {Json(), Json(3), Json("x"), Json::array({1}), Json{{"spec", 1}},
+                   Json{{"metadata", "x"}}, Json{{"status", "x"}}}) {
     Json copy = odd;
     keepWhatTrainingReadsOfJob(copy);
     keepWhatTrainingReadsOfPod(odd);

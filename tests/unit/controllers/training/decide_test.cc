@@ -842,6 +842,17 @@ TEST(DecideTrainingRun, AJustCreatedPodlessJobsEventsWaitForTheGrace) {
   EXPECT_TRUE(jobNeedsEvents(unstamped)) << "no creation time: read them";
 }
 
+// The operator's clock behind the API server's: the Job looks created in the
+// future. Its Events are read at once, not after the skew has passed.
+TEST(DecideTrainingRun, AJobStampedAheadOfTheOperatorsClockHasItsEventsRead) {
+  auto ahead = podlessInput("2024-05-01T13:10:30Z");  // an hour after kNow
+  EXPECT_TRUE(jobNeedsEvents(ahead));
+  const auto d = decideTrainingRun(ahead);
+  EXPECT_EQ(d.status["phase"], "Running");
+  ASSERT_TRUE(d.requeueAfter.has_value());
+  EXPECT_LE(*d.requeueAfter, kPollJobEvents) << "never waits out the skew";
+}
+
 // ---- Messages quoting external text ----
 
 TEST(DecideTrainingRun, ExternalTextIsCutBetweenCharacters) {
