@@ -18,6 +18,8 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "kube/system_trust.h"
+
 namespace mlops::kube {
 namespace {
 
@@ -238,6 +240,8 @@ void TlsMaterial::applyTo(SSL_CTX* ctx) const {
       X509_STORE_add_cert(store, ca);  // takes its own reference
     }
     SSL_CTX_set_cert_store(ctx, store);  // frees the default store
+  } else {
+    useSystemTrust(ctx);
   }
   if (!impl_->clientChain.empty()) {
     SSL_CTX_use_certificate(ctx, impl_->clientChain.front());

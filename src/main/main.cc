@@ -14,6 +14,8 @@
 #include "controllers/training/trainingrun_controller.h"
 #include "kube/config.h"
 #include "kube/rest_client.h"
+#include "kube/system_trust.h"
+#include "main/heap_trimmer.h"
 #include "main/options.h"
 #include "main/preflight.h"
 #include "main/required_permissions.h"
@@ -52,6 +54,8 @@ int main(int argc, char** argv) {
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
     mallopt(M_ARENA_MAX, 2);
   }
+  // Before any thread or connection: it sets SSL_CERT_FILE (system_trust.h).
+  kube::installSharedSystemTrust();
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = parseCommandLine(args, processEnv);
   if (!parsed.ok()) {
@@ -163,5 +167,6 @@ int main(int argc, char** argv) {
     return fatal(st.error().message);
   }
 
+  const HeapTrimmer trimmer(std::chrono::seconds(2), std::chrono::seconds(10));
   return manager.run();
 }

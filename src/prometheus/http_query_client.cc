@@ -21,6 +21,7 @@
 #include <cpprest/uri_builder.h>
 #include <pplx/pplxtasks.h>
 
+#include "kube/system_trust.h"
 #include "prometheus/parse.h"
 
 namespace mlops::prometheus {
@@ -306,6 +307,7 @@ void onHandshakeEvent(const SSL* constSsl, int where, int /*ret*/) {
 
 void applyPeerCheck(SSL_CTX* ctx, const PeerCheck& check) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  kube::useSystemTrust(ctx);
   auto copy = std::make_unique<PeerCheck>(check);
   if (copy->verify) {
     // Also on the context, so an SSL made from it starts out right.

@@ -18,6 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include "kube/system_trust.h"
 #include "support/fake_api_server.h"
 #include "support/test_pki.h"
 
@@ -208,7 +212,8 @@ TEST(PrometheusHttpClient, DeadlineCoversTheWholeAnswer) {
 TEST(PrometheusHttpClient, ManyConcurrentQueriesWithSlowBodies) {
   // More queries at once than cpprestsdk has pool threads (40), each body
   // arriving in two parts: reading a body must not hold a pool thread while
-  // it waits, or the bytes could never be delivered.
+  // it waits, or the bytes could never be delivered. A stuck query would end
+  // in its timeout, an error; no wall-clock bound (sanitizer builds are slow).
   FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
     w.startChunked(200);
     w.chunk(kOneSeries.substr(0, 20));
@@ -223,7 +228,6 @@ TEST(PrometheusHttpClient, ManyConcurrentQueriesWithSlowBodies) {
   constexpr int kQueries = 64;
   std::vector<std::thread> threads;
   std::atomic<int> succeeded{0};
-  const auto start = SteadyClock::now();
   for (int i = 0; i < kQueries; ++i) {
     threads.emplace_back([&client, &succeeded] {
       Result<QueryResult> r = client->query("up");
@@ -238,7 +242,6 @@ TEST(PrometheusHttpClient, ManyConcurrentQueriesWithSlowBodies) {
     t.join();
   }
   EXPECT_EQ(succeeded.load(), kQueries);
-  EXPECT_LT(SteadyClock::now() - start, 8s);
 }
 
 TEST(PrometheusHttpClient, ConnectionRefusedIsUnavailable) {
@@ -389,6 +392,45 @@ TEST(PrometheusHttpTls, TrustedCaAndMatchingAddressPass) {
   EXPECT_NE(named.error().message.find("hostname mismatch"), std::string::npos)
       << named.error().message;
   EXPECT_EQ(good.requests().size(), 1u);
+}
+
+// The system's anchors loaded once (kube/system_trust.h, as main does):
+// cpprestsdk's per-connection default load then reads nothing, and a server
+// signed by a system-trusted CA still verifies, through the shared store.
+// Runs in a child process (installing changes the process's environment); the
+// servers are destroyed before the child exits, so their threads are joined.
+int verifyThroughSharedSystemTrust() {
+  TrustTestCa trust;
+  kube::installSharedSystemTrust();
+  SSL_CTX* fresh = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_default_verify_paths(fresh);
+  const int loaded = sk_X509_OBJECT_num(X509_STORE_get0_objects(SSL_CTX_get_cert_store(fresh)));
+  SSL_CTX_free(fresh);
+  if (loaded != 0) {
+    std::fprintf(stderr, "a default load after install read %d objects\n", loaded);
+    return 1;
+  }
+  FakeApiServer good(okHandler,
+                     testing::TlsServerOptions{pki().forIp.certPem, pki().forIp.keyPem, ""});
+  Result<QueryResult> ok = clientFor(good.url())->query("up");
+  if (!ok.ok()) {
+    std::fprintf(stderr, "trusted server refused: %s\n", ok.error().toString().c_str());
+    return 1;
+  }
+  FakeApiServer wrongName(
+      okHandler, testing::TlsServerOptions{pki().forName.certPem, pki().forName.keyPem, ""});
+  if (clientFor(wrongName.url())->query("up").ok()) {
+    std::fprintf(stderr, "a certificate for another name was accepted\n");
+    return 1;
+  }
+  std::fprintf(stderr, "verified through the shared store\n");
+  return 0;
+}
+
+TEST(PrometheusHttpTls, SharedSystemTrustIsLoadedOnceAndStillVerifies) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(std::exit(verifyThroughSharedSystemTrust()), ::testing::ExitedWithCode(0),
+              "verified through the shared store");
 }
 
 // ---------------------------------------------------------------------------
