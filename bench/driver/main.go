@@ -118,6 +118,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "-n, -m, -k and -concurrency must be positive")
 		os.Exit(2)
 	}
+	if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
+		fmt.Fprintf(os.Stderr, "-log-dir: %v\n", err)
+		os.Exit(2)
+	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	rep, err := run(ctx, cfg)
