@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -30,6 +31,7 @@ type config struct {
 	JSONPath, LogDir              string
 	IdleSettle, Settle            time.Duration
 	ResyncWindow, Timeout         time.Duration
+	PlanePIDs                     string
 }
 
 type floorResult struct {
@@ -40,6 +42,10 @@ type floorResult struct {
 	// made while the floor ran, by "VERB resource[/subresource]", divided
 	// by N: who does what per Job, to see what bounds the floor.
 	WritesPerJob map[string]float64 `json:"apiserver_writes_per_job"`
+	// CPU seconds each plane process used from the first create until
+	// converged: on a machine the plane saturates, the work that sets the
+	// time.
+	PlaneCPUSeconds map[string]float64 `json:"plane_cpu_seconds"`
 }
 
 type resyncResult struct {
@@ -76,6 +82,11 @@ type operatorResult struct {
 	SettledThreads       int64            `json:"settled_threads"`
 	SettledFDs           int64            `json:"settled_fds"`
 	CleanupSeconds       float64          `json:"cleanup_seconds"`
+	// As the floor's: the plane's CPU seconds from the first create until
+	// converged, and the API server's writes per run in that time (the
+	// driver's creates of the runs included).
+	PlaneCPUSeconds map[string]float64 `json:"plane_cpu_seconds"`
+	WritesPerRun    map[string]float64 `json:"apiserver_writes_per_run"`
 }
 
 type report struct {
@@ -105,6 +116,11 @@ func main() {
 	flag.DurationVar(&cfg.Settle, "settle", 15*time.Second, "wait after convergence before the settled sample")
 	flag.DurationVar(&cfg.ResyncWindow, "resync-window", 10*time.Second, "extra time writes are counted after the resync drained")
 	flag.DurationVar(&cfg.Timeout, "timeout", 30*time.Minute, "per phase")
+	defaultPIDs := ""
+	if dir := os.Getenv("CLUSTER_DIR"); dir != "" {
+		defaultPIDs = filepath.Join(dir, "pids")
+	}
+	flag.StringVar(&cfg.PlanePIDs, "plane-pids", defaultPIDs, "the plane's pid files, for its CPU seconds per phase (default $CLUSTER_DIR/pids)")
 	flag.Parse()
 	for _, kv := range strings.Split(operators, ",") {
 		name, bin, ok := strings.Cut(kv, "=")
@@ -225,6 +241,7 @@ func runFloor(ctx context.Context, cfg config, kc kubernetes.Interface, dc dynam
 		return res, err
 	}
 	apiBefore, apiErr := apiserverMetrics(ctx, kc)
+	cpuBefore := planeCPU(cfg.PlanePIDs)
 	start := time.Now()
 	if err := w.createAll(ctx, func(i int) error {
 		_, err := kc.BatchV1().Jobs(w.namespace(i)).Create(ctx, w.job(i), metav1.CreateOptions{})
@@ -238,6 +255,7 @@ func runFloor(ctx context.Context, cfg config, kc kubernetes.Interface, dc dynam
 		return res, err
 	}
 	res.ConvergeSeconds = last.Sub(start).Seconds()
+	res.PlaneCPUSeconds = cpuDelta(planeCPU(cfg.PlanePIDs), cpuBefore)
 	stop()
 	if apiAfter, err := apiserverMetrics(ctx, kc); err == nil && apiErr == nil {
 		res.WritesPerJob = writesByResource(apiAfter, apiBefore, cfg.N)
@@ -293,6 +311,8 @@ func runOperator(ctx context.Context, cfg config, spec operatorSpec, kc kubernet
 	if err != nil {
 		return res, err
 	}
+	apiBefore, apiErr := apiserverMetrics(ctx, kc)
+	cpuBefore := planeCPU(cfg.PlanePIDs)
 	sampler := sampleRSS(proc.pid(), 100*time.Millisecond)
 	start := time.Now()
 	err = w.createAll(ctx, func(i int) error {
@@ -310,6 +330,10 @@ func runOperator(ctx context.Context, cfg config, spec operatorSpec, kc kubernet
 		return res, err
 	}
 	res.ConvergeSeconds = last.Sub(start).Seconds()
+	res.PlaneCPUSeconds = cpuDelta(planeCPU(cfg.PlanePIDs), cpuBefore)
+	if apiAfter, err := apiserverMetrics(ctx, kc); err == nil && apiErr == nil {
+		res.WritesPerRun = writesByResource(apiAfter, apiBefore, cfg.N)
+	}
 	stopWatch()
 	logf("%s: converged in %.1fs; settling %s", spec.Name, res.ConvergeSeconds, cfg.Settle)
 	time.Sleep(cfg.Settle)

@@ -208,3 +208,55 @@ func (s *rssSampler) finish() int64 {
 	<-s.done
 	return s.peak
 }
+
+// planeCPU reads the CPU seconds (utime + stime) each of the plane's processes
+// has used so far, by component name: hack/cluster-up.sh writes one file per
+// component into dir, its first field the pid. An empty dir, or a component
+// that is not running, gives no entry.
+func planeCPU(dir string) map[string]float64 {
+	out := map[string]float64{}
+	if dir == "" {
+		return out
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return out
+	}
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		fields := strings.Fields(string(raw))
+		if len(fields) == 0 {
+			continue
+		}
+		pid, err := strconv.Atoi(fields[0])
+		if err != nil {
+			continue
+		}
+		if s, err := readProc(pid); err == nil {
+			out[e.Name()] = s.CPUSeconds
+		}
+	}
+	return out
+}
+
+// cpuDelta is after − before per component, for components in both.
+func cpuDelta(after, before map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, a := range after {
+		if b, ok := before[k]; ok {
+			out[k] = a - b
+		}
+	}
+	return out
+}
+
+func cpuTotal(byComponent map[string]float64) float64 {
+	t := 0.0
+	for _, v := range byComponent {
+		t += v
+	}
+	return t
+}

@@ -46,6 +46,14 @@ func printTable(out io.Writer, rep *report) {
 	add("ratio to floor", func(o operatorResult) (string, float64) { return num("%.2f", o.RatioToFloor) }, "1.00")
 	add("time to create the N objects (s)", func(o operatorResult) (string, float64) { return num("%.1f", o.CreateSeconds) },
 		fmt.Sprintf("%.1f", rep.Floor.CreateSeconds))
+	if len(rep.Floor.PlaneCPUSeconds) > 0 {
+		add("plane CPU seconds while converging", func(o operatorResult) (string, float64) {
+			return num("%.1f", cpuTotal(o.PlaneCPUSeconds))
+		}, fmt.Sprintf("%.1f", cpuTotal(rep.Floor.PlaneCPUSeconds)))
+		add("… of which kube-apiserver", func(o operatorResult) (string, float64) {
+			return num("%.1f", o.PlaneCPUSeconds["kube-apiserver"])
+		}, fmt.Sprintf("%.1f", rep.Floor.PlaneCPUSeconds["kube-apiserver"]))
+	}
 	add("idle RSS, 0 objects (MiB)", func(o operatorResult) (string, float64) { return num("%.1f", mib(o.IdleRSSBytes)) }, "")
 	add("peak RSS at N (MiB)", func(o operatorResult) (string, float64) { return num("%.1f", mib(o.PeakRSSBytes)) }, "")
 	add("settled RSS at N (MiB)", func(o operatorResult) (string, float64) { return num("%.1f", mib(o.SettledRSSBytes)) }, "")
@@ -92,18 +100,28 @@ func printTable(out io.Writer, rep *report) {
 		writeRow(out, r)
 	}
 	if len(rep.Floor.WritesPerJob) > 0 {
-		keys := make([]string, 0, len(rep.Floor.WritesPerJob))
-		for k := range rep.Floor.WritesPerJob {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, 0, len(keys))
-		for _, k := range keys {
-			parts = append(parts, fmt.Sprintf("%s %.2f", k, rep.Floor.WritesPerJob[k]))
-		}
 		fmt.Fprintf(out, "\nFloor: %.1f Jobs/s; API server writes per Job while it ran: %s\n",
-			float64(rep.Parameters["n"].(int))/rep.Floor.ConvergeSeconds, strings.Join(parts, ", "))
+			float64(rep.Parameters["n"].(int))/rep.Floor.ConvergeSeconds, perResource(rep.Floor.WritesPerJob))
 	}
+	for _, o := range ops {
+		if len(o.WritesPerRun) > 0 {
+			fmt.Fprintf(out, "%s: API server writes per run while it converged: %s\n", o.Name, perResource(o.WritesPerRun))
+		}
+	}
+}
+
+// perResource renders "VERB resource 1.00, ..." sorted by key.
+func perResource(m map[string]float64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %.2f", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func writeRow(out io.Writer, cells []string) {
