@@ -45,6 +45,20 @@ Json wholePod(const Json& job, const std::string& name, const std::string& phase
   pod["status"]["podIP"] = "10.244.0.7";
   pod["status"]["podIPs"] = Json::array({{{"ip", "10.244.0.7"}}});
   pod["status"]["qosClass"] = "BestEffort";
+  pod["status"]["startTime"] = created;
+  // What a kubelet adds to each container's status.
+  for (Json& cs : pod["status"]["containerStatuses"]) {
+    cs["containerID"] = "containerd://0f3c";
+    cs["ready"] = false;
+    cs["restartCount"] = 0;
+    cs["started"] = false;
+    cs["image"] = "registry.example.com/ml/iris-trainer:1.4.0";
+    cs["volumeMounts"] =
+        Json::array({{{"name", "kube-api-access"},
+                      {"mountPath", "/var/run/secrets/kubernetes.io/serviceaccount"},
+                      {"readOnly", true}}});
+    cs["user"] = {{"linux", {{"uid", 10001}, {"gid", 10001}}}};
+  }
   return pod;
 }
 
@@ -110,6 +124,11 @@ TEST(TrainingCacheProjection, TheDecisionIsTheSameFromReducedJobsAndPods) {
       ASSERT_FALSE(pod.contains("spec"));
       ASSERT_FALSE(pod["status"].contains("conditions"));
       ASSERT_FALSE(pod["status"].contains("podIP"));
+      ASSERT_FALSE(pod["status"].contains("startTime"));
+      for (const Json& cs : pod["status"]["containerStatuses"]) {
+        ASSERT_FALSE(cs.contains("volumeMounts"));
+        ASSERT_FALSE(cs.contains("containerID"));
+      }
     }
 
     const TrainingRunDecision a = decideTrainingRun(whole);
@@ -141,14 +160,25 @@ TEST(TrainingCacheProjection, KeepsIdentityStatusAndSuspendAndToleratesAnyValue)
                {{"phase", "Running"},
                 {"qosClass", "BestEffort"},
                 {"conditions", Json::array()},
-                {"containerStatuses", Json::array({{{"name", "trainer"}}})}}}};
+                {"newFieldOfAKubelet", "x"},
+                {"containerStatuses", Json::array({{{"name", "trainer"},
+                                                    {"imageID", "sha256:1"},
+                                                    {"state", {{"running", Json::object()}}},
+                                                    {"resources", Json::object()},
+                                                    {"ready", true}},
+                                                   3})}}}};
   keepWhatTrainingReadsOfPod(pod);
-  EXPECT_EQ(pod, (Json{{"metadata", {{"name", "p"}}},
-                       {"status",
-                        {{"phase", "Running"},
-                         {"containerStatuses", Json::array({{{"name", "trainer"}}})}}}}));
-  for (Json odd : {Json(), Json(3), Json("x"), Json::array({1}), Json{{"spec", 1}},
-                   Json{{"metadata", "x"}}, Json{{"status", "x"}}}) {
+  EXPECT_EQ(pod,
+            (Json{{"metadata", {{"name", "p"}}},
+                  {"status",
+                   {{"phase", "Running"},
+                    {"containerStatuses", Json::array({{{"name", "trainer"},
+                                                        {"imageID", "sha256:1"},
+                                                        {"state", {{"running", Json::object()}}}},
+                                                       3})}}}}));
+  for (Json odd :
+       {Json(), Json(3), Json("x"), Json::array({1}), Json{{"spec", 1}}, Json{{"metadata", "x"}},
+        Json{{"status", "x"}}, Json{{"status", {{"containerStatuses", "x"}}}}}) {
     Json copy = odd;
     keepWhatTrainingReadsOfJob(copy);
     keepWhatTrainingReadsOfPod(odd);
