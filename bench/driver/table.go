@@ -79,6 +79,9 @@ func printTable(out io.Writer, rep *report) {
 	add("forced resync: restart to drained (s)", func(o operatorResult) (string, float64) { return num("%.1f", o.Resync.Seconds) }, "")
 	add("event-to-reconcile p50 (ms)", func(o operatorResult) (string, float64) { return optMillis(o.QueueP50Seconds) }, "")
 	add("event-to-reconcile p99 (ms)", func(o operatorResult) (string, float64) { return optMillis(o.QueueP99Seconds) }, "")
+	add("a /metrics scrape at N (ms)", func(o operatorResult) (string, float64) {
+		return num("%.1f", o.SettledScrapeSeconds*1000)
+	}, "")
 	add("threads idle", func(o operatorResult) (string, float64) { return num("%.0f", float64(o.IdleThreads)) }, "")
 	add("threads settled", func(o operatorResult) (string, float64) { return num("%.0f", float64(o.SettledThreads)) }, "")
 	add("open fds idle", func(o operatorResult) (string, float64) { return num("%.0f", float64(o.IdleFDs)) }, "")
