@@ -16,6 +16,7 @@
 #include <pplx/threadpool.h>
 
 #include "kube/api_error.h"
+#include "kube/cpprest_scheduler.h"
 #include "kube/tls_context.h"
 #include "kube/utf8.h"
 #include "kube/watch_decoder.h"
@@ -931,6 +932,7 @@ Status configureHttpThreads(size_t threads) {
 }
 
 Result<std::unique_ptr<Client>> makeRestClient(const ClientConfig& config) {
+  ensureCpprestScheduler();
   if (config.server.empty()) {
     return makeError(ErrorCode::kInvalidArgument, "client config has no server URL");
   }

@@ -21,6 +21,7 @@
 #include <cpprest/uri_builder.h>
 #include <pplx/pplxtasks.h>
 
+#include "kube/cpprest_scheduler.h"
 #include "kube/system_trust.h"
 #include "prometheus/parse.h"
 
@@ -498,6 +499,7 @@ class HttpQueryClientFactory final : public QueryClientFactory {
     if (!endpoint.ok()) {
       return endpoint.error();
     }
+    kube::ensureCpprestScheduler();
     try {
       return std::unique_ptr<QueryClient>(
           std::make_unique<HttpQueryClient>(std::move(*endpoint), options));
