@@ -135,6 +135,13 @@ int main(int argc, char** argv) {
   runtime::Informer& runs = manager.informer(kube::resources::kTrainingRuns);
   runtime::Informer& versions = manager.informer(kube::resources::kModelVersions);
   manager.informer(kube::resources::kDriftPolicies);
+  // The state gauges count these indexes instead of reading the objects.
+  if (auto st = runs.addIndex(metrics::kRunStateIndex, metrics::runStateIndex()); !st) {
+    return fatal(st.error().message);
+  }
+  if (auto st = versions.addIndex(metrics::kVersionStateIndex, metrics::versionStateIndex()); !st) {
+    return fatal(st.error().message);
+  }
   // After the Manager, so destroyed before the informers it reads.
   auto stateMetrics =
       std::make_shared<const metrics::StateCollector>(runs.indexer(), versions.indexer());

@@ -216,6 +216,21 @@ Result<std::vector<ObjectPtr>> Indexer::byIndex(const std::string& name,
   return out;
 }
 
+Result<std::map<std::string, std::size_t>> Indexer::countByIndex(const std::string& name) const {
+  std::shared_lock lock(mu_);
+  auto index = indexes_.find(name);
+  if (index == indexes_.end()) {
+    return makeError(ErrorCode::kInvalidArgument, "no index named '" + name + "'");
+  }
+  std::map<std::string, std::size_t> out;
+  for (const auto& [value, keys] : index->second.keysByValue) {
+    if (!keys.empty()) {
+      out.emplace(value, keys.size());
+    }
+  }
+  return out;
+}
+
 std::size_t Indexer::size() const {
   std::shared_lock lock(mu_);
   return items_.size();

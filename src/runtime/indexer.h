@@ -99,6 +99,10 @@ class Indexer {
   std::vector<nlohmann::json> listCopy() const;
   Result<std::vector<nlohmann::json>> byIndexCopy(const std::string& name,
                                                   const std::string& value) const;
+  // How many objects yield each value of index `name` (values no object
+  // yields are absent), without decoding any object; an error if there is
+  // no such index.
+  Result<std::map<std::string, std::size_t>> countByIndex(const std::string& name) const;
   std::size_t size() const;
   // Bytes of the stored encodings (not of the maps around them), for tests
   // and figures.

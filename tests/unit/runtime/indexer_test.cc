@@ -52,6 +52,26 @@ TEST(IndexerTest, ReplaceReturnsDroppedAndReindexes) {
   EXPECT_EQ(idx.byIndex(kNamespaceIndex, "b")->size(), 1u);
 }
 
+// Counts follow upserts that move an object between values, removals and a
+// replace; a value no object yields any more is absent.
+TEST(IndexerTest, CountByIndexFollowsEveryWrite) {
+  Indexer idx;
+  EXPECT_FALSE(idx.countByIndex("tier").ok()) << "no such index";
+  ASSERT_TRUE(idx.addIndex("tier", indexByLabel("tier")).ok());
+  EXPECT_TRUE(idx.countByIndex("tier")->empty());
+  idx.upsert("a/x", ptr(configMap("a", "x", {{"tier", "web"}})));
+  idx.upsert("a/y", ptr(configMap("a", "y", {{"tier", "web"}})));
+  idx.upsert("a/z", ptr(configMap("a", "z", {{"tier", "db"}})));
+  EXPECT_EQ(*idx.countByIndex("tier"),
+            (std::map<std::string, std::size_t>{{"a/db", 1}, {"a/web", 2}}));
+  idx.upsert("a/y", ptr(configMap("a", "y", {{"tier", "db"}})));
+  idx.remove("a/x");
+  EXPECT_EQ(*idx.countByIndex("tier"), (std::map<std::string, std::size_t>{{"a/db", 2}}));
+  idx.replace({{"b/w", ptr(configMap("b", "w", {{"tier", "web"}}))}});
+  EXPECT_EQ(*idx.countByIndex("tier"), (std::map<std::string, std::size_t>{{"b/web", 1}}));
+  EXPECT_EQ(*idx.countByIndex(kNamespaceIndex), (std::map<std::string, std::size_t>{{"b", 1}}));
+}
+
 TEST(IndexerTest, IndexAddedLaterCoversExistingObjects) {
   Indexer idx;
   nlohmann::json mv = configMap("a", "churn-v1");
