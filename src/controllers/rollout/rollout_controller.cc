@@ -358,9 +358,10 @@ Result<ReconcileResult> RolloutReconciler::act(RolloutInput& in, const RolloutDe
     }
     return applied.error();
   }
+  kube::DeleteOptions inBackground;
+  inBackground.propagation = kube::PropagationPolicy::kBackground;
   for (const auto& ref : d.remove) {
-    auto removed = api_.remove(resourceOf(ref.kind), in.ns, ref.name,
-                               {.propagation = kube::PropagationPolicy::kBackground});
+    auto removed = api_.remove(resourceOf(ref.kind), in.ns, ref.name, inBackground);
     if (!removed.ok() && removed.error().code != ErrorCode::kNotFound) {
       return removed.error();
     }

@@ -192,8 +192,7 @@ std::optional<ProductionMetrics> TrainingRunReconciler::productionMetrics(
   return out;
 }
 
-Result<TrainingRunInput> TrainingRunReconciler::gather(const Json& run,
-                                                       const runtime::ReconcileContext& ctx) {
+Result<TrainingRunInput> TrainingRunReconciler::gather(const Json& run) {
   const std::string ns = runtime::namespaceOf(run);
   const std::string name = runtime::nameOf(run);
   const Json& spec = member(run, "spec");
@@ -306,7 +305,7 @@ Result<Json> TrainingRunReconciler::registerVersion(const Request& request, Trai
 }
 
 Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request,
-                                                         const runtime::ReconcileContext& ctx) {
+                                                         const runtime::ReconcileContext& /*ctx*/) {
   auto cached = optionalGet(cache_, kube::resources::kTrainingRuns, request.ns, request.name);
   if (!cached) {
     return cached.error();
@@ -317,7 +316,7 @@ Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request,
     return ReconcileResult{};
   }
   const Json& run = **cached;
-  auto gathered = gather(run, ctx);
+  auto gathered = gather(run);
   if (!gathered) {
     return gathered.error();
   }

@@ -122,7 +122,7 @@ class TrainingRunReconciler final : public runtime::Reconciler {
  private:
   Result<std::optional<nlohmann::json>> liveJob(const std::string& ns, const std::string& name);
   Result<std::optional<nlohmann::json>> gatherJob(const nlohmann::json& run);
-  Result<TrainingRunInput> gather(const nlohmann::json& run, const runtime::ReconcileContext& ctx);
+  Result<TrainingRunInput> gather(const nlohmann::json& run);
   std::optional<ProductionMetrics> productionMetrics(const std::string& ns,
                                                      const std::string& model);
   // Creates the Job; fills in.job or in.jobCreateError. An Error only when

@@ -84,7 +84,7 @@ class FixedPrometheus final : public prometheus::QueryClientFactory,
 
  private:
   struct Forward final : prometheus::QueryClient {
-    explicit Forward(FixedPrometheus& p) : p(p) {}
+    explicit Forward(FixedPrometheus& target) : p(target) {}
     Result<prometheus::QueryResult> query(const std::string& q) override { return p.query(q); }
     FixedPrometheus& p;
   };

@@ -60,7 +60,7 @@ TEST(RenderDeployment, TheServingContainerGetsTheModelEnvironmentAndTheHttpPort)
 }
 
 TEST(RenderDeployment, WithoutReplicasTheFieldIsLeftOut) {
-  auto d = renderDeployment(servingVersion(), {.track = kTrackStable});
+  auto d = renderDeployment(servingVersion(), {.track = kTrackStable, .replicas = std::nullopt});
   ASSERT_TRUE(d.ok());
   EXPECT_FALSE((*d)["spec"].contains("replicas"));
   EXPECT_EQ((*d)["metadata"]["name"], "iris");
@@ -69,12 +69,12 @@ TEST(RenderDeployment, WithoutReplicasTheFieldIsLeftOut) {
 TEST(RenderDeployment, UnservableVersionsNameTheField) {
   Json v = servingVersion();
   v["spec"]["serving"].erase("template");
-  auto d = renderDeployment(v, {.track = kTrackStable});
+  auto d = renderDeployment(v, {.track = kTrackStable, .replicas = std::nullopt});
   ASSERT_FALSE(d.ok());
   EXPECT_NE(d.error().message.find("spec.serving.template"), std::string::npos);
   v = servingVersion();
   v["spec"]["serving"]["template"]["spec"]["containers"] = Json::array();
-  d = renderDeployment(v, {.track = kTrackStable});
+  d = renderDeployment(v, {.track = kTrackStable, .replicas = std::nullopt});
   ASSERT_FALSE(d.ok());
   EXPECT_NE(d.error().message.find("containers"), std::string::npos);
 }
