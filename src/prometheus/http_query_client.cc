@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <future>
@@ -170,6 +171,39 @@ struct Body {
   std::string bytes;
 };
 
+// Reads a deadline abandoned, still in flight in cpprestsdk (a read on a
+// connection being closed ends soon after). The client waits for them when
+// destroyed, so none outlives it holding its buffer.
+class AbandonedReads : public std::enable_shared_from_this<AbandonedReads> {
+ public:
+  void add(const pplx::task<std::size_t>& read) {
+    {
+      std::lock_guard lock(mu_);
+      ++count_;
+    }
+    // Shares ownership: a read that outlasts drain() still finds it.
+    read.then([self = shared_from_this()](const pplx::task<std::size_t>& done) {
+      try {
+        done.wait();
+      } catch (...) {  // the cancelled read's error is nobody's concern now
+      }
+      std::lock_guard lock(self->mu_);
+      --self->count_;
+      self->cv_.notify_all();
+    });
+  }
+  // Waits at most `bound` for every abandoned read to end.
+  void drain(std::chrono::milliseconds bound) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, bound, [this] { return count_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int count_ = 0;
+};
+
 // Reads a body of at most `limit` bytes by `deadline`, in the caller's
 // thread: a read blocked inside a pplx continuation would hold one of the
 // threads cpprestsdk also needs to deliver the bytes. A longer body is
@@ -178,7 +212,8 @@ struct Body {
 // instead. Content-Length only lets us give up early. Throws what
 // cpprestsdk throws (the caller translates it).
 Body readBody(const http::http_response& response, std::size_t limit, bool truncate,
-              SteadyClock::time_point deadline, pplx::cancellation_token_source& cts) {
+              SteadyClock::time_point deadline, pplx::cancellation_token_source& cts,
+              AbandonedReads& abandoned) {
   Body out;
   uint64_t declared = 0;
   if (!truncate && response.headers().match(http::header_names::content_length, declared) &&
@@ -196,6 +231,7 @@ Body readBody(const http::http_response& response, std::size_t limit, bool trunc
         stream.getn(chunk->data(), chunk->size()).then([chunk](std::size_t n) { return n; });
     if (!finishesWithin(read, remaining(deadline))) {
       cts.cancel();
+      abandoned.add(read);
       out.outcome = Body::Outcome::kTimedOut;
       return out;
     }
@@ -330,6 +366,9 @@ class HttpQueryClient final : public QueryClient {
         options_(std::move(options)),
         tlsFailure_(std::make_shared<TlsFailureNote>()),
         http_(std::make_shared<http_client>(endpoint_.base, httpConfig())) {}
+  ~HttpQueryClient() override { abandoned_->drain(std::chrono::seconds(2)); }
+  HttpQueryClient(const HttpQueryClient&) = delete;
+  HttpQueryClient& operator=(const HttpQueryClient&) = delete;
 
   Result<QueryResult> query(const std::string& promql) override {
     try {
@@ -395,10 +434,10 @@ class HttpQueryClient final : public QueryClient {
       observeCompletion(response);
       status = response.status_code();
       const bool success = status >= 200 && status <= 299;
-      body = success
-                 ? readBody(response, options_.maxResponseBytes, /*truncate=*/false, deadline, cts)
-                 : readBody(response, std::min(options_.maxResponseBytes, kMaxErrorBodyBytes),
-                            /*truncate=*/true, deadline, cts);
+      body = success ? readBody(response, options_.maxResponseBytes, /*truncate=*/false, deadline,
+                                cts, *abandoned_)
+                     : readBody(response, std::min(options_.maxResponseBytes, kMaxErrorBodyBytes),
+                                /*truncate=*/true, deadline, cts, *abandoned_);
     } catch (...) {
       return transportError(std::current_exception());
     }
@@ -480,6 +519,7 @@ class HttpQueryClient final : public QueryClient {
   const ClientOptions options_;
   const std::shared_ptr<TlsFailureNote> tlsFailure_;
   const std::shared_ptr<http_client> http_;
+  const std::shared_ptr<AbandonedReads> abandoned_ = std::make_shared<AbandonedReads>();
 };
 
 class HttpQueryClientFactory final : public QueryClientFactory {
