@@ -2,10 +2,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 
 #include "core/json_access.h"
+#include "objects/sha256.h"
 #include "objects/timestamps.h"
 #include "runtime/object.h"
 
@@ -39,14 +42,29 @@ std::string truncateUtf8(const std::string& s, std::size_t max) {
   return s.substr(0, cut);
 }
 
-std::string aggregationKey(const nlohmann::json& object, EventType type, const std::string& reason,
-                           const std::string& message) {
+// The text that makes two events one; fields joined by a byte none of them
+// can hold unescaped in a name, and the message last.
+std::string aggregationText(const nlohmann::json& object, EventType type, const std::string& reason,
+                            const std::string& message) {
   return stringMember(object, "apiVersion") + "\x1f" + stringMember(object, "kind") + "\x1f" +
          namespaceOf(object) + "\x1f" + nameOf(object) + "\x1f" + uidOf(object) + "\x1f" +
          eventTypeName(type) + "\x1f" + reason + "\x1f" + message;
 }
 
 std::atomic<uint64_t> eventSequence{0};
+
+std::string eventName(const nlohmann::json& object, uint64_t suffix) {
+  char hex[24];
+  std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(suffix));
+  return nameOf(object) + "." + hex;
+}
+
+uint64_t nextEventSuffix(const Clock& clock) {
+  const auto nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock.wallNow().time_since_epoch())
+          .count();
+  return static_cast<uint64_t>(nanos) + eventSequence.fetch_add(1);
+}
 
 }  // namespace
 
@@ -190,13 +208,14 @@ bool KubeEventRecorder::sleepFor(std::chrono::milliseconds d) {
 nlohmann::json KubeEventRecorder::buildEvent(const nlohmann::json& object, EventType type,
                                              const std::string& reason, const std::string& message,
                                              std::chrono::system_clock::time_point when) const {
+  return buildEvent(object, type, reason, message, when, nextEventSuffix(clock_));
+}
+
+nlohmann::json KubeEventRecorder::buildEvent(const nlohmann::json& object, EventType type,
+                                             const std::string& reason, const std::string& message,
+                                             std::chrono::system_clock::time_point when,
+                                             uint64_t suffix) const {
   const std::string ns = eventNamespace(object);
-  const auto nanos =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.wallNow().time_since_epoch())
-          .count();
-  char suffix[40];
-  std::snprintf(suffix, sizeof suffix, "%llx",
-                static_cast<unsigned long long>(nanos) + eventSequence.fetch_add(1));
   nlohmann::json involved = {{"apiVersion", stringMember(object, "apiVersion")},
                              {"kind", stringMember(object, "kind")},
                              {"name", nameOf(object)}};
@@ -212,7 +231,7 @@ nlohmann::json KubeEventRecorder::buildEvent(const nlohmann::json& object, Event
   const std::string stamp = objects::formatTimestamp(when);
   return {{"apiVersion", "v1"},
           {"kind", "Event"},
-          {"metadata", {{"name", nameOf(object) + "." + suffix}, {"namespace", ns}}},
+          {"metadata", {{"name", eventName(object, suffix)}, {"namespace", ns}}},
           {"involvedObject", involved},
           {"reason", truncateUtf8(reason, 128)},
           {"message", truncateUtf8(message, kMaxMessageBytes)},
@@ -225,31 +244,42 @@ nlohmann::json KubeEventRecorder::buildEvent(const nlohmann::json& object, Event
           {"count", 1}};
 }
 
-void KubeEventRecorder::remember(const std::string& key, std::string ns, std::string name,
-                                 int count) {
+std::size_t KubeEventRecorder::AggregationKeyHash::operator()(const AggregationKey& key) const {
+  std::size_t h = 0;
+  std::memcpy(&h, key.data(), sizeof h);  // already a uniform hash
+  return h;
+}
+
+void KubeEventRecorder::remember(const AggregationKey& key, uint64_t suffix, int count) {
   auto it = aggregates_.find(key);
   if (it != aggregates_.end()) {
-    lru_.erase(it->second.lru);
-    aggregates_.erase(it);
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    it->second.suffix = suffix;
+    it->second.count = count;
+    return;
   }
   lru_.push_front(key);
-  aggregates_[key] = Aggregate{std::move(name), std::move(ns), count, lru_.begin()};
+  aggregates_.emplace(key, Aggregate{suffix, count, lru_.begin()});
   while (aggregates_.size() > options_.aggregationCacheSize && !lru_.empty()) {
     aggregates_.erase(lru_.back());
     lru_.pop_back();
   }
 }
 
-bool KubeEventRecorder::writeOnce(const Pending& p, const std::string& key) {
+bool KubeEventRecorder::writeOnce(const Pending& p, const AggregationKey& key) {
+  // Every event folded into an entry is about the same object: its
+  // namespace and name are part of the key.
+  const std::string ns = eventNamespace(p.object);
   auto agg = aggregates_.find(key);
   if (agg != aggregates_.end()) {
+    const uint64_t suffix = agg->second.suffix;
     const int count = agg->second.count + 1;
     const nlohmann::json patch = {{"count", count},
                                   {"lastTimestamp", objects::formatTimestamp(p.when)}};
     auto patched =
-        writer_.mergePatch(kube::resources::kEvents, agg->second.ns, agg->second.name, patch);
+        writer_.mergePatch(kube::resources::kEvents, ns, eventName(p.object, suffix), patch);
     if (patched) {
-      remember(key, agg->second.ns, agg->second.name, count);  // copies: the entry is replaced
+      remember(key, suffix, count);
       return true;
     }
     if (patched.error().code != ErrorCode::kNotFound) {
@@ -260,20 +290,21 @@ bool KubeEventRecorder::writeOnce(const Pending& p, const std::string& key) {
     lru_.erase(agg->second.lru);
     aggregates_.erase(agg);
   }
-  nlohmann::json ev = buildEvent(p.object, p.type, p.reason, p.message, p.when);
-  const std::string ns = ev["metadata"]["namespace"];
-  const std::string name = ev["metadata"]["name"];
-  auto created = writer_.create(kube::resources::kEvents, ns, ev);
+  const uint64_t suffix = nextEventSuffix(clock_);
+  auto created = writer_.create(kube::resources::kEvents, ns,
+                                buildEvent(p.object, p.type, p.reason, p.message, p.when, suffix));
   if (!created) {
     log_.debug("creating event failed", {{"error", created.error().toString()}});
     return false;
   }
-  remember(key, ns, name, 1);
+  remember(key, suffix, 1);
   return true;
 }
 
 void KubeEventRecorder::write(const Pending& p) {
-  const std::string key = aggregationKey(p.object, p.type, p.reason, p.message);
+  const auto digest = objects::sha256(aggregationText(p.object, p.type, p.reason, p.message));
+  AggregationKey key;
+  std::copy_n(digest.begin(), key.size(), key.begin());
   for (int attempt = 1; attempt <= options_.maxAttempts; ++attempt) {
     if (writeOnce(p, key)) {
       return;

@@ -15,9 +15,11 @@
 // "mlops-operator" and reportingInstance the host name.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <list>
 #include <mutex>
@@ -105,16 +107,29 @@ class KubeEventRecorder final : public EventRecorder {
     std::string message;
     std::chrono::system_clock::time_point when;
   };
-  struct Aggregate {
-    std::string name;  // metadata.name of the Event written
-    std::string ns;
-    int count = 0;
-    std::list<std::string>::iterator lru;
+  // What makes two events one (object, type, reason, message), as the first
+  // 16 bytes of its SHA-256. An entry keeps only that digest, the Event's
+  // name suffix and its count: the object's namespace and name, the rest of
+  // the Event's name, come with every event folded into it. Keeping the
+  // text (a UID and a whole message, twice, for the map and the LRU order)
+  // and the Event's names cost about 700 bytes an entry, more than the
+  // cached objects the events were about.
+  using AggregationKey = std::array<uint8_t, 16>;
+  struct AggregationKeyHash {
+    std::size_t operator()(const AggregationKey& key) const;
   };
+  struct Aggregate {
+    uint64_t suffix = 0;  // metadata.name is the object's name, '.', this in hex
+    int count = 0;
+    std::list<AggregationKey>::iterator lru;
+  };
+  nlohmann::json buildEvent(const nlohmann::json& object, EventType type, const std::string& reason,
+                            const std::string& message, std::chrono::system_clock::time_point when,
+                            uint64_t suffix) const;
   void loop();
   void write(const Pending& p);
-  bool writeOnce(const Pending& p, const std::string& aggregationKey);
-  void remember(const std::string& key, std::string ns, std::string name, int count);
+  bool writeOnce(const Pending& p, const AggregationKey& key);
+  void remember(const AggregationKey& key, uint64_t suffix, int count);
   bool sleepFor(std::chrono::milliseconds d);
 
   kube::Writer& writer_;
@@ -132,8 +147,8 @@ class KubeEventRecorder final : public EventRecorder {
   std::thread thread_;
 
   // Only the writer thread touches the aggregation cache.
-  std::unordered_map<std::string, Aggregate> aggregates_;
-  std::list<std::string> lru_;  // most recent first
+  std::unordered_map<AggregationKey, Aggregate, AggregationKeyHash> aggregates_;
+  std::list<AggregationKey> lru_;  // most recent first
 };
 
 }  // namespace mlops::runtime

@@ -1,6 +1,11 @@
 #include "runtime/event_recorder.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
 
 #include "fake_client.h"
 #include "fake_clock.h"
@@ -129,6 +134,86 @@ TEST(EventRecorderTest, NeverBlocksAndDropsWhenTheQueueIsFull) {
   EXPECT_LT(std::chrono::steady_clock::now() - before, 1s);
   EXPECT_EQ(recorder.pending(), 5u);
   EXPECT_EQ(recorder.dropped(), 15u);
+}
+
+// Cache of two: A, B, A, C, B, C. C pushes out B (least recently used, not
+// A, the first written), so B starts a second Event; the next B pushes out A,
+// and C is still cached and counted.
+TEST(EventRecorderTest, AggregationForgetsTheLeastRecentlyUsedEvent) {
+  FakeClient client;
+  testing::FakeClock clock;
+  auto o = fastOptions(&clock);
+  o.aggregationCacheSize = 2;
+  KubeEventRecorder recorder(client, o);
+  recorder.start();
+  for (const char* reason : {"A", "B", "A", "C", "B", "C"}) {
+    recorder.event(trainingRun(), EventType::kNormal, reason, "same message");
+  }
+  recorder.stop(5s);
+  std::map<std::string, std::vector<int>> counts;
+  for (const auto& e : events(client)) {
+    counts[e["reason"].get<std::string>()].push_back(e["count"].get<int>());
+  }
+  for (auto& [reason, c] : counts) std::sort(c.begin(), c.end());
+  EXPECT_EQ(counts,
+            (std::map<std::string, std::vector<int>>{{"A", {2}}, {"B", {1, 1}}, {"C", {2}}}));
+}
+
+// Accepts every write and keeps nothing, so that the heap holds only what
+// the recorder keeps.
+class DiscardingWriter final : public kube::Writer {
+ public:
+  Result<kube::Json> create(const kube::Resource&, const std::string&, const kube::Json& obj,
+                            const kube::WriteOptions&) override {
+    return obj;
+  }
+  Result<kube::Json> update(const kube::Resource&, const std::string&, const kube::Json& obj,
+                            const kube::WriteOptions&) override {
+    return obj;
+  }
+  Result<kube::Json> mergePatch(const kube::Resource&, const std::string&, const std::string&,
+                                const kube::Json& patch, const std::string&,
+                                const kube::WriteOptions&) override {
+    return patch;
+  }
+  Result<kube::Json> apply(const kube::Resource&, const std::string&, const kube::Json& obj,
+                           const kube::ApplyOptions&, const std::string&) override {
+    return obj;
+  }
+  Result<kube::Json> remove(const kube::Resource&, const std::string&, const std::string&,
+                            const kube::DeleteOptions&) override {
+    return kube::Json::object();
+  }
+};
+
+// Figure: heap the aggregation cache holds per event, full (4096 distinct
+// events of the kind a training run records: a UID and a sentence).
+TEST(EventRecorderTest, FigureAggregationCacheBytesPerEvent) {
+  DiscardingWriter writer;
+  constexpr int kEvents = 4096;
+  std::vector<nlohmann::json> runs;
+  for (int i = 0; i < kEvents; ++i) {
+    nlohmann::json run = trainingRun();
+    run["metadata"]["name"] = "churn-model-run-" + std::to_string(i);
+    run["metadata"]["uid"] = "6f1c2d3e-4b5a-4c6d-8e7f-" + std::to_string(100000000000 + i);
+    runs.push_back(std::move(run));
+  }
+  const std::size_t before = mallinfo2().uordblks;
+  {
+    auto o = fastOptions(nullptr);
+    o.queueCapacity = kEvents;
+    KubeEventRecorder recorder(writer, o);
+    recorder.start();
+    for (const auto& run : runs) {
+      recorder.event(run, EventType::kNormal, "Succeeded",
+                     "the trainer's pod succeeded; results: 3 metrics, artifact recorded");
+    }
+    recorder.stop(30s);
+    EXPECT_EQ(recorder.pending(), 0u);
+    EXPECT_EQ(recorder.dropped(), 0u);
+    const std::size_t held = mallinfo2().uordblks - before;
+    std::printf("aggregation cache: %zu bytes per event over %d events\n", held / kEvents, kEvents);
+  }
 }
 
 TEST(EventRecorderTest, ClusterScopedObjectsGetEventsInDefault) {
