@@ -59,28 +59,33 @@ type resyncResult struct {
 }
 
 type operatorResult struct {
-	Name                 string           `json:"name"`
-	Binary               string           `json:"binary"`
-	StartupSeconds       float64          `json:"startup_seconds"`
-	ConvergeSeconds      float64          `json:"converge_seconds"`
-	CreateSeconds        float64          `json:"create_seconds"`
-	RatioToFloor         float64          `json:"ratio_to_floor"`
-	IdleRSSBytes         int64            `json:"idle_rss_bytes"`
-	PeakRSSBytes         int64            `json:"peak_rss_bytes"`
-	SettledRSSBytes      int64            `json:"settled_rss_bytes"`
-	CachedObjects        int              `json:"cached_objects"`
-	BytesPerCachedObject float64          `json:"bytes_per_cached_object"`
-	CPUSecondsIdle       float64          `json:"cpu_seconds_start_to_idle"`
-	CPUSecondsWorkload   float64          `json:"cpu_seconds_workload"`
-	StartupRequests      map[string]int64 `json:"startup_requests_by_method"`
-	Requests             map[string]int64 `json:"requests_by_method"`
-	Resync               resyncResult     `json:"forced_resync"`
-	QueueP50Seconds      *float64         `json:"queue_latency_p50_seconds"`
-	QueueP99Seconds      *float64         `json:"queue_latency_p99_seconds"`
-	IdleThreads          int64            `json:"idle_threads"`
-	IdleFDs              int64            `json:"idle_fds"`
-	SettledThreads       int64            `json:"settled_threads"`
-	SettledFDs           int64            `json:"settled_fds"`
+	Name                 string  `json:"name"`
+	Binary               string  `json:"binary"`
+	StartupSeconds       float64 `json:"startup_seconds"`
+	ConvergeSeconds      float64 `json:"converge_seconds"`
+	CreateSeconds        float64 `json:"create_seconds"`
+	RatioToFloor         float64 `json:"ratio_to_floor"`
+	IdleRSSBytes         int64   `json:"idle_rss_bytes"`
+	PeakRSSBytes         int64   `json:"peak_rss_bytes"`
+	SettledRSSBytes      int64   `json:"settled_rss_bytes"`
+	CachedObjects        int     `json:"cached_objects"`
+	BytesPerCachedObject float64 `json:"bytes_per_cached_object"`
+	// What the operator's informers say their caches hold, settled at N
+	// (mlops_informer_cached_objects and _bytes; absent for operators that
+	// do not export them): the object encodings' share of the figure above.
+	CachedObjectsByInformer map[string]float64 `json:"cached_objects_by_informer,omitempty"`
+	CachedBytesByInformer   map[string]float64 `json:"cached_bytes_by_informer,omitempty"`
+	CPUSecondsIdle          float64            `json:"cpu_seconds_start_to_idle"`
+	CPUSecondsWorkload      float64            `json:"cpu_seconds_workload"`
+	StartupRequests         map[string]int64   `json:"startup_requests_by_method"`
+	Requests                map[string]int64   `json:"requests_by_method"`
+	Resync                  resyncResult       `json:"forced_resync"`
+	QueueP50Seconds         *float64           `json:"queue_latency_p50_seconds"`
+	QueueP99Seconds         *float64           `json:"queue_latency_p99_seconds"`
+	IdleThreads             int64              `json:"idle_threads"`
+	IdleFDs                 int64              `json:"idle_fds"`
+	SettledThreads          int64              `json:"settled_threads"`
+	SettledFDs              int64              `json:"settled_fds"`
 	// One GET of /metrics with the N runs cached: mlops-operator's domain
 	// metrics are computed from the cache on each scrape.
 	SettledScrapeSeconds float64 `json:"settled_metrics_scrape_seconds"`
@@ -360,6 +365,8 @@ func runOperator(ctx context.Context, cfg config, spec operatorSpec, kc kubernet
 	res.CachedObjects = 3 * cfg.N
 	res.BytesPerCachedObject = float64(settled.RSSBytes-idle.RSSBytes) / float64(res.CachedObjects)
 	res.Requests = diffByMethod(after.requestsByMethod(), before.requestsByMethod())
+	res.CachedObjectsByInformer = after.byLabel("mlops_informer_cached_objects", "informer")
+	res.CachedBytesByInformer = after.byLabel("mlops_informer_cached_bytes", "informer")
 	queue := map[string]string{"name": "trainingrun"}
 	delta := histogramDelta(after.histogram("workqueue_queue_duration_seconds", queue),
 		before.histogram("workqueue_queue_duration_seconds", queue))

@@ -133,6 +133,21 @@ func labelsMatch(have, want map[string]string) bool {
 	return true
 }
 
+// byLabel sums the samples of `name` by the value of `label`; nil when
+// there are none.
+func (sc scrape) byLabel(name, label string) map[string]float64 {
+	var out map[string]float64
+	for _, s := range sc {
+		if s.Name == name {
+			if out == nil {
+				out = map[string]float64{}
+			}
+			out[s.Labels[label]] += s.Value
+		}
+	}
+	return out
+}
+
 // requestsByMethod sums rest_client_requests_total by its method label.
 func (sc scrape) requestsByMethod() map[string]float64 {
 	out := map[string]float64{}

@@ -60,6 +60,16 @@ func printTable(out io.Writer, rep *report) {
 	add("bytes per cached object (settled − idle) / 3N", func(o operatorResult) (string, float64) {
 		return num("%.0f", o.BytesPerCachedObject)
 	}, "")
+	add("… of which object encodings (cached bytes / 3N)", func(o operatorResult) (string, float64) {
+		if o.CachedBytesByInformer == nil {
+			return "n/a", -1
+		}
+		total := 0.0
+		for _, b := range o.CachedBytesByInformer {
+			total += b
+		}
+		return num("%.0f", total/float64(o.CachedObjects))
+	}, "")
 	add("CPU seconds, start to idle", func(o operatorResult) (string, float64) { return num("%.2f", o.CPUSecondsIdle) }, "")
 	add("CPU seconds, workload", func(o operatorResult) (string, float64) { return num("%.2f", o.CPUSecondsWorkload) }, "")
 	for _, m := range methods(ops) {

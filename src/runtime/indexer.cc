@@ -238,11 +238,7 @@ std::size_t Indexer::size() const {
 
 std::size_t Indexer::encodedBytes() const {
   std::shared_lock lock(mu_);
-  std::size_t total = 0;
-  for (const auto& [key, encoded] : items_) {
-    total += encoded.size();
-  }
-  return total;
+  return encodedBytes_;
 }
 
 ObjectPtr Indexer::upsert(const std::string& key, const ObjectPtr& obj) {
@@ -255,8 +251,10 @@ ObjectPtr Indexer::upsert(const std::string& key, const ObjectPtr& obj) {
     if (previous) {
       unindexLocked(key, *previous);
     }
+    encodedBytes_ = encodedBytes_ - it->second.size() + encoded.size();
     it->second = std::move(encoded);
   } else {
+    encodedBytes_ += encoded.size();
     items_.emplace(key, std::move(encoded));
   }
   indexLocked(key, *obj);
@@ -273,14 +271,16 @@ ObjectPtr Indexer::remove(const std::string& key) {
   if (previous) {
     unindexLocked(key, *previous);
   }
+  encodedBytes_ -= it->second.size();
   items_.erase(it);
   return previous;
 }
 
 std::vector<ObjectPtr> Indexer::replace(const std::map<std::string, ObjectPtr>& objects) {
   std::map<std::string, std::string> next;
+  std::size_t nextBytes = 0;
   for (const auto& [key, obj] : objects) {
-    next.emplace(key, encode(*obj));
+    nextBytes += next.emplace(key, encode(*obj)).first->second.size();
   }
   std::unique_lock lock(mu_);
   std::vector<ObjectPtr> dropped;
@@ -292,6 +292,7 @@ std::vector<ObjectPtr> Indexer::replace(const std::map<std::string, ObjectPtr>& 
     }
   }
   items_ = std::move(next);
+  encodedBytes_ = nextBytes;
   for (auto& [name, index] : indexes_) {
     index.keysByValue.clear();
   }

@@ -104,8 +104,8 @@ class Indexer {
   // no such index.
   Result<std::map<std::string, std::size_t>> countByIndex(const std::string& name) const;
   std::size_t size() const;
-  // Bytes of the stored encodings (not of the maps around them), for tests
-  // and figures.
+  // Bytes of the stored encodings (not of the maps around them), kept as a
+  // running total: a scrape reads it for every informer.
   std::size_t encodedBytes() const;
 
   // Writers (the informer). Each returns the previous object, or nullptr.
@@ -130,6 +130,7 @@ class Indexer {
 
   mutable std::shared_mutex mu_;
   std::map<std::string, std::string> items_;  // key → the object's CBOR encoding
+  std::size_t encodedBytes_ = 0;              // the sum of items_' encodings' sizes
   std::map<std::string, Index> indexes_;
 };
 

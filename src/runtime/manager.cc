@@ -40,6 +40,44 @@ std::string informerKey(const kube::Resource& resource, const InformerOptions& o
   return key;
 }
 
+// What each informer caches: its objects and the bytes of their encodings
+// (not of the maps around them), so that memory can be put down to a
+// resource. Read at each scrape; both are counts the indexer keeps.
+class CacheFamilies final : public ::prometheus::Collectable {
+ public:
+  CacheFamilies(std::mutex& mu, const std::map<std::string, std::unique_ptr<Informer>>& informers)
+      : mu_(mu), informers_(informers) {}
+
+  std::vector<::prometheus::MetricFamily> Collect() const override {
+    ::prometheus::MetricFamily objects{"mlops_informer_cached_objects",
+                                       "Objects in an informer's cache",
+                                       ::prometheus::MetricType::Gauge,
+                                       {}};
+    ::prometheus::MetricFamily bytes{"mlops_informer_cached_bytes",
+                                     "Bytes of the encodings of the objects in an informer's cache "
+                                     "(not of the maps around them)",
+                                     ::prometheus::MetricType::Gauge,
+                                     {}};
+    std::lock_guard lock(mu_);
+    for (const auto& [key, informer] : informers_) {
+      const Indexer& cache = informer->indexer();
+      objects.metric.push_back(sample(key, static_cast<double>(cache.size())));
+      bytes.metric.push_back(sample(key, static_cast<double>(cache.encodedBytes())));
+    }
+    return {std::move(objects), std::move(bytes)};
+  }
+
+ private:
+  static ::prometheus::ClientMetric sample(const std::string& informer, double value) {
+    ::prometheus::ClientMetric m;
+    m.label = {{"informer", informer}};
+    m.gauge.value = value;
+    return m;
+  }
+  std::mutex& mu_;
+  const std::map<std::string, std::unique_ptr<Informer>>& informers_;
+};
+
 }  // namespace
 
 Manager::Manager(kube::Client& client, ManagerOptions options)
@@ -50,7 +88,10 @@ Manager::Manager(kube::Client& client, ManagerOptions options)
       log_(options_.logger),
       identity_(options_.identity.empty() ? makeLeaderIdentity() : options_.identity),
       events_(std::make_unique<KubeEventRecorder>(client_, recorderOptions(clock_),
-                                                  log_.withName("events"))) {}
+                                                  log_.withName("events"))),
+      cacheFamilies_(std::make_shared<CacheFamilies>(informersMu_, informers_)) {
+  metrics_->addCollectable(cacheFamilies_);
+}
 
 Manager::~Manager() {
   // run() normally stops everything; this covers a Manager that never ran

@@ -157,6 +157,9 @@ class Manager {
   mutable std::mutex informersMu_;
   std::map<std::string, std::unique_ptr<Informer>> informers_;  // by informerKey()
   bool informersStarted_ = false;
+  // mlops_informer_cached_objects and mlops_informer_cached_bytes per
+  // informer (added to metrics_; destroyed before the informers it reads).
+  std::shared_ptr<const ::prometheus::Collectable> cacheFamilies_;
 
   // Declared reconciler first, so that it is destroyed after its controller.
   struct OwnedController {

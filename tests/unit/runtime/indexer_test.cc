@@ -169,5 +169,27 @@ TEST(IndexerTest, StoresObjectsInAboutTheSizeOfTheirText) {
   EXPECT_LE(idx.encodedBytes(), textBytes);
 }
 
+// The running total equals the encodings' sum through every kind of write.
+TEST(IndexerTest, EncodedBytesFollowUpsertsRemovesAndReplace) {
+  Indexer idx;
+  auto cborSize = [](const nlohmann::json& obj) { return nlohmann::json::to_cbor(obj).size(); };
+  nlohmann::json a = configMap("ns", "a", {{"tier", "web"}});
+  nlohmann::json b = configMap("ns", "b", {});
+  idx.upsert("ns/a", ptr(a));
+  idx.upsert("ns/b", ptr(b));
+  EXPECT_EQ(idx.encodedBytes(), cborSize(a) + cborSize(b));
+  a["data"] = {{"grown", std::string(300, 'x')}};
+  idx.upsert("ns/a", ptr(a));
+  EXPECT_EQ(idx.encodedBytes(), cborSize(a) + cborSize(b));
+  idx.remove("ns/b");
+  idx.remove("ns/absent");
+  EXPECT_EQ(idx.encodedBytes(), cborSize(a));
+  nlohmann::json c = configMap("ns", "c", {{"tier", "db"}});
+  idx.replace({{"ns/b", ptr(b)}, {"ns/c", ptr(c)}});
+  EXPECT_EQ(idx.encodedBytes(), cborSize(b) + cborSize(c));
+  idx.replace({});
+  EXPECT_EQ(idx.encodedBytes(), 0u);
+}
+
 }  // namespace
 }  // namespace mlops::runtime

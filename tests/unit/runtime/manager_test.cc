@@ -130,6 +130,39 @@ TEST(ManagerTest, ReadyOnlyAfterCachesSyncThenReconcilesAndStopsCleanly) {
   EXPECT_EQ(exitCode.load(), 0);
 }
 
+TEST(ManagerTest, MetricsSayWhatEachInformerCaches) {
+  FakeClient client;
+  client.put(cms(), configMap("ns", "a"));
+  client.put(cms(), configMap("ns", "b", {{"tier", "web"}}));
+  Manager mgr(client, localOptions());
+  auto& all = mgr.informer(cms());
+  InformerOptions web;
+  web.labelSelector = "tier=web";
+  auto& selected = mgr.informer(cms(), web);
+  std::thread runner([&] { mgr.run(); });
+  ASSERT_TRUE(eventually([&] { return mgr.cachesSynced(); }));
+  const std::string text = mgr.metrics().serialize();
+  auto line = [](const std::string& family, const std::string& informer, std::size_t value) {
+    return family + "{informer=\"" + informer + "\"} " + std::to_string(value) + "\n";
+  };
+  EXPECT_NE(text.find(line("mlops_informer_cached_objects", "configmaps", 2)), std::string::npos)
+      << text;
+  EXPECT_NE(text.find(line("mlops_informer_cached_objects", "configmaps[tier=web]", 1)),
+            std::string::npos)
+      << text;
+  EXPECT_GT(all.indexer().encodedBytes(), selected.indexer().encodedBytes());
+  EXPECT_NE(
+      text.find(line("mlops_informer_cached_bytes", "configmaps", all.indexer().encodedBytes())),
+      std::string::npos)
+      << text;
+  EXPECT_NE(text.find(line("mlops_informer_cached_bytes", "configmaps[tier=web]",
+                           selected.indexer().encodedBytes())),
+            std::string::npos)
+      << text;
+  mgr.stop();
+  runner.join();
+}
+
 TEST(ManagerTest, InformersAreSharedPerSelectionAndTheCacheReadsTheCoveringOne) {
   FakeClient client;
   client.put(cms(), configMap("ns", "train", {{"component", "training"}}));
