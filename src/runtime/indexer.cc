@@ -74,24 +74,33 @@ std::vector<std::string> Indexer::valuesOf(const Index& index, const nlohmann::j
   }
 }
 
-void Indexer::indexLocked(const std::string& key, const nlohmann::json& obj) {
+void Indexer::indexLocked(const Item& item, const nlohmann::json& obj) {
   for (auto& [name, index] : indexes_) {
     for (const auto& value : valuesOf(index, obj)) {
-      index.keysByValue[value].insert(key);
+      index.keysByValue[value].insert(&item);
     }
   }
 }
 
-void Indexer::unindexLocked(const std::string& key, const nlohmann::json& obj) {
-  for (auto& [name, index] : indexes_) {
-    for (const auto& value : valuesOf(index, obj)) {
-      auto it = index.keysByValue.find(value);
-      if (it == index.keysByValue.end()) {
-        continue;
+void Indexer::unindexLocked(const Item& item, const nlohmann::json* obj) {
+  for (auto& named : indexes_) {
+    Index& index = named.second;
+    auto drop = [&](std::map<std::string, ItemSet>::iterator it) {
+      it->second.erase(&item);
+      return it->second.empty() ? index.keysByValue.erase(it) : std::next(it);
+    };
+    if (obj == nullptr) {
+      // What the item held is unknown (its encoding did not decode, which
+      // our own encodings never fail to): no entry may be left pointing at
+      // a node about to go, so look everywhere.
+      for (auto it = index.keysByValue.begin(); it != index.keysByValue.end();) {
+        it = drop(it);
       }
-      it->second.erase(key);
-      if (it->second.empty()) {
-        index.keysByValue.erase(it);
+      continue;
+    }
+    for (const auto& value : valuesOf(index, *obj)) {
+      if (auto it = index.keysByValue.find(value); it != index.keysByValue.end()) {
+        drop(it);
       }
     }
   }
@@ -113,10 +122,10 @@ Status Indexer::addIndex(const std::string& name, IndexDefinition definition) {
   Index& index = indexes_[name];
   index.description = std::move(definition.description);
   index.fn = std::move(definition.fn);
-  for (const auto& [key, encoded] : items_) {
-    if (auto obj = decode(encoded)) {
+  for (const Item& item : items_) {
+    if (auto obj = decode(item.second)) {
       for (const auto& value : valuesOf(index, *obj)) {
-        index.keysByValue[value].insert(key);
+        index.keysByValue[value].insert(&item);
       }
     }
   }
@@ -171,8 +180,8 @@ std::vector<std::string> Indexer::keys() const {
   return out;
 }
 
-Result<const std::set<std::string>*> Indexer::keysLocked(const std::string& name,
-                                                         const std::string& value) const {
+Result<const Indexer::ItemSet*> Indexer::keysLocked(const std::string& name,
+                                                    const std::string& value) const {
   auto index = indexes_.find(name);
   if (index == indexes_.end()) {
     return makeError(ErrorCode::kInvalidArgument, "no index named '" + name + "'");
@@ -192,11 +201,9 @@ Result<std::vector<nlohmann::json>> Indexer::byIndexCopy(const std::string& name
   if (*keys == nullptr) {
     return out;
   }
-  for (const auto& key : **keys) {
-    if (auto it = items_.find(key); it != items_.end()) {
-      if (auto obj = decode(it->second)) {
-        out.push_back(std::move(*obj));
-      }
+  for (const Item* item : **keys) {
+    if (auto obj = decode(item->second)) {
+      out.push_back(std::move(*obj));
     }
   }
   return out;
@@ -248,16 +255,14 @@ ObjectPtr Indexer::upsert(const std::string& key, const ObjectPtr& obj) {
   auto it = items_.find(key);
   if (it != items_.end()) {
     previous = share(decode(it->second));
-    if (previous) {
-      unindexLocked(key, *previous);
-    }
+    unindexLocked(*it, previous.get());
     encodedBytes_ = encodedBytes_ - it->second.size() + encoded.size();
     it->second = std::move(encoded);
   } else {
     encodedBytes_ += encoded.size();
-    items_.emplace(key, std::move(encoded));
+    it = items_.emplace(key, std::move(encoded)).first;
   }
-  indexLocked(key, *obj);
+  indexLocked(*it, *obj);
   return previous;
 }
 
@@ -268,9 +273,7 @@ ObjectPtr Indexer::remove(const std::string& key) {
     return nullptr;
   }
   ObjectPtr previous = share(decode(it->second));
-  if (previous) {
-    unindexLocked(key, *previous);
-  }
+  unindexLocked(*it, previous.get());
   encodedBytes_ -= it->second.size();
   items_.erase(it);
   return previous;
@@ -296,8 +299,10 @@ std::vector<ObjectPtr> Indexer::replace(const std::map<std::string, ObjectPtr>& 
   for (auto& [name, index] : indexes_) {
     index.keysByValue.clear();
   }
+  // items_ holds exactly the keys of `objects`, in the same order.
+  auto item = items_.begin();
   for (const auto& [key, obj] : objects) {
-    indexLocked(key, *obj);
+    indexLocked(*item++, *obj);
   }
   return dropped;
 }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <random>
 
 #include <gtest/gtest.h>
 
@@ -70,6 +71,56 @@ TEST(IndexerTest, CountByIndexFollowsEveryWrite) {
   idx.replace({{"b/w", ptr(configMap("b", "w", {{"tier", "web"}}))}});
   EXPECT_EQ(*idx.countByIndex("tier"), (std::map<std::string, std::size_t>{{"b/web", 1}}));
   EXPECT_EQ(*idx.countByIndex(kNamespaceIndex), (std::map<std::string, std::size_t>{{"b", 1}}));
+}
+
+// Index entries point at the items they index: after any sequence of
+// upserts (moving between values or staying), removals and replaces, a
+// lookup by index gives exactly the objects a scan of the cache would.
+TEST(IndexerTest, LookupsByIndexEqualAScanAfterAnySequenceOfWrites) {
+  Indexer idx;
+  ASSERT_TRUE(idx.addIndex("tier", indexByLabel("tier")).ok());
+  std::mt19937 random(20261201);
+  const std::vector<std::string> tiers = {"web", "db", "batch"};
+  auto object = [&](int k, int version) {
+    nlohmann::json obj =
+        configMap("ns", "o" + std::to_string(k), {{"tier", tiers[random() % tiers.size()]}});
+    obj["data"] = {{"version", version}};
+    return obj;
+  };
+  for (int step = 0; step < 3000; ++step) {
+    const int k = static_cast<int>(random() % 24);
+    const std::string key = "ns/o" + std::to_string(k);
+    switch (random() % 10) {
+      case 0:
+        idx.remove(key);
+        break;
+      case 1: {
+        std::map<std::string, ObjectPtr> next;
+        for (int j = k; j < k + 6; ++j) {
+          next.emplace("ns/o" + std::to_string(j), ptr(object(j, step)));
+        }
+        idx.replace(next);
+        break;
+      }
+      default:
+        idx.upsert(key, ptr(object(k, step)));
+    }
+    if (step % 50 != 0) {
+      continue;
+    }
+    for (const auto& tier : tiers) {
+      std::vector<nlohmann::json> scanned;
+      for (const auto& obj : idx.listCopy()) {
+        if (obj["metadata"]["labels"]["tier"] == tier) {
+          scanned.push_back(obj);
+        }
+      }
+      ASSERT_EQ(*idx.byIndexCopy("tier", "ns/" + tier), scanned) << "step " << step;
+      const auto counts = *idx.countByIndex("tier");
+      const auto it = counts.find("ns/" + tier);
+      EXPECT_EQ(it == counts.end() ? 0u : it->second, scanned.size());
+    }
+  }
 }
 
 TEST(IndexerTest, IndexAddedLaterCoversExistingObjects) {
