@@ -63,7 +63,8 @@ func newRun() *unstructured.Unstructured {
 
 type reconciler struct {
 	client.Client
-	scheme *runtime.Scheme
+	apiReader client.Reader // uncached, to tell a lagging cache from a lost Job
+	scheme    *runtime.Scheme
 }
 
 func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
@@ -86,6 +87,14 @@ func (r *reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	switch {
 	case apierrors.IsNotFound(err):
 		if uid, _ := status["jobUID"].(string); uid != "" {
+			// The cache may not have seen the Job this operator created yet
+			// (its status write came back first): ask the API server. The
+			// Job's own event brings the run back once the cache has it.
+			if gerr := r.apiReader.Get(ctx, req.NamespacedName, &job); gerr == nil {
+				return reconcile.Result{}, nil
+			} else if !apierrors.IsNotFound(gerr) {
+				return reconcile.Result{}, gerr
+			}
 			setPhase(status, "Failed", "JobLost", "Job "+run.GetName()+" disappeared")
 			return reconcile.Result{}, r.writeStatus(ctx, run, oldStatus, status)
 		}
@@ -291,7 +300,7 @@ func main() {
 		setupLog.Error(err, "manager")
 		os.Exit(1)
 	}
-	r := &reconciler{Client: mgr.GetClient(), scheme: mgr.GetScheme()}
+	r := &reconciler{Client: mgr.GetClient(), apiReader: mgr.GetAPIReader(), scheme: mgr.GetScheme()}
 	podToRun := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []reconcile.Request {
 		run := obj.GetLabels()[labelRun]
 		if run == "" {
