@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <initializer_list>
+#include <iterator>
 #include <string_view>
 
 namespace mlops::training {
@@ -9,12 +10,7 @@ namespace {
 
 using Json = nlohmann::json;
 
-void dropAnnotations(Json& obj) {
-  auto meta = obj.find("metadata");
-  if (meta != obj.end() && meta->is_object()) {
-    meta->erase("annotations");
-  }
-}
+constexpr std::string_view kOwnLabelPrefix = "mlops.dev/";
 
 // Erases every member of `obj` (an object) whose name is not in `keep`.
 void keepOnly(Json& obj, std::initializer_list<std::string_view> keep) {
@@ -27,17 +23,51 @@ void keepOnly(Json& obj, std::initializer_list<std::string_view> keep) {
   }
 }
 
+// Of the metadata, the identity, the owners (the decision checks which Job
+// controls a pod; the Job's owner maps it to its run) and this operator's
+// own labels (a pod's run label is an index). Annotations, managedFields,
+// finalizers, generateName and the labels the Job controller stamps on
+// every pod (its UID twice, its name twice) are not read.
+void keepWhatTrainingReadsOfMetadata(Json& obj) {
+  auto meta = obj.find("metadata");
+  if (meta == obj.end() || !meta->is_object()) {
+    return;
+  }
+  keepOnly(*meta, {"name", "namespace", "uid", "resourceVersion", "creationTimestamp",
+                   "deletionTimestamp", "ownerReferences", "labels"});
+  auto labels = meta->find("labels");
+  if (labels != meta->end() && labels->is_object()) {
+    for (auto it = labels->begin(); it != labels->end();) {
+      it = it.key().rfind(kOwnLabelPrefix, 0) == 0 ? std::next(it) : labels->erase(it);
+    }
+  }
+}
+
 }  // namespace
 
 void keepWhatTrainingReadsOfJob(Json& job) {
   if (!job.is_object()) {
     return;
   }
-  dropAnnotations(job);
+  keepWhatTrainingReadsOfMetadata(job);
   auto spec = job.find("spec");
   if (spec != job.end() && spec->is_object()) {
-    spec->erase("template");
-    spec->erase("selector");
+    keepOnly(*spec, {"suspend"});
+  }
+  // The counts, the times and the conditions, without their probe times.
+  auto status = job.find("status");
+  if (status == job.end() || !status->is_object()) {
+    return;
+  }
+  keepOnly(*status, {"conditions", "active", "failed", "succeeded", "terminating", "startTime",
+                     "completionTime"});
+  auto conditions = status->find("conditions");
+  if (conditions != status->end() && conditions->is_array()) {
+    for (Json& c : *conditions) {
+      if (c.is_object()) {
+        keepOnly(c, {"type", "status", "reason", "message", "lastTransitionTime"});
+      }
+    }
   }
 }
 
@@ -45,7 +75,7 @@ void keepWhatTrainingReadsOfPod(Json& pod) {
   if (!pod.is_object()) {
     return;
   }
-  dropAnnotations(pod);
+  keepWhatTrainingReadsOfMetadata(pod);
   pod.erase("spec");
   // Of the status the decision reads the phase, reason and message, and of
   // each container's status its name, state and imageID. What else a status

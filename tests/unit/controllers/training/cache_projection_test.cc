@@ -24,9 +24,28 @@ Json wholeJob(const Json& run, const Json& rendered) {
   job["metadata"]["ownerReferences"] = fixture["metadata"]["ownerReferences"];
   job["metadata"]["creationTimestamp"] = "2024-05-01T12:00:04Z";
   job["metadata"]["annotations"]["batch.kubernetes.io/job-tracking"] = "";
+  job["metadata"]["generation"] = 1;
+  job["metadata"]["labels"]["app.kubernetes.io/managed-by"] = "mlops-operator";
   job["spec"]["selector"] = {{"matchLabels", {{"batch.kubernetes.io/controller-uid", kJobUID}}}};
+  job["spec"]["completions"] = 1;
+  job["spec"]["parallelism"] = 1;
+  job["spec"]["completionMode"] = "NonIndexed";
+  job["spec"]["manualSelector"] = false;
+  job["spec"]["podReplacementPolicy"] = "TerminatingOrFailed";
+  job["spec"]["suspend"] = false;
   job["status"] = fixture["status"];
   return job;
+}
+
+// What the API server's Job controller adds to a Job's status and
+// conditions as it goes (after a stage has set them).
+void asTheJobControllerWritesIt(Json& job) {
+  Json& status = job["status"];
+  status["ready"] = 0;
+  status["uncountedTerminatedPods"] = Json::object();
+  for (Json& c : status["conditions"]) {
+    c["lastProbeTime"] = c.value("lastTransitionTime", "2024-05-01T12:10:00Z");
+  }
 }
 
 // A Pod of `job` as the API server returns it: the template's spec and
@@ -37,6 +56,15 @@ Json wholePod(const Json& job, const std::string& name, const std::string& phase
   pod["spec"] = job["spec"]["template"]["spec"];
   pod["spec"]["nodeName"] = "kwok-node-0";
   pod["metadata"]["annotations"] = {{"test.mlops.dev/results", results}};
+  pod["metadata"]["generateName"] = job["metadata"]["name"].get<std::string>() + "-";
+  pod["metadata"]["generation"] = 1;
+  pod["metadata"]["finalizers"] = Json::array({"batch.kubernetes.io/job-tracking"});
+  pod["metadata"]["labels"] = {{"batch.kubernetes.io/controller-uid", job["metadata"]["uid"]},
+                               {"batch.kubernetes.io/job-name", job["metadata"]["name"]},
+                               {"controller-uid", job["metadata"]["uid"]},
+                               {"job-name", job["metadata"]["name"]},
+                               {"app.kubernetes.io/component", "training"},
+                               {"mlops.dev/training-run", job["metadata"]["name"]}};
   pod["status"]["conditions"] =
       Json::array({{{"type", "PodScheduled"}, {"status", "True"}, {"lastTransitionTime", created}},
                    {{"type", "Ready"}, {"status", "False"}, {"reason", "PodCompleted"}}});
@@ -103,12 +131,18 @@ TEST(TrainingCacheProjection, TheDecisionIsTheSameFromReducedJobsAndPods) {
        }},
       {"complete, pod not seen yet",
        [](const Json&, Json& job, std::vector<Json>&) { job = withJobCondition(job, "Complete"); }},
+      {"complete without a completion time, pod not seen yet",
+       [](const Json&, Json& job, std::vector<Json>&) {
+         job = withJobCondition(job, "Complete");
+         job["status"].erase("completionTime");
+       }},
   };
   for (const Stage& stage : stages) {
     SCOPED_TRACE(stage.name);
     Json job = wholeJob(run, *created.jobToCreate);
     std::vector<Json> pods;
     stage.setup(run, job, pods);
+    asTheJobControllerWritesIt(job);
 
     TrainingRunInput whole = inputFor(run);
     whole.job = job;
@@ -118,9 +152,19 @@ TEST(TrainingCacheProjection, TheDecisionIsTheSameFromReducedJobsAndPods) {
     for (Json& pod : reduced.pods) {
       keepWhatTrainingReadsOfPod(pod);
     }
-    // The reduction is real: the template and pod specs are gone.
-    ASSERT_FALSE(reduced.job->at("spec").contains("template"));
+    // The reduction is real: the template and pod specs are gone, and so
+    // are what the servers add that nothing reads.
+    ASSERT_EQ(reduced.job->at("spec"), (Json{{"suspend", job["spec"]["suspend"]}}));
+    ASSERT_FALSE(reduced.job->at("metadata").contains("generation"));
+    ASSERT_FALSE(reduced.job->at("status").contains("uncountedTerminatedPods"));
+    for (const Json& c : reduced.job->at("status").value("conditions", Json::array())) {
+      ASSERT_FALSE(c.contains("lastProbeTime"));
+    }
     for (const Json& pod : reduced.pods) {
+      ASSERT_EQ(pod["metadata"]["labels"],
+                (Json{{"mlops.dev/training-run", job["metadata"]["name"]}}));
+      ASSERT_FALSE(pod["metadata"].contains("generateName"));
+      ASSERT_FALSE(pod["metadata"].contains("finalizers"));
       ASSERT_FALSE(pod.contains("spec"));
       ASSERT_FALSE(pod["status"].contains("conditions"));
       ASSERT_FALSE(pod["status"].contains("podIP"));
@@ -147,13 +191,33 @@ TEST(TrainingCacheProjection, TheDecisionIsTheSameFromReducedJobsAndPods) {
 }
 
 TEST(TrainingCacheProjection, KeepsIdentityStatusAndSuspendAndToleratesAnyValue) {
-  Json job = {{"metadata", {{"name", "j"}, {"uid", "u"}, {"annotations", {{"a", "b"}}}}},
-              {"spec", {{"suspend", true}, {"template", {{"spec", Json::object()}}}}},
-              {"status", {{"active", 1}}}};
+  Json job = {
+      {"metadata",
+       {{"name", "j"},
+        {"uid", "u"},
+        {"generation", 2},
+        {"annotations", {{"a", "b"}}},
+        {"labels", {{"mlops.dev/model", "iris"}, {"team", "ml"}}}}},
+      {"spec", {{"suspend", true}, {"parallelism", 1}, {"template", {{"spec", Json::object()}}}}},
+      {"status",
+       {{"active", 1},
+        {"ready", 1},
+        {"conditions", Json::array({{{"type", "Suspended"},
+                                     {"status", "True"},
+                                     {"lastProbeTime", "t1"},
+                                     {"lastTransitionTime", "t2"}},
+                                    "odd"})}}}};
   keepWhatTrainingReadsOfJob(job);
-  EXPECT_EQ(job, (Json{{"metadata", {{"name", "j"}, {"uid", "u"}}},
-                       {"spec", {{"suspend", true}}},
-                       {"status", {{"active", 1}}}}));
+  EXPECT_EQ(
+      job,
+      (Json{
+          {"metadata", {{"name", "j"}, {"uid", "u"}, {"labels", {{"mlops.dev/model", "iris"}}}}},
+          {"spec", {{"suspend", true}}},
+          {"status",
+           {{"active", 1},
+            {"conditions",
+             Json::array({{{"type", "Suspended"}, {"status", "True"}, {"lastTransitionTime", "t2"}},
+                          "odd"})}}}}));
   Json pod = {{"metadata", {{"name", "p"}}},
               {"spec", {{"containers", Json::array()}}},
               {"status",
@@ -178,7 +242,8 @@ TEST(TrainingCacheProjection, KeepsIdentityStatusAndSuspendAndToleratesAnyValue)
                                                        3})}}}}));
   for (Json odd :
        {Json(), Json(3), Json("x"), Json::array({1}), Json{{"spec", 1}}, Json{{"metadata", "x"}},
-        Json{{"status", "x"}}, Json{{"status", {{"containerStatuses", "x"}}}}}) {
+        Json{{"metadata", {{"labels", "x"}}}}, Json{{"status", "x"}},
+        Json{{"status", {{"conditions", "x"}}}}, Json{{"status", {{"containerStatuses", "x"}}}}}) {
     Json copy = odd;
     keepWhatTrainingReadsOfJob(copy);
     keepWhatTrainingReadsOfPod(odd);
