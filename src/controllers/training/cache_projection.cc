@@ -10,7 +10,15 @@ namespace {
 
 using Json = nlohmann::json;
 
-constexpr std::string_view kOwnLabelPrefix = "mlops.dev/";
+// The labels this operator sets on its Jobs and their pods; the informers
+// select on two of them (app.kubernetes.io/managed-by, /component), and the
+// cache filters by those selectors again when read.
+constexpr std::string_view kOwnLabelPrefixes[] = {"mlops.dev/", "app.kubernetes.io/"};
+
+bool isOwnLabel(const std::string& key) {
+  return std::any_of(std::begin(kOwnLabelPrefixes), std::end(kOwnLabelPrefixes),
+                     [&](std::string_view prefix) { return key.rfind(prefix, 0) == 0; });
+}
 
 // Erases every member of `obj` (an object) whose name is not in `keep`.
 void keepOnly(Json& obj, std::initializer_list<std::string_view> keep) {
@@ -25,7 +33,8 @@ void keepOnly(Json& obj, std::initializer_list<std::string_view> keep) {
 
 // Of the metadata, the identity, the owners (the decision checks which Job
 // controls a pod; the Job's owner maps it to its run) and this operator's
-// own labels (a pod's run label is an index). Annotations, managedFields,
+// own labels (a pod's run label is an index, and the informers' selectors
+// are read again from the cache). Annotations, managedFields,
 // finalizers, generateName and the labels the Job controller stamps on
 // every pod (its UID twice, its name twice) are not read.
 void keepWhatTrainingReadsOfMetadata(Json& obj) {
@@ -38,7 +47,7 @@ void keepWhatTrainingReadsOfMetadata(Json& obj) {
   auto labels = meta->find("labels");
   if (labels != meta->end() && labels->is_object()) {
     for (auto it = labels->begin(); it != labels->end();) {
-      it = it.key().rfind(kOwnLabelPrefix, 0) == 0 ? std::next(it) : labels->erase(it);
+      it = isOwnLabel(it.key()) ? std::next(it) : labels->erase(it);
     }
   }
 }

@@ -3,8 +3,10 @@
 // There is one Job and at least one Pod per run, so they are most of the
 // cache. The decision (decide.h) reads of them:
 //   - metadata: the identity (name, namespace, uid, resourceVersion,
-//     creationTimestamp, deletionTimestamp), the owner references and this
-//     operator's own labels (mlops.dev/...: a pod's run label is an index);
+//     creationTimestamp, deletionTimestamp), the owner references and the
+//     labels this operator sets (mlops.dev/..., app.kubernetes.io/...: a
+//     pod's run label is an index, and reads from the cache check the
+//     informers' selectors again);
 //   - a Job's spec.suspend, and its status counts, start and completion
 //     times and conditions (type, status, reason, message and transition
 //     time; not the probe time, rewritten on every sync);

@@ -425,20 +425,28 @@ Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request,
   return result;
 }
 
+runtime::InformerOptions trainingJobInformerOptions() {
+  runtime::InformerOptions o;
+  o.labelSelector = kTrainingJobSelector;
+  o.transform = {"training-job", keepWhatTrainingReadsOfJob};
+  return o;
+}
+
+runtime::InformerOptions trainingPodInformerOptions() {
+  runtime::InformerOptions o;
+  o.labelSelector = kTrainingPodSelector;
+  o.transform = {"training-pod", keepWhatTrainingReadsOfPod};
+  return o;
+}
+
 Status setupTrainingRunController(runtime::Manager& manager,
                                   const TrainingRunControllerOptions& options) {
-  runtime::InformerOptions jobOptions;
-  jobOptions.labelSelector = kTrainingJobSelector;
-  jobOptions.transform = {"training-job", keepWhatTrainingReadsOfJob};
-  runtime::InformerOptions podOptions;
-  podOptions.labelSelector = kTrainingPodSelector;
-  podOptions.transform = {"training-pod", keepWhatTrainingReadsOfPod};
   runtime::InformerOptions eventOptions;
   eventOptions.fieldSelector = kJobFailedCreateEvents;
   TrainingRunInformers informers{
       manager.informer(kube::resources::kTrainingRuns),
-      manager.informer(kube::resources::kJobs, jobOptions),
-      manager.informer(kube::resources::kPods, podOptions),
+      manager.informer(kube::resources::kJobs, trainingJobInformerOptions()),
+      manager.informer(kube::resources::kPods, trainingPodInformerOptions()),
       manager.informer(kube::resources::kModelVersions),
       manager.informer(kube::resources::kEvents, eventOptions),
   };

@@ -84,6 +84,11 @@ inline constexpr const char* kTrainingPodSelector = "app.kubernetes.io/component
 // Job has no pod, which cost a LIST every 15 s per podless run.
 inline constexpr const char* kJobFailedCreateEvents = "involvedObject.kind=Job,reason=FailedCreate";
 
+// The options of the Job and Pod informers: their selection and what of
+// each object they keep (cache_projection.h).
+runtime::InformerOptions trainingJobInformerOptions();
+runtime::InformerOptions trainingPodInformerOptions();
+
 // Indexes the controller reads through IndexedReader::byIndex (values are
 // "namespace/value").
 inline constexpr const char* kPodsByTrainingRun = "trainingRun";  // label mlops.dev/training-run

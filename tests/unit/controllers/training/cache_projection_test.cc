@@ -162,7 +162,8 @@ TEST(TrainingCacheProjection, TheDecisionIsTheSameFromReducedJobsAndPods) {
     }
     for (const Json& pod : reduced.pods) {
       ASSERT_EQ(pod["metadata"]["labels"],
-                (Json{{"mlops.dev/training-run", job["metadata"]["name"]}}));
+                (Json{{"app.kubernetes.io/component", "training"},
+                      {"mlops.dev/training-run", job["metadata"]["name"]}}));
       ASSERT_FALSE(pod["metadata"].contains("generateName"));
       ASSERT_FALSE(pod["metadata"].contains("finalizers"));
       ASSERT_FALSE(pod.contains("spec"));
@@ -197,7 +198,11 @@ TEST(TrainingCacheProjection, KeepsIdentityStatusAndSuspendAndToleratesAnyValue)
         {"uid", "u"},
         {"generation", 2},
         {"annotations", {{"a", "b"}}},
-        {"labels", {{"mlops.dev/model", "iris"}, {"team", "ml"}}}}},
+        {"labels",
+         {{"mlops.dev/model", "iris"},
+          {"app.kubernetes.io/managed-by", "mlops-operator"},
+          {"job-name", "j"},
+          {"team", "ml"}}}}},
       {"spec", {{"suspend", true}, {"parallelism", 1}, {"template", {{"spec", Json::object()}}}}},
       {"status",
        {{"active", 1},
@@ -211,7 +216,11 @@ TEST(TrainingCacheProjection, KeepsIdentityStatusAndSuspendAndToleratesAnyValue)
   EXPECT_EQ(
       job,
       (Json{
-          {"metadata", {{"name", "j"}, {"uid", "u"}, {"labels", {{"mlops.dev/model", "iris"}}}}},
+          {"metadata",
+           {{"name", "j"},
+            {"uid", "u"},
+            {"labels",
+             {{"mlops.dev/model", "iris"}, {"app.kubernetes.io/managed-by", "mlops-operator"}}}}},
           {"spec", {{"suspend", true}}},
           {"status",
            {{"active", 1},

@@ -55,12 +55,11 @@ class TrainingRunReconcilerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     runs_ = std::make_unique<Informer>(fake_, fake_, kube::resources::kTrainingRuns);
-    runtime::InformerOptions jobOptions;
-    jobOptions.labelSelector = kTrainingJobSelector;
-    jobs_ = std::make_unique<Informer>(fake_, fake_, kube::resources::kJobs, jobOptions);
-    runtime::InformerOptions podOptions;
-    podOptions.labelSelector = kTrainingPodSelector;
-    pods_ = std::make_unique<Informer>(fake_, fake_, kube::resources::kPods, podOptions);
+    // As the controller's setup wires them: selected and reduced.
+    jobs_ = std::make_unique<Informer>(fake_, fake_, kube::resources::kJobs,
+                                       trainingJobInformerOptions());
+    pods_ = std::make_unique<Informer>(fake_, fake_, kube::resources::kPods,
+                                       trainingPodInformerOptions());
     mvs_ = std::make_unique<Informer>(fake_, fake_, kube::resources::kModelVersions);
     runtime::InformerOptions eventOptions;
     eventOptions.fieldSelector = kJobFailedCreateEvents;
