@@ -1,8 +1,11 @@
 #include "kube/rest_client.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <future>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,6 +19,7 @@
 #include <pplx/threadpool.h>
 
 #include "kube/api_error.h"
+#include "kube/cpprest_body_guard.h"
 #include "kube/cpprest_scheduler.h"
 #include "kube/tls_context.h"
 #include "kube/utf8.h"
@@ -34,6 +38,7 @@ constexpr const char* kApplyPatch = "application/apply-patch+yaml";
 
 // Error bodies are only quoted in messages; more than this is not read.
 constexpr size_t kMaxErrorBodyBytes = size_t{1} * 1024 * 1024;
+constexpr uint64_t kNoBodyLimit = std::numeric_limits<uint64_t>::max();
 
 struct ServerAddress {
   std::string url;   // as configured, without a trailing slash
@@ -182,28 +187,40 @@ void observeCompletion(http::http_response& response) {
   });
 }
 
-// Reads a reply body of at most `limit` bytes. A longer body is abandoned:
-// `cts` is cancelled, which closes the connection so cpprestsdk stops
-// buffering it. With `truncate` the first `limit` bytes are returned, else
-// nullopt. Throws what cpprestsdk throws (callers translate it).
+// Reads a reply body of at most `limit` bytes. A longer body is abandoned
+// through `guard` (installed on the request with the same limit), which ends
+// it on cpprestsdk's I/O thread (cpprest_body_guard.h says why not by
+// cancelling). With `truncate` the first `limit` bytes (or what had arrived
+// when the guard cut the body) are returned, else nullopt. Throws what
+// cpprestsdk throws for other failures (callers translate it).
 std::optional<std::string> readBody(http::http_response& response, size_t limit, bool truncate,
-                                    pplx::cancellation_token_source& cts) {
+                                    BodyGuard& guard) {
   uint64_t declared = 0;
   if (response.headers().match(http::header_names::content_length, declared) && declared > limit &&
       !truncate) {
-    cts.cancel();
+    guard.abandon();
     return std::nullopt;
   }
   concurrency::streams::streambuf<uint8_t> body = response.body().streambuf();
   std::string out;
   std::vector<uint8_t> chunk(size_t{64} * 1024);
   while (true) {
-    const size_t got = body.getn(chunk.data(), chunk.size()).get();
+    size_t got = 0;
+    try {
+      got = body.getn(chunk.data(), chunk.size()).get();
+    } catch (...) {
+      if (!guard.cut()) {
+        throw;
+      }
+    }
+    if (guard.cut()) {  // however the stream ended, the body is incomplete
+      return truncate ? std::optional<std::string>(std::move(out)) : std::nullopt;
+    }
     if (got == 0) {
       return out;
     }
     if (out.size() + got > limit) {
-      cts.cancel();
+      guard.abandon();
       if (!truncate) {
         return std::nullopt;
       }
@@ -758,6 +775,8 @@ class RestClient final : public Client {
     auto cts = std::make_shared<pplx::cancellation_token_source>();
     // Until the stream is handed out, the caller's token can abandon it.
     CancelLink link(opts.cancel, *cts);
+    // Only an error reply's body is limited; a watch's stream is not.
+    std::shared_ptr<BodyGuard> guard = BodyGuard::install(*req, kNoBodyLimit);
     std::unique_ptr<http_client> client;
     http::http_response response;
     int status = 0;
@@ -783,9 +802,9 @@ class RestClient final : public Client {
         // timeout too, not the stream's idle timeout, and is read only up to
         // kMaxErrorBodyBytes. The read runs as a task so that the timeout
         // (and a cancelled `cts`, which closes the connection) end it.
-        pplx::task<std::optional<std::string>> body = pplx::create_task([response, cts]() {
+        pplx::task<std::optional<std::string>> body = pplx::create_task([response, guard]() {
           http::http_response reply = response;  // shares the same reply
-          return readBody(reply, kMaxErrorBodyBytes, /*truncate=*/true, *cts);
+          return readBody(reply, kMaxErrorBodyBytes, /*truncate=*/true, *guard);
         });
         if (!finishesWithin(body, requestTimeout)) {
           cts->cancel();
@@ -868,14 +887,21 @@ class RestClient final : public Client {
     int status = 0;
     pplx::cancellation_token_source cts;
     CancelLink link(cancel, cts);
+    // The limit depends on the status, not known yet: the guard holds the
+    // larger one, and readBody abandons an error reply at its own.
+    std::shared_ptr<BodyGuard> guard = BodyGuard::install(
+        *req, std::max(transport_->config().maxResponseBytes, kMaxErrorBodyBytes));
     try {
       http::http_response response = http_->request(*req, cts.get_token()).get();
       status = response.status_code();
       observeCompletion(response);
       const bool success = status >= 200 && status <= 299;
       const size_t limit = success ? transport_->config().maxResponseBytes : kMaxErrorBodyBytes;
-      std::optional<std::string> bytes = readBody(response, limit, /*truncate=*/!success, cts);
+      std::optional<std::string> bytes = readBody(response, limit, /*truncate=*/!success, *guard);
       transport_->observe(method, status);
+      if (cancel != nullptr && cancel->cancelled()) {
+        return makeError(ErrorCode::kCancelled, what + ": cancelled");
+      }
       if (!bytes) {
         return makeError(ErrorCode::kInternal, what + ": the server's answer is larger than " +
                                                    std::to_string(limit) + " bytes (HTTP " +

@@ -22,6 +22,7 @@
 #include <cpprest/uri_builder.h>
 #include <pplx/pplxtasks.h>
 
+#include "kube/cpprest_body_guard.h"
 #include "kube/cpprest_scheduler.h"
 #include "kube/system_trust.h"
 #include "prometheus/parse.h"
@@ -207,18 +208,21 @@ class AbandonedReads : public std::enable_shared_from_this<AbandonedReads> {
 // Reads a body of at most `limit` bytes by `deadline`, in the caller's
 // thread: a read blocked inside a pplx continuation would hold one of the
 // threads cpprestsdk also needs to deliver the bytes. A longer body is
-// abandoned (`cts` is cancelled, which closes the connection so cpprestsdk
-// stops buffering it); with `truncate` its first `limit` bytes are kept
-// instead. Content-Length only lets us give up early. Throws what
-// cpprestsdk throws (the caller translates it).
+// abandoned through `guard` (installed on the request with the same limit),
+// which ends it on cpprestsdk's I/O thread (cpprest_body_guard.h says why
+// not by cancelling); with `truncate` its first `limit` bytes (or what had
+// arrived when the guard cut it) are kept instead. Content-Length only lets
+// us give up early. A read still pending at the deadline has no bytes
+// flowing to end it on: `cts` is cancelled, which closes the connection.
+// Throws what cpprestsdk throws (the caller translates it).
 Body readBody(const http::http_response& response, std::size_t limit, bool truncate,
               SteadyClock::time_point deadline, pplx::cancellation_token_source& cts,
-              AbandonedReads& abandoned) {
+              kube::BodyGuard& guard, AbandonedReads& abandoned) {
   Body out;
   uint64_t declared = 0;
   if (!truncate && response.headers().match(http::header_names::content_length, declared) &&
       declared > limit) {
-    cts.cancel();
+    guard.abandon();
     out.outcome = Body::Outcome::kTooLarge;
     return out;
   }
@@ -230,17 +234,32 @@ Body readBody(const http::http_response& response, std::size_t limit, bool trunc
     pplx::task<std::size_t> read =
         stream.getn(chunk->data(), chunk->size()).then([chunk](std::size_t n) { return n; });
     if (!finishesWithin(read, remaining(deadline))) {
+      guard.abandon();
       cts.cancel();
       abandoned.add(read);
       out.outcome = Body::Outcome::kTimedOut;
       return out;
     }
-    const std::size_t got = read.get();
+    std::size_t got = 0;
+    try {
+      got = read.get();
+    } catch (...) {
+      if (!guard.cut()) {
+        throw;
+      }
+    }
+    if (guard.cut()) {  // however the stream ended, the body is incomplete
+      if (!truncate) {
+        out.outcome = Body::Outcome::kTooLarge;
+        out.bytes.clear();
+      }
+      return out;
+    }
     if (got == 0) {
       return out;
     }
     if (out.bytes.size() + got > limit) {
-      cts.cancel();
+      guard.abandon();
       if (!truncate) {
         out.outcome = Body::Outcome::kTooLarge;
         out.bytes.clear();
@@ -422,6 +441,10 @@ class HttpQueryClient final : public QueryClient {
     // its answer would never hit it.
     const SteadyClock::time_point deadline = SteadyClock::now() + options_.timeout;
     pplx::cancellation_token_source cts;
+    // The limit depends on the status, not known yet: the guard holds the
+    // larger one, and readBody abandons an error reply at its own.
+    std::shared_ptr<kube::BodyGuard> guard = kube::BodyGuard::install(
+        req, std::max<std::size_t>(options_.maxResponseBytes, kMaxErrorBodyBytes));
     int status = 0;
     Body body;
     try {
@@ -435,9 +458,9 @@ class HttpQueryClient final : public QueryClient {
       status = response.status_code();
       const bool success = status >= 200 && status <= 299;
       body = success ? readBody(response, options_.maxResponseBytes, /*truncate=*/false, deadline,
-                                cts, *abandoned_)
+                                cts, *guard, *abandoned_)
                      : readBody(response, std::min(options_.maxResponseBytes, kMaxErrorBodyBytes),
-                                /*truncate=*/true, deadline, cts, *abandoned_);
+                                /*truncate=*/true, deadline, cts, *guard, *abandoned_);
     } catch (...) {
       return transportError(std::current_exception());
     }
@@ -501,8 +524,8 @@ class HttpQueryClient final : public QueryClient {
       }
       return makeError(ErrorCode::kUnavailable, where + ": " + detail);
     } catch (const pplx::task_canceled&) {
-      // Only our own cancellation (a body over the limit, or the deadline)
-      // cancels; the deadline is reported by the caller.
+      // Only our own cancellation (the deadline) cancels; the caller reports
+      // it as a timeout.
       return makeError(ErrorCode::kUnavailable, where + ": the request was abandoned");
     } catch (const web::uri_exception& e) {
       return makeError(ErrorCode::kInvalidArgument, where + ": bad request URI: " + e.what());

@@ -10,7 +10,9 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "fake_clock.h"
 #include "kube/utf8.h"
@@ -933,6 +935,56 @@ TEST(RestClientNeverThrowsTest, HugeBodiesAreAbandoned) {
   FakeApiServer small([](const HttpRequest&, ResponseWriter& w) { w.send(200, "{}"); });
   auto again = clientFor(small.url(), [](ClientConfig& c) { c.maxResponseBytes = 1024 * 1024; });
   EXPECT_TRUE(again->get(resources::kConfigMaps, "ns", "x").ok());
+}
+
+// An endless body over the limit is ended by the client (on cpprestsdk's I/O
+// thread, cpprest_body_guard.h): the server sees the connection go soon
+// after the limit, instead of the client buffering whatever it is sent; and
+// the client keeps working, however often it happens.
+TEST(RestClientNeverThrowsTest, AnEndlessBodyIsCutOffSoonAfterTheLimit) {
+  constexpr size_t kBlock = size_t{64} * 1024;
+  constexpr size_t kMostSent = size_t{64} * 1024 * 1024;
+  std::mutex mu;
+  std::vector<size_t> sentBeforeHangUp;
+  FakeApiServer server([&](const HttpRequest& req, ResponseWriter& w) {
+    if (!req.path.ends_with("/endless")) {
+      w.send(200, "{}");
+      return;
+    }
+    const std::string block(kBlock, ' ');
+    size_t sent = 0;
+    w.startChunked(200);
+    while (sent < kMostSent && w.chunk(block)) {
+      sent += kBlock;
+    }
+    std::lock_guard lock(mu);
+    sentBeforeHangUp.push_back(sent);
+  });
+  auto client = clientFor(server.url(), [](ClientConfig& c) { c.maxResponseBytes = 1024 * 1024; });
+  constexpr int kTries = 5;
+  for (int i = 0; i < kTries; ++i) {
+    Result<Json> r = client->get(resources::kConfigMaps, "ns", "endless");
+    ASSERT_FALSE(r.ok()) << i;
+    EXPECT_NE(r.error().message.find("larger than 1048576 bytes"), std::string::npos)
+        << r.error().message;
+    EXPECT_TRUE(client->get(resources::kConfigMaps, "ns", "small").ok()) << i;
+  }
+  // Each stream ends once its writes fail: wait for the last one.
+  for (int waited = 0; waited < 200; ++waited) {
+    {
+      std::lock_guard lock(mu);
+      if (sentBeforeHangUp.size() == kTries) {
+        break;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::lock_guard lock(mu);
+  ASSERT_EQ(sentBeforeHangUp.size(), size_t{kTries});
+  for (size_t sent : sentBeforeHangUp) {
+    // The limit, plus what the sockets' buffers on both ends hold.
+    EXPECT_LT(sent, kMostSent / 2) << "the client kept reading past its limit";
+  }
 }
 
 TEST(RestClientNeverThrowsTest, HostileWatchLinesAreErrorsAndTheStreamGoesOn) {

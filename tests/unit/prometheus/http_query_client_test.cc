@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -171,6 +172,58 @@ TEST(PrometheusHttpClient, BodyLargerThanTheLimitIsAbandoned) {
   Result<QueryResult> r = roomy->query("chunked");
   ASSERT_TRUE(r.ok()) << r.error().toString();
   EXPECT_EQ(r->stringValue.size(), 300000u);
+}
+
+// An endless answer over the limit is ended by the client (on cpprestsdk's
+// I/O thread, kube/cpprest_body_guard.h): the server sees the connection go
+// soon after the limit, and the client keeps working.
+TEST(PrometheusHttpClient, AnEndlessAnswerIsCutOffSoonAfterTheLimit) {
+  constexpr std::size_t kBlock = std::size_t{64} * 1024;
+  constexpr std::size_t kMostSent = std::size_t{64} * 1024 * 1024;
+  std::mutex mu;
+  std::vector<std::size_t> sentBeforeHangUp;
+  FakeApiServer server([&](const HttpRequest& req, ResponseWriter& w) {
+    if (req.param("query") != "endless") {
+      w.send(200, kOneSeries);
+      return;
+    }
+    const std::string block(kBlock, ' ');
+    std::size_t sent = 0;
+    w.startChunked(200);
+    while (sent < kMostSent && w.chunk(block)) {
+      sent += kBlock;
+    }
+    std::lock_guard lock(mu);
+    sentBeforeHangUp.push_back(sent);
+  });
+  ClientOptions o;
+  o.url = server.url();
+  o.maxResponseBytes = std::size_t{1024} * 1024;
+  o.timeout = 20s;  // the limit, not the deadline, must end it
+  auto client = clientFor(o);
+  constexpr int kTries = 5;
+  for (int i = 0; i < kTries; ++i) {
+    Result<QueryResult> r = client->query("endless");
+    ASSERT_FALSE(r.ok()) << i;
+    EXPECT_NE(r.error().message.find("response larger than 1048576 bytes"), std::string::npos)
+        << r.error().message;
+    EXPECT_TRUE(client->query("up").ok()) << i;
+  }
+  for (int waited = 0; waited < 200; ++waited) {
+    {
+      std::lock_guard lock(mu);
+      if (sentBeforeHangUp.size() == kTries) {
+        break;
+      }
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  std::lock_guard lock(mu);
+  ASSERT_EQ(sentBeforeHangUp.size(), std::size_t{kTries});
+  for (std::size_t sent : sentBeforeHangUp) {
+    // The limit, plus what the sockets' buffers on both ends hold.
+    EXPECT_LT(sent, kMostSent / 2) << "the client kept reading past its limit";
+  }
 }
 
 TEST(PrometheusHttpClient, DeadlineCoversTheWholeAnswer) {
