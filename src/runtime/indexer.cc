@@ -1,34 +1,13 @@
 #include "runtime/indexer.h"
 
-#include <cstdint>
-
 #include "runtime/object.h"
 
 namespace mlops::runtime {
 
 namespace {
 
-// CBOR keeps the JSON value exactly (unsigned, signed and float numbers stay
-// apart; strings are not re-validated), and decodes without a parser's
-// tokenizing. The string is sized to the encoding (a vector grown by
-// to_cbor keeps up to twice its size in capacity).
-std::string encode(const nlohmann::json& obj) {
-  std::vector<std::uint8_t> bytes;
-  nlohmann::json::to_cbor(obj, bytes);
-  return {bytes.begin(), bytes.end()};
-}
-
-// Only our own encodings are decoded, so this cannot fail; a failure would
-// still not throw (allow_exceptions=false gives a discarded value) and reads
-// as an absent object.
-std::optional<nlohmann::json> decode(const std::string& encoded) {
-  nlohmann::json obj = nlohmann::json::from_cbor(encoded, true, false);
-  if (obj.is_discarded()) {
-    return std::nullopt;
-  }
-  return obj;
-}
-
+// Only our own encodings are decoded (decodeCompact), so that cannot fail;
+// a failure would still not throw and reads as an absent object.
 ObjectPtr share(std::optional<nlohmann::json> obj) {
   return obj ? std::make_shared<const nlohmann::json>(std::move(*obj)) : nullptr;
 }
@@ -123,7 +102,7 @@ Status Indexer::addIndex(const std::string& name, IndexDefinition definition) {
   index.description = std::move(definition.description);
   index.fn = std::move(definition.fn);
   for (const Item& item : items_) {
-    if (auto obj = decode(item.second)) {
+    if (auto obj = decodeCompact(item.second, keyTable_)) {
       for (const auto& value : valuesOf(index, *obj)) {
         index.keysByValue[value].insert(&item);
       }
@@ -143,7 +122,7 @@ std::optional<nlohmann::json> Indexer::getCopy(const std::string& key) const {
   if (it == items_.end()) {
     return std::nullopt;
   }
-  return decode(it->second);
+  return decodeCompact(it->second, keyTable_);
 }
 
 ObjectPtr Indexer::get(const std::string& key) const {
@@ -155,7 +134,7 @@ std::vector<nlohmann::json> Indexer::listCopy() const {
   std::vector<nlohmann::json> out;
   out.reserve(items_.size());
   for (const auto& [key, encoded] : items_) {
-    if (auto obj = decode(encoded)) {
+    if (auto obj = decodeCompact(encoded, keyTable_)) {
       out.push_back(std::move(*obj));
     }
   }
@@ -202,7 +181,7 @@ Result<std::vector<nlohmann::json>> Indexer::byIndexCopy(const std::string& name
     return out;
   }
   for (const Item* item : **keys) {
-    if (auto obj = decode(item->second)) {
+    if (auto obj = decodeCompact(item->second, keyTable_)) {
       out.push_back(std::move(*obj));
     }
   }
@@ -249,12 +228,14 @@ std::size_t Indexer::encodedBytes() const {
 }
 
 ObjectPtr Indexer::upsert(const std::string& key, const ObjectPtr& obj) {
-  std::string encoded = encode(*obj);
   std::unique_lock lock(mu_);
+  const std::size_t tableBefore = keyTable_.bytes();
+  std::string encoded = encodeCompact(*obj, keyTable_);
+  encodedBytes_ += keyTable_.bytes() - tableBefore;
   ObjectPtr previous;
   auto it = items_.find(key);
   if (it != items_.end()) {
-    previous = share(decode(it->second));
+    previous = share(decodeCompact(it->second, keyTable_));
     unindexLocked(*it, previous.get());
     encodedBytes_ = encodedBytes_ - it->second.size() + encoded.size();
     it->second = std::move(encoded);
@@ -272,28 +253,37 @@ ObjectPtr Indexer::remove(const std::string& key) {
   if (it == items_.end()) {
     return nullptr;
   }
-  ObjectPtr previous = share(decode(it->second));
+  ObjectPtr previous = share(decodeCompact(it->second, keyTable_));
   unindexLocked(*it, previous.get());
   encodedBytes_ -= it->second.size();
   items_.erase(it);
+  if (items_.empty()) {  // no encoding refers to the table any more
+    keyTable_ = KeyTable();
+    encodedBytes_ = 0;
+  }
   return previous;
 }
 
 std::vector<ObjectPtr> Indexer::replace(const std::map<std::string, ObjectPtr>& objects) {
-  std::map<std::string, std::string> next;
-  std::size_t nextBytes = 0;
-  for (const auto& [key, obj] : objects) {
-    nextBytes += next.emplace(key, encode(*obj)).first->second.size();
-  }
   std::unique_lock lock(mu_);
   std::vector<ObjectPtr> dropped;
   for (const auto& [key, encoded] : items_) {
     if (objects.count(key) == 0) {
-      if (ObjectPtr obj = share(decode(encoded))) {
+      if (ObjectPtr obj = share(decodeCompact(encoded, keyTable_))) {
         dropped.push_back(std::move(obj));
       }
     }
   }
+  // Every encoding is made anew, so the table starts anew too: keys only
+  // objects gone since the last relist used are forgotten.
+  KeyTable table;
+  std::map<std::string, std::string> next;
+  std::size_t nextBytes = 0;
+  for (const auto& [key, obj] : objects) {
+    nextBytes += next.emplace(key, encodeCompact(*obj, table)).first->second.size();
+  }
+  keyTable_ = std::move(table);
+  nextBytes += keyTable_.bytes();
   items_ = std::move(next);
   encodedBytes_ = nextBytes;
   for (auto& [name, index] : indexes_) {

@@ -5,15 +5,17 @@
 // from the *Copy functions) that stays valid and unchanged however the store
 // moves on.
 //
-// Objects are stored encoded (CBOR, the binary form of the same JSON value)
-// and decoded on every read. Why: a parsed nlohmann::json tree of a
-// Kubernetes object takes about five times the bytes of its text (a map node
-// and a string per key), and the cache holds thousands of objects that are
-// rarely read once settled. Measured on the objects a TrainingRun leaves
-// (`make bench`, bench/README.md): 11-13 KB per tree, 1.3-2.1 KB encoded;
-// decoding one costs about what parsing its text does (tens of
-// microseconds), a few times a deep copy, which a CacheReader read made
-// anyway. Index values are computed from the object as it is stored.
+// Objects are stored encoded (compact_json.h: a binary form of the same JSON
+// value whose object keys are numbers in a table the indexer keeps) and
+// decoded on every read. Why: a parsed nlohmann::json tree of a Kubernetes
+// object takes about five times the bytes of its text (a map node and a
+// string per key), and the cache holds thousands of objects that are rarely
+// read once settled. Measured on the objects a TrainingRun leaves (`make
+// bench`, bench/README.md): 11-13 KB per tree, 1.3-2.1 KB as CBOR, a third
+// less with the keys numbered; decoding one costs about what parsing its
+// text does (tens of microseconds), a few times a deep copy, which a
+// CacheReader read made anyway. Index values are computed from the object
+// as it is stored.
 //
 // An index maps each object to zero or more index values (an IndexFunc);
 // byIndex(name, value) returns the objects with that value. The "namespace"
@@ -51,6 +53,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/result.h"
+#include "runtime/compact_json.h"
 
 namespace mlops::runtime {
 
@@ -104,8 +107,9 @@ class Indexer {
   // no such index.
   Result<std::map<std::string, std::size_t>> countByIndex(const std::string& name) const;
   std::size_t size() const;
-  // Bytes of the stored encodings (not of the maps around them), kept as a
-  // running total: a scrape reads it for every informer.
+  // Bytes of the stored encodings and of their key table (not of the maps
+  // around them), kept as a running total: a scrape reads it for every
+  // informer.
   std::size_t encodedBytes() const;
 
   // Writers (the informer). Each returns the previous object, or nullptr.
@@ -137,8 +141,11 @@ class Indexer {
   Result<const ItemSet*> keysLocked(const std::string& name, const std::string& value) const;
 
   mutable std::shared_mutex mu_;
-  std::map<std::string, std::string> items_;  // key → the object's CBOR encoding
+  std::map<std::string, std::string> items_;  // key → the object's encoding
   std::size_t encodedBytes_ = 0;              // the sum of items_' encodings' sizes
+  // The encodings' object keys. Only grows: an encoding refers to its keys
+  // by number for as long as it is stored. Encoded and decoded under mu_.
+  KeyTable keyTable_;
   std::map<std::string, Index> indexes_;
 };
 

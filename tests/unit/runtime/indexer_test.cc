@@ -220,24 +220,45 @@ TEST(IndexerTest, StoresObjectsInAboutTheSizeOfTheirText) {
   EXPECT_LE(idx.encodedBytes(), textBytes);
 }
 
-// The running total equals the encodings' sum through every kind of write.
+// The running total equals the encodings' sum plus their key table through
+// every kind of write.
 TEST(IndexerTest, EncodedBytesFollowUpsertsRemovesAndReplace) {
+  // What the total should be: `held` encoded with a table that numbered
+  // the keys of everything in `seen` (fewer than 127 keys here, so each key
+  // takes one byte whatever its number).
+  auto expected = [](const std::vector<nlohmann::json>& seen,
+                     const std::vector<nlohmann::json>& held) {
+    KeyTable table;
+    for (const auto& obj : seen) {
+      encodeCompact(obj, table);
+    }
+    std::size_t total = 0;
+    for (const auto& obj : held) {
+      total += encodeCompact(obj, table).size();
+    }
+    return total + table.bytes();
+  };
   Indexer idx;
-  auto cborSize = [](const nlohmann::json& obj) { return nlohmann::json::to_cbor(obj).size(); };
   nlohmann::json a = configMap("ns", "a", {{"tier", "web"}});
   nlohmann::json b = configMap("ns", "b", {});
   idx.upsert("ns/a", ptr(a));
   idx.upsert("ns/b", ptr(b));
-  EXPECT_EQ(idx.encodedBytes(), cborSize(a) + cborSize(b));
-  a["data"] = {{"grown", std::string(300, 'x')}};
-  idx.upsert("ns/a", ptr(a));
-  EXPECT_EQ(idx.encodedBytes(), cborSize(a) + cborSize(b));
+  EXPECT_EQ(idx.encodedBytes(), expected({a, b}, {a, b}));
+  nlohmann::json grown = a;
+  grown["data"] = {{"grown", std::string(300, 'x')}};
+  idx.upsert("ns/a", ptr(grown));
+  EXPECT_EQ(idx.encodedBytes(), expected({a, b, grown}, {grown, b}));
   idx.remove("ns/b");
   idx.remove("ns/absent");
-  EXPECT_EQ(idx.encodedBytes(), cborSize(a));
+  EXPECT_EQ(idx.encodedBytes(), expected({a, b, grown}, {grown}));
+  // A relist encodes everything anew, with a new table.
   nlohmann::json c = configMap("ns", "c", {{"tier", "db"}});
   idx.replace({{"ns/b", ptr(b)}, {"ns/c", ptr(c)}});
-  EXPECT_EQ(idx.encodedBytes(), cborSize(b) + cborSize(c));
+  EXPECT_EQ(idx.encodedBytes(), expected({b, c}, {b, c}));
+  idx.remove("ns/b");
+  idx.remove("ns/c");
+  EXPECT_EQ(idx.encodedBytes(), 0u) << "an empty cache holds no key table";
+  idx.upsert("ns/a", ptr(a));
   idx.replace({});
   EXPECT_EQ(idx.encodedBytes(), 0u);
 }
