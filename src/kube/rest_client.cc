@@ -432,11 +432,12 @@ class RestWatchStream final : public WatchStream {
  public:
   RestWatchStream(std::shared_ptr<const Transport> transport, std::unique_ptr<http_client> client,
                   std::shared_ptr<pplx::cancellation_token_source> cts,
-                  http::http_response response, std::string what,
+                  std::shared_ptr<BodyGuard> guard, http::http_response response, std::string what,
                   std::chrono::milliseconds idleTimeout, const Clock& clock)
       : transport_(std::move(transport)),
         client_(std::move(client)),
         cts_(std::move(cts)),
+        guard_(std::move(guard)),
         response_(std::move(response)),
         what_(std::move(what)),
         idleTimeout_(idleTimeout),
@@ -502,6 +503,11 @@ class RestWatchStream final : public WatchStream {
       state_->cancelled = true;
     }
     state_->cv.notify_all();
+    // Abandoned first: cpprestsdk's I/O thread, finishing a read as we get
+    // here, then fails the request on its own thread instead of starting the
+    // next read, which our close below would race (cpprest_body_guard.h).
+    // The close is still needed for a stream that receives nothing.
+    guard_->abandon();
     cts_->cancel();
   }
 
@@ -587,6 +593,7 @@ class RestWatchStream final : public WatchStream {
   const std::shared_ptr<const Transport> transport_;
   const std::unique_ptr<http_client> client_;  // this watch's own connection
   const std::shared_ptr<pplx::cancellation_token_source> cts_;
+  const std::shared_ptr<BodyGuard> guard_;
   http::http_response response_;
   const std::string what_;
   const std::chrono::milliseconds idleTimeout_;
@@ -831,8 +838,8 @@ class RestClient final : public Client {
     }
     transport_->observe("GET", status);
     return std::unique_ptr<WatchStream>(std::make_unique<RestWatchStream>(
-        transport_, std::move(client), std::move(cts), std::move(response), what, idle,
-        *transport_->config().clock));
+        transport_, std::move(client), std::move(cts), std::move(guard), std::move(response), what,
+        idle, *transport_->config().clock));
   }
 
  private:

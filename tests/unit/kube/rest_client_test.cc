@@ -536,6 +536,35 @@ TEST(RestWatchTest, CancelFromAnotherThreadUnblocksNext) {
   server.stop();
 }
 
+// A stream cancelled while events keep arriving: the read that finishes as
+// the cancel comes must not start another on a connection being closed
+// (cpprest_body_guard.h). Under ThreadSanitizer in CI.
+TEST(RestWatchTest, CancelWhileEventsArriveEndsTheStream) {
+  FakeApiServer server([](const HttpRequest&, ResponseWriter& w) {
+    w.startChunked(200);
+    for (int i = 0; i < 100000; ++i) {
+      if (!w.chunk(event("ADDED", "cm-" + std::to_string(i), i + 1))) {
+        return;
+      }
+    }
+    w.endChunked();
+  });
+  auto client = clientFor(server.url());
+  for (int round = 0; round < 10; ++round) {
+    auto stream = client->watch(resources::kConfigMaps, "ns", {});
+    ASSERT_TRUE(stream.ok()) << stream.error().toString();
+    WatchStream* s = stream->get();
+    for (int i = 0; i < 50 * (round + 1); ++i) {
+      auto e = s->next();
+      ASSERT_TRUE(e.ok() && e->has_value()) << round << " " << i;
+    }
+    s->cancel();
+    Result<std::optional<WatchEvent>> after = s->next();
+    ASSERT_FALSE(after.ok());
+    EXPECT_EQ(after.error().code, ErrorCode::kCancelled);
+  }
+}
+
 // The idle timeout runs on the configured clock: a fake one here, moved by
 // the test, so the test neither waits for the timeout nor depends on how
 // fast the machine is. The server's timeoutSeconds is long (60 s), so the
