@@ -18,7 +18,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 
+#include <cpprest/http_headers.h>
 #include <cpprest/http_msg.h>
 
 namespace mlops::kube {
@@ -47,6 +49,42 @@ class BodyGuard {
   const uint64_t limit_;
   std::atomic<bool> abandoned_{false};
   std::atomic<bool> cut_{false};
+};
+
+// What a reader of a bounded body keeps of each read, shared by both
+// adapters so that a body over its limit ends the same way in each: through
+// the guard (abandon(), never a cancel), and with `truncate` as the first
+// `limit` bytes (or what had arrived when the guard cut it), without it as
+// kTooLarge with no bytes.
+class BoundedBody {
+ public:
+  enum class Step {
+    kRead,      // read on
+    kDone,      // bytes() is the body (cut at the limit with `truncate`)
+    kTooLarge,  // over the limit without `truncate`; bytes() is empty
+  };
+
+  BoundedBody(BodyGuard& guard, std::size_t limit, bool truncate)
+      : guard_(guard), limit_(limit), truncate_(truncate) {}
+
+  // Before the first read: a declared Content-Length over the limit ends a
+  // body that may not be truncated at once.
+  Step start(const web::http::http_headers& headers);
+  // After a read that delivered `got` bytes at `data` (0: the stream ended).
+  Step afterRead(const uint8_t* data, std::size_t got);
+  // In a catch block, after a read that threw: rethrows unless the guard cut
+  // the body (then the stream's error is only how the cut showed).
+  Step afterFailedRead();
+
+  std::string& bytes() { return bytes_; }
+
+ private:
+  Step cut();
+
+  BodyGuard& guard_;
+  const std::size_t limit_;
+  const bool truncate_;
+  std::string bytes_;
 };
 
 }  // namespace mlops::kube

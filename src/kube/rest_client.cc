@@ -188,47 +188,31 @@ void observeCompletion(http::http_response& response) {
 }
 
 // Reads a reply body of at most `limit` bytes. A longer body is abandoned
-// through `guard` (installed on the request with the same limit), which ends
-// it on cpprestsdk's I/O thread (cpprest_body_guard.h says why not by
-// cancelling). With `truncate` the first `limit` bytes (or what had arrived
-// when the guard cut the body) are returned, else nullopt. Throws what
-// cpprestsdk throws for other failures (callers translate it).
+// through `guard` (installed on the request with this limit or a larger
+// one), which ends it on cpprestsdk's I/O thread (cpprest_body_guard.h says
+// why not by cancelling). With `truncate` the first `limit` bytes (or what
+// had arrived when the guard cut the body) are returned, else nullopt.
+// Throws what cpprestsdk throws for other failures (callers translate it).
 std::optional<std::string> readBody(http::http_response& response, size_t limit, bool truncate,
                                     BodyGuard& guard) {
-  uint64_t declared = 0;
-  if (response.headers().match(http::header_names::content_length, declared) && declared > limit &&
-      !truncate) {
-    guard.abandon();
-    return std::nullopt;
-  }
-  concurrency::streams::streambuf<uint8_t> body = response.body().streambuf();
-  std::string out;
+  BoundedBody body(guard, limit, truncate);
+  BoundedBody::Step step = body.start(response.headers());
+  concurrency::streams::streambuf<uint8_t> stream = response.body().streambuf();
   std::vector<uint8_t> chunk(size_t{64} * 1024);
-  while (true) {
+  while (step == BoundedBody::Step::kRead) {
     size_t got = 0;
     try {
-      got = body.getn(chunk.data(), chunk.size()).get();
+      got = stream.getn(chunk.data(), chunk.size()).get();
     } catch (...) {
-      if (!guard.cut()) {
-        throw;
-      }
+      step = body.afterFailedRead();
+      continue;
     }
-    if (guard.cut()) {  // however the stream ended, the body is incomplete
-      return truncate ? std::optional<std::string>(std::move(out)) : std::nullopt;
-    }
-    if (got == 0) {
-      return out;
-    }
-    if (out.size() + got > limit) {
-      guard.abandon();
-      if (!truncate) {
-        return std::nullopt;
-      }
-      out.append(reinterpret_cast<const char*>(chunk.data()), limit - out.size());
-      return out;
-    }
-    out.append(reinterpret_cast<const char*>(chunk.data()), got);
+    step = body.afterRead(chunk.data(), got);
   }
+  if (step == BoundedBody::Step::kTooLarge) {
+    return std::nullopt;
+  }
+  return std::move(body.bytes());
 }
 
 // Cancels `cts` while it lives if `token` is (or gets) cancelled, so that a

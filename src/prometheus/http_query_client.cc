@@ -208,29 +208,24 @@ class AbandonedReads : public std::enable_shared_from_this<AbandonedReads> {
 // Reads a body of at most `limit` bytes by `deadline`, in the caller's
 // thread: a read blocked inside a pplx continuation would hold one of the
 // threads cpprestsdk also needs to deliver the bytes. A longer body is
-// abandoned through `guard` (installed on the request with the same limit),
-// which ends it on cpprestsdk's I/O thread (cpprest_body_guard.h says why
-// not by cancelling); with `truncate` its first `limit` bytes (or what had
-// arrived when the guard cut it) are kept instead. Content-Length only lets
-// us give up early. A read still pending at the deadline has no bytes
-// flowing to end it on: `cts` is cancelled, which closes the connection.
-// Throws what cpprestsdk throws (the caller translates it).
+// abandoned through `guard` (installed on the request with this limit or a
+// larger one), which ends it on cpprestsdk's I/O thread (cpprest_body_guard.h
+// says why not by cancelling); with `truncate` its first `limit` bytes (or
+// what had arrived when the guard cut it) are kept instead. Content-Length
+// only lets us give up early. A read still pending at the deadline has no
+// bytes flowing to end it on: `cts` is cancelled, which closes the
+// connection. Throws what cpprestsdk throws (the caller translates it).
 Body readBody(const http::http_response& response, std::size_t limit, bool truncate,
               SteadyClock::time_point deadline, pplx::cancellation_token_source& cts,
               kube::BodyGuard& guard, AbandonedReads& abandoned) {
   Body out;
-  uint64_t declared = 0;
-  if (!truncate && response.headers().match(http::header_names::content_length, declared) &&
-      declared > limit) {
-    guard.abandon();
-    out.outcome = Body::Outcome::kTooLarge;
-    return out;
-  }
+  kube::BoundedBody body(guard, limit, truncate);
+  kube::BoundedBody::Step step = body.start(response.headers());
   concurrency::streams::streambuf<uint8_t> stream = response.body().streambuf();
   // Shared with the read in flight: when the deadline abandons a read, the
   // buffer must live until cpprestsdk is done with it.
   auto chunk = std::make_shared<std::vector<uint8_t>>(std::size_t{64} * 1024);
-  while (true) {
+  while (step == kube::BoundedBody::Step::kRead) {
     pplx::task<std::size_t> read =
         stream.getn(chunk->data(), chunk->size()).then([chunk](std::size_t n) { return n; });
     if (!finishesWithin(read, remaining(deadline))) {
@@ -244,32 +239,16 @@ Body readBody(const http::http_response& response, std::size_t limit, bool trunc
     try {
       got = read.get();
     } catch (...) {
-      if (!guard.cut()) {
-        throw;
-      }
+      step = body.afterFailedRead();
+      continue;
     }
-    if (guard.cut()) {  // however the stream ended, the body is incomplete
-      if (!truncate) {
-        out.outcome = Body::Outcome::kTooLarge;
-        out.bytes.clear();
-      }
-      return out;
-    }
-    if (got == 0) {
-      return out;
-    }
-    if (out.bytes.size() + got > limit) {
-      guard.abandon();
-      if (!truncate) {
-        out.outcome = Body::Outcome::kTooLarge;
-        out.bytes.clear();
-        return out;
-      }
-      out.bytes.append(reinterpret_cast<const char*>(chunk->data()), limit - out.bytes.size());
-      return out;
-    }
-    out.bytes.append(reinterpret_cast<const char*>(chunk->data()), got);
+    step = body.afterRead(chunk->data(), got);
   }
+  if (step == kube::BoundedBody::Step::kTooLarge) {
+    out.outcome = Body::Outcome::kTooLarge;
+  }
+  out.bytes = std::move(body.bytes());
+  return out;
 }
 
 // ---------------------------------------------------------------------------
