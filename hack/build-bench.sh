@@ -12,7 +12,7 @@ bench="$here/../bench"
 
 log() { printf '[build-bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-export GOTOOLCHAIN=local CGO_ENABLED=0
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOCACHE="$GO_BUILD_CACHE"
 key="$( (go env GOVERSION; cd "$bench" && find . -name '*.go' -o -name go.mod -o -name go.sum |
   LC_ALL=C sort | xargs sha256sum) | sha256sum | cut -c1-16)"
 out="$MLOPS_CACHE/bin/bench-$key"

@@ -37,6 +37,7 @@ log "building ${need[*]} (cold build of the Kubernetes binaries: 10-25 minutes o
 export CGO_ENABLED=0
 export GOFLAGS="-trimpath -mod=readonly"
 export GOTOOLCHAIN=local
+export GOCACHE="$GO_BUILD_CACHE"
 minor="${KUBE_VERSION#v1.}"; minor="${minor%%.*}"
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=${KUBE_VERSION} \
  -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor} \

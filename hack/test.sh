@@ -17,12 +17,40 @@ jobs="${JOBS:-2}"
 build_dir="${BUILD_DIR:-build}"
 
 step() { printf '\n==> %s\n' "$*"; }
+# shellcheck source=versions.sh
+source hack/versions.sh
+
+# Free space where the clone and the caches live, printed at the start and
+# the end: a full disk otherwise shows only as a compiler crash or an image
+# import failing somewhere in the middle.
+disk_free() {
+  local line
+  line=$(df -h --output=avail,target "$PWD" | tail -n 1 | awk '{print $1 " free on " $2}')
+  echo "disk: $line (clone $PWD, caches $MLOPS_CACHE)"
+}
+# MLOPS_PRUNE=1 (.ci/run sets it): a CI clone is built and tested once, so
+# what no later step or run reuses is removed as soon as its step is done:
+# Go's compile cache once the Go programs are built (they are cached by
+# version) and each sanitizer and fuzz tree after its step (ccache keeps
+# their objects).
+prune() {
+  [ "${MLOPS_PRUNE:-}" = 1 ] || return 0
+  local path size
+  for path in "$@"; do
+    [ -e "$path" ] || continue
+    size=$(du -sh "$path" 2>/dev/null | cut -f1)
+    rm -rf "$path"
+    echo "pruned $path (${size:-?})"
+  done
+}
+disk_free
 
 step "tools (cached by version outside the clone)"
 hack/build-tools.sh
 # The benchmark's Go programs, for the bench smoke test (script.bench_smoke);
 # built here so a cold build is not counted against that test's timeout.
 hack/build-bench.sh >/dev/null
+prune "$GO_BUILD_CACHE"
 
 source hack/lib/plane-guard.sh
 plane_up_for_this_run
@@ -50,14 +78,17 @@ else
   # (hack/tsan.supp).
   step "sanitizers: ASan+UBSan on unit and integration tests"
   hack/test-sanitize.sh address || failed+=("ASan+UBSan")
+  prune build-asan
   step "sanitizers: TSan on unit and integration tests"
   SANITIZE_TARGETS="${CI_TSAN_TARGETS:-}" hack/test-sanitize.sh thread || failed+=("TSan")
+  prune build-tsan
 fi
 if [ "${MLOPS_SKIP_FUZZ:-}" = 1 ]; then
   step "fuzzing: SKIPPED (MLOPS_SKIP_FUZZ=1)"
 else
   step "fuzzing: each target for ${CI_FUZZ_SECONDS:-25}s"
   FUZZ_SECONDS="${CI_FUZZ_SECONDS:-25}" hack/fuzz.sh || failed+=("fuzzing")
+  prune build-fuzz
 fi
 
 step "unit, integration and end-to-end tests"
@@ -82,6 +113,7 @@ echo "${skipped:-(none)}"
 if [ "${MLOPS_REQUIRE_REAL_NODE:-}" = 1 ] && [ -n "$skipped" ]; then
   failed+=("tests skipped although MLOPS_REQUIRE_REAL_NODE=1")
 fi
+disk_free
 if [ ${#failed[@]} -gt 0 ]; then
   echo "make test: FAILED: ${failed[*]}"
   exit 1
