@@ -42,6 +42,16 @@ sock="$(
   printf '%s\n' "${REAL_NODE_CONTAINERD_ADDRESS:-}"
 )"
 ctr=(ctr --address "$sock" --namespace k8s.io)
+# An image's rootfs is hard links into the base, shared with every other
+# image built from it. Another build linking or unlinking them meanwhile (an
+# image of other inputs, the images test's own cache) changes their ctime, and
+# tar fails the archive with "file changed as we read it": hold build.sh's
+# lock while archiving (taken after build.sh has exited, which holds it too).
+exec 9>"$MLOPS_CACHE/images/.lock"
+if ! flock -n 9; then
+  log "another build holds $MLOPS_CACHE/images/.lock; waiting ..."
+  flock 9
+fi
 for name in trainer server; do
   upper=$(echo "$name" | tr '[:lower:]' '[:upper:]')
   dir_var="MLOPS_IMAGE_${upper}_DIR"
@@ -86,3 +96,4 @@ print("\n".join(out))' "$dir/image.json")
   fi
   printf 'MLOPS_IMAGE_%s_REF=%q\nMLOPS_IMAGE_%s_ID=%q\n' "$upper" "$imported_ref" "$upper" "$image_id"
 done
+exec 9>&-

@@ -11,6 +11,7 @@ Needs root (mount namespaces, chroot), as the base build does.
     /usr/bin/python3 -m unittest discover -s hack/images -p "test_*.py" -v
 """
 
+import fcntl
 import json
 import os
 import shlex
@@ -110,7 +111,17 @@ class ImagesTest(unittest.TestCase):
 
     def test_cache_key_follows_the_inputs(self):
         # A copy of the inputs and a cache of its own that borrows the real base
-        # (same base inputs, same key): only the image stage runs.
+        # (same base inputs, same key): only the image stage runs. Its images
+        # hard-link the base's files, which changes their ctime: the real
+        # cache's lock is held until they are gone again, so that no archive
+        # of a real image (hack/images/load.sh, under the same lock) reads the
+        # shared files meanwhile ("file changed as we read it").
+        base = BUILT["MLOPS_IMAGE_BASE_DIR"]
+        with open(os.path.join(os.path.dirname(base), ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._cache_key_follows_the_inputs(base)
+
+    def _cache_key_follows_the_inputs(self, base):
         with tempfile.TemporaryDirectory() as tmp:
             repo, cache = os.path.join(tmp, "repo"), os.path.join(tmp, "cache")
             for path in ("hack/versions.sh", "hack/images/build.sh", "hack/images/base.sh",
@@ -118,7 +129,6 @@ class ImagesTest(unittest.TestCase):
                          "examples/trainer/train.py", "examples/server/server.py"):
                 os.makedirs(os.path.dirname(os.path.join(repo, path)), exist_ok=True)
                 shutil.copy(os.path.join(REPO, path), os.path.join(repo, path))
-            base = BUILT["MLOPS_IMAGE_BASE_DIR"]
             os.makedirs(os.path.join(cache, "images"))
             os.symlink(base, os.path.join(cache, "images", os.path.basename(base)))
             script, env = os.path.join(repo, "hack/images/build.sh"), {"MLOPS_CACHE": cache}
