@@ -68,14 +68,12 @@ if [ "${MLOPS_SKIP_SANITIZE:-}" = 1 ]; then
 else
   # ASan+UBSan and TSan each over every unit test and the kube and runtime
   # integration tests (the script.* tests run no code of ours). TSan over
-  # all of them instead of only runtime_unit_tests (measured November 2026
-  # on the 2-core dev machine): its tests run 168 s (unit) + 130 s
-  # (integration) instead of 10 s; its build is a second full sanitizer
-  # tree, 25 s with a warm ccache but 37 min cold with the machine otherwise
-  # busy, so a cold CI run may need CI_TSAN_TARGETS=runtime_unit_tests to
-  # stay within its 45 minutes. The wider run found a data race in a test
-  # (version_registry_test.cc) and a cpprestsdk count TSan cannot see
-  # (hack/tsan.supp).
+  # all of them instead of only runtime_unit_tests: its tests run 37 s
+  # (unit) + 44 s (integration) and its tree builds in 17 s from a warm
+  # ccache, 12 min cold with -O1 -g and 9 min with -Og -g1 (December 2026,
+  # 2-core dev machine); CI_TSAN_TARGETS=runtime_unit_tests narrows it.
+  # The wider run found a data race in a test (version_registry_test.cc)
+  # and a cpprestsdk count TSan cannot see (hack/tsan.supp).
   step "sanitizers: ASan+UBSan on unit and integration tests"
   hack/test-sanitize.sh address || failed+=("ASan+UBSan")
   prune build-asan
