@@ -97,4 +97,4 @@ run: build ## Run the operator from build/ against the current KUBECONFIG.
 
 .PHONY: clean
 clean: ## Remove the build trees (the tool cache outside the clone stays).
-	@rm -rf $(BUILD_DIR) build-asan build-tsan build-fuzz
+	@rm -rf $(BUILD_DIR) $(BUILD_DIR)-lint build-asan build-tsan build-fuzz

@@ -49,50 +49,71 @@ trap 'rm -rf "$work"' EXIT
 # -timeout: one input taking 10 s is a hang worth a report.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
-failed=()
-figures=()
 for t in "${targets[@]}"; do
-  bin="$dir/fuzz/$t"
-  seeds="fuzz/corpus/${t%_fuzz}"
-  [ -x "$bin" ] || { echo "fuzz: no target $t" >&2; exit 2; }
-  [ -d "$seeds" ] || { echo "fuzz: no seed corpus $seeds" >&2; exit 2; }
-  mkdir -p "$work/$t/corpus" "$work/$t/artifacts"
-  printf '\n==> fuzz: %s for %ss\n' "$t" "$seconds"
-  dict=()
+  [ -x "$dir/fuzz/$t" ] || { echo "fuzz: no target $t" >&2; exit 2; }
+  [ -d "fuzz/corpus/${t%_fuzz}" ] || { echo "fuzz: no seed corpus fuzz/corpus/${t%_fuzz}" >&2; exit 2; }
+done
+
+# fuzz_one TARGET: fuzzes one target; writes what it has to say to
+# $work/TARGET/report, its figures to .../figure and "failed" to .../failed.
+fuzz_one() {
+  local t=$1 bin="$dir/fuzz/$1" seeds="fuzz/corpus/${1%_fuzz}"
+  local log="$work/$t/log" rc=0 dict=()
   [ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
-  log="$work/$t/log"
-  rc=0
   # The first corpus directory receives new inputs; the seeds are only read.
   # TMPDIR: kubeconfig_fuzz's scratch files go where the trap removes them.
   TMPDIR="$work/$t" "$bin" -max_total_time="$seconds" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
     -artifact_prefix="$work/$t/artifacts/" "${dict[@]}" \
     "$work/$t/corpus" "$seeds" >"$log" 2>&1 || rc=$?
-  # The last status line ("#123 DONE cov: ...") and the final stats.
-  grep -E '^#[0-9]+\s+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -n 1 || true
-  grep -E '^stat::' "$log" || true
+  {
+    printf '\n==> fuzz: %s for %ss\n' "$t" "$seconds"
+    # The last status line ("#123 DONE cov: ...") and the final stats.
+    grep -E '^#[0-9]+\s+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -n 1 || true
+    grep -E '^stat::' "$log" || true
+    if [ "$rc" -ne 0 ]; then
+      echo "fuzz: $t FAILED (exit $rc); the report:"
+      # The sanitizer or property report, without the mutation chatter.
+      grep -vE '^#[0-9]+\s|NEW_FUNC|^INFO:' "$log" | tail -n 60 || true
+      for a in "$work/$t/artifacts"/*; do
+        [ -f "$a" ] || continue
+        echo "fuzz: input $(basename "$a") ($(wc -c <"$a") bytes), base64:"
+        base64 -w 76 "$a"
+      done
+      echo failed >"$work/$t/failed"
+    elif [ "${FUZZ_UPDATE_CORPUS:-}" = 1 ]; then
+      local before
+      before=$(find "$seeds" -type f | wc -l)
+      "$bin" -merge=1 "$seeds" "$work/$t/corpus" >"$work/$t/merge.log" 2>&1
+      echo "fuzz: $seeds: $before -> $(find "$seeds" -type f | wc -l) inputs"
+    fi
+  } >"$work/$t/report" 2>&1
   # A run that crashes on a seed prints no status line: figures may be absent.
   last() { { grep -oE "$1" "$log" || true; } | tail -n 1 | cut -d' ' -f2; }
+  local execs rate cov ft corp
   execs=$(last 'number_of_executed_units: [0-9]+')
   rate=$(last 'exec/s: [0-9]+')
   cov=$(last 'cov: [0-9]+')
   ft=$(last 'ft: [0-9]+')
   corp=$(last 'corp: [0-9]+/[0-9]+[a-zA-Z]*')
-  figures+=("$t: ${execs:-?} executions in ${seconds}s (${rate:-?} exec/s), cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}")
-  if [ "$rc" -ne 0 ]; then
-    failed+=("$t")
-    echo "fuzz: $t FAILED (exit $rc); the report:"
-    # The sanitizer or property report, without the mutation chatter.
-    grep -vE '^#[0-9]+\s|NEW_FUNC|^INFO:' "$log" | tail -n 60 || true
-    for a in "$work/$t/artifacts"/*; do
-      [ -f "$a" ] || continue
-      echo "fuzz: input $(basename "$a") ($(wc -c <"$a") bytes), base64:"
-      base64 -w 76 "$a"
-    done
-  elif [ "${FUZZ_UPDATE_CORPUS:-}" = 1 ]; then
-    before=$(find "$seeds" -type f | wc -l)
-    "$bin" -merge=1 "$seeds" "$work/$t/corpus" >"$work/$t/merge.log" 2>&1
-    echo "fuzz: $seeds: $before -> $(find "$seeds" -type f | wc -l) inputs"
-  fi
+  echo "$t: ${execs:-?} executions in ${seconds}s (${rate:-?} exec/s), cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}" \
+    >"$work/$t/figure"
+}
+
+# A fuzzer uses one core, so JOBS targets run side by side: 8 targets take
+# 4 x FUZZ_SECONDS on 2 cores instead of 8 x. Their reports print in order.
+printf '\n==> fuzz: %d targets, %d at a time, %ss each\n' "${#targets[@]}" "$jobs" "$seconds"
+for t in "${targets[@]}"; do
+  mkdir -p "$work/$t/corpus" "$work/$t/artifacts"
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  fuzz_one "$t" &
+done
+wait
+failed=()
+figures=()
+for t in "${targets[@]}"; do
+  cat "$work/$t/report"
+  figures+=("$(cat "$work/$t/figure")")
+  [ ! -f "$work/$t/failed" ] || failed+=("$t")
 done
 
 printf '\n==> fuzz summary\n'

@@ -15,25 +15,29 @@ mapfile -t files < <(git ls-files 'src/*.cc' 'src/*.h' 'tests/*.cc' 'tests/*.h' 
 echo "clang-format: ${#files[@]} files"
 clang-format --dry-run --Werror "${files[@]}"
 
-[ -f "$build_dir/compile_commands.json" ] || cmake -S . -B "$build_dir" -G Ninja >/dev/null
+# clang-tidy needs each source file's own compile command; a unity build's
+# database lists its batches instead. So a tree of its own, configured file by
+# file and never built: only its compile_commands.json is used.
+lint_dir="${build_dir}-lint"
+cmake -S . -B "$lint_dir" -G Ninja -DCMAKE_UNITY_BUILD=OFF >/dev/null
 tidy_cache="$MLOPS_CACHE/clang-tidy"
 mkdir -p "$tidy_cache"
 mapfile -t sources < <(git ls-files 'src/*.cc')
-export build_dir tidy_cache
+export lint_dir tidy_cache
 tidy_one() { # file → exit status of clang-tidy; prints its findings
   local f=$1 flags key
   flags=$(python3 -c 'import json,sys,os
 for e in json.load(open(sys.argv[1])):
     if os.path.realpath(e["file"]) == os.path.realpath(sys.argv[2]):
         print(e.get("command") or " ".join(e["arguments"])); break' \
-    "$build_dir/compile_commands.json" "$f")
+    "$lint_dir/compile_commands.json" "$f")
   key=$( { cat .clang-tidy; echo "$flags" | sed -e 's/ -o [^ ]*//' -e "s|$PWD|.|g"; \
-    (cd "$build_dir" && eval "$(echo "$flags" | sed -e 's/^[^ ]*ccache //' -e 's/ -o [^ ]*/ -o -/' -e 's/ -c / -E /')" 2>/dev/null | grep -v '^#'); } \
+    (cd "$lint_dir" && eval "$(echo "$flags" | sed -e 's/^[^ ]*ccache //' -e 's/ -o [^ ]*/ -o -/' -e 's/ -c / -E /')" 2>/dev/null | grep -v '^#'); } \
     | sha256sum | cut -c1-40)
   if [ -f "$tidy_cache/$key" ]; then
     return 0
   fi
-  if clang-tidy -p "$build_dir" --quiet --warnings-as-errors='*' "$f" 2>/dev/null; then
+  if clang-tidy -p "$lint_dir" --quiet --warnings-as-errors='*' "$f" 2>/dev/null; then
     touch "$tidy_cache/$key"
   else
     echo "clang-tidy: findings in $f" >&2

@@ -61,8 +61,8 @@ for s in "${sanitizers[@]}"; do
   esac
   step "$name: build ($dir)"
   t0=$SECONDS
-  # The sanitizer trees build the tests only where they run; e2e tests and
-  # the operator binary come along because they share the libraries.
+  # The sanitizer trees hold the unit and integration tests only
+  # (tests/CMakeLists.txt); the operator binary comes along with the libraries.
   build_targets=()
   [ ${#targets[@]} -eq 0 ] || build_targets=(--target "${targets[@]}")
   if ! { cmake -S . -B "$dir" -G Ninja -DMLOPS_SANITIZE="$s" >/dev/null &&

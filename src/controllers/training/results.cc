@@ -40,13 +40,6 @@ std::string describe(const Json& v) {
   }
 }
 
-// A value quoted for a message, cut so that a hostile trainer cannot flood
-// the status.
-std::string quoted(const std::string& s) {
-  constexpr size_t kMax = 80;
-  return Json(truncateUtf8(s, kMax)).dump(-1, ' ', false, Json::error_handler_t::replace);
-}
-
 bool isBlank(std::string_view s) {
   return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
 }
@@ -84,12 +77,17 @@ Status checkDigest(const Json& holder, const char* field, const std::string& pat
   if (!isSha256Digest(d.get<std::string>())) {
     return invalid("results \"" + path +
                    "\" must be \"sha256:\" followed by 64 lowercase hex digits, got " +
-                   quoted(d.get<std::string>()));
+                   quotedForMessage(d.get<std::string>()));
   }
   return okStatus();
 }
 
 }  // namespace
+
+std::string quotedForMessage(const std::string& s) {
+  constexpr size_t kMax = 80;
+  return Json(truncateUtf8(s, kMax)).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 Result<TrainingResults> parseResults(std::string_view message) {
   if (isBlank(message)) {
@@ -130,12 +128,12 @@ Result<TrainingResults> parseResults(std::string_view message) {
   }
   for (auto it = metrics.begin(); it != metrics.end(); ++it) {
     if (!it.value().is_number()) {
-      return invalid("results metric " + quoted(it.key()) + " must be a number, got " +
+      return invalid("results metric " + quotedForMessage(it.key()) + " must be a number, got " +
                      describe(it.value()));
     }
     const double v = it.value().get<double>();
     if (!std::isfinite(v)) {
-      return invalid("results metric " + quoted(it.key()) + " must be a finite number");
+      return invalid("results metric " + quotedForMessage(it.key()) + " must be a finite number");
     }
     results.metrics[it.key()] = v;
   }

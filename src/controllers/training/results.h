@@ -46,6 +46,10 @@ inline constexpr size_t kTerminationMessageLimit = 4096;
 // is reserved, instead of a create the API server refuses on every retry.
 inline constexpr size_t kMaxMetrics = 256;
 
+// Text quoted as a JSON string for a message, cut between characters so
+// that hostile text cannot flood the status; invalid UTF-8 is replaced.
+std::string quotedForMessage(const std::string& s);
+
 struct ArtifactRef {
   std::string uri;
   std::string digest;  // "" when the trainer did not report one

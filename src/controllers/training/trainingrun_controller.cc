@@ -27,12 +27,6 @@ runtime::EventType eventTypeOf(const std::string& type) {
   return type == "Warning" ? runtime::EventType::kWarning : runtime::EventType::kNormal;
 }
 
-kube::WriteOptions writeOptions() {
-  kube::WriteOptions opts;
-  opts.fieldManager = std::string(kFieldManager);
-  return opts;
-}
-
 // A cache read that treats NotFound as "absent".
 Result<std::optional<Json>> optionalGet(kube::Reader& reader, const kube::Resource& r,
                                         const std::string& ns, const std::string& name) {
@@ -237,7 +231,7 @@ Result<TrainingRunInput> TrainingRunReconciler::gather(const Json& run) {
 Status TrainingRunReconciler::createJob(TrainingRunInput& in, const Json& job) {
   const std::string ns = runtime::namespaceOf(in.run);
   const std::string name = runtime::nameOf(job);
-  auto created = api_.create(kube::resources::kJobs, ns, job, writeOptions());
+  auto created = api_.create(kube::resources::kJobs, ns, job, trainingWriteOptions());
   if (created) {
     log_.info("created Job", {{"namespace", ns}, {"job", name}});
     in.job = std::move(*created);
@@ -281,8 +275,8 @@ Result<Json> TrainingRunReconciler::registerVersion(const Request& request, Trai
     }
     updated["status"]["registration"] =
         Json{{"version", version}, {"modelVersion", modelVersionName(model, version)}};
-    auto written =
-        api_.updateStatus(kube::resources::kTrainingRuns, request.ns, updated, writeOptions());
+    auto written = api_.updateStatus(kube::resources::kTrainingRuns, request.ns, updated,
+                                     trainingWriteOptions());
     if (!written) {
       return written.error();
     }
@@ -384,8 +378,9 @@ Result<ReconcileResult> TrainingRunReconciler::reconcile(const Request& request,
   for (const auto& e : decision.events) {
     events.push_back({eventTypeOf(e.type), e.reason, e.message});
   }
-  auto written = runtime::writeStatusIfChanged(api_, events_, kube::resources::kTrainingRuns,
-                                               current, decision.status, events, writeOptions());
+  auto written =
+      runtime::writeStatusIfChanged(api_, events_, kube::resources::kTrainingRuns, current,
+                                    decision.status, events, trainingWriteOptions());
   if (!written) {
     return written.error();
   }

@@ -3,16 +3,13 @@
 #include <vector>
 
 #include "controllers/training/metric_difference.h"
+#include "controllers/training/results.h"
 #include "core/number_format.h"
 
 namespace mlops::training {
 namespace {
 
 using Json = nlohmann::json;
-
-std::string quoted(const std::string& s) {
-  return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
-}
 
 std::string num(double v) {
   return formatNumber(v);
@@ -54,7 +51,7 @@ std::optional<Finding> checkGate(const Json& gate, const std::map<std::string, d
   const auto it = metrics.find(metric);
   if (it == metrics.end()) {
     return Finding{Finding::Kind::kGateFailed,
-                   name + " failed: the run reported no metric " + quoted(metric)};
+                   name + " failed: the run reported no metric " + quotedForMessage(metric)};
   }
   if (!compare(it->second, op, bound)) {
     return Finding{Finding::Kind::kGateFailed,
@@ -83,7 +80,7 @@ void checkProduction(const Json& spec, const std::map<std::string, double>& metr
   if (mine == metrics.end()) {
     findings.push_back(
         {Finding::Kind::kProductionNotBeaten,
-         "compareToProduction failed: the run reported no metric " + quoted(metric)});
+         "compareToProduction failed: the run reported no metric " + quotedForMessage(metric)});
     return;
   }
   if (!production) {
@@ -93,7 +90,7 @@ void checkProduction(const Json& spec, const std::map<std::string, double>& metr
   const auto theirs = production->metrics.find(metric);
   if (theirs == production->metrics.end()) {
     notes.push_back("production version " + production->modelVersion + " has no metric " +
-                    quoted(metric) + ", nothing to compare with");
+                    quotedForMessage(metric) + ", nothing to compare with");
     return;
   }
   const double better = higherIsBetter ? mine->second : theirs->second;

@@ -25,12 +25,6 @@ std::string labelOf(const Json& obj, std::string_view key) {
   return stringMember(member(member(obj, "metadata"), "labels"), std::string(key).c_str());
 }
 
-kube::WriteOptions writeOptions() {
-  kube::WriteOptions opts;
-  opts.fieldManager = std::string(kFieldManager);
-  return opts;
-}
-
 bool isRetryableWriteRace(const Error& e) {
   return e.code == ErrorCode::kConflict || e.code == ErrorCode::kAlreadyExists;
 }
@@ -152,7 +146,7 @@ Result<int64_t> VersionRegistry::reserveNumber(const std::string& ns, const std:
         updated["data"] = Json::object();
       }
       updated["data"][model] = std::to_string(next);
-      written = api_.update(kube::resources::kConfigMaps, ns, updated, writeOptions());
+      written = api_.update(kube::resources::kConfigMaps, ns, updated, trainingWriteOptions());
     } else {
       Json created{{"apiVersion", "v1"},
                    {"kind", "ConfigMap"},
@@ -161,7 +155,7 @@ Result<int64_t> VersionRegistry::reserveNumber(const std::string& ns, const std:
                      {"namespace", ns},
                      {"labels", {{std::string(kLabelManagedBy), std::string(kManagedBy)}}}}},
                    {"data", {{model, std::to_string(next)}}}};
-      written = api_.create(kube::resources::kConfigMaps, ns, created, writeOptions());
+      written = api_.create(kube::resources::kConfigMaps, ns, created, trainingWriteOptions());
     }
     if (written) {
       return next;
@@ -189,7 +183,8 @@ Result<Json> VersionRegistry::ensureRegisteredStatus(Json mv, const std::string&
              {"message", "registered by TrainingRun " + run},
              {"observedGeneration", generation.is_number_integer() ? generation : Json(1)}};
     const std::string ns = stringMember(member(mv, "metadata"), "namespace");
-    auto written = api_.updateStatus(kube::resources::kModelVersions, ns, mv, writeOptions());
+    auto written =
+        api_.updateStatus(kube::resources::kModelVersions, ns, mv, trainingWriteOptions());
     if (written) {
       return *written;
     }
@@ -261,7 +256,7 @@ Result<Json> VersionRegistry::registerVersion(const std::string& ns, const RunId
                   {"metadata", {{"name", name}, {"namespace", ns}, {"labels", std::move(labels)}}},
                   {"spec", std::move(spec)}};
 
-    auto created = api_.create(kube::resources::kModelVersions, ns, mv, writeOptions());
+    auto created = api_.create(kube::resources::kModelVersions, ns, mv, trainingWriteOptions());
     if (created) {
       log_.info("created ModelVersion",
                 {{"namespace", ns}, {"modelVersion", name}, {"trainingRun", run.name}});

@@ -73,6 +73,13 @@ inline constexpr std::string_view kVersionRegistryConfigMap = "mlops-version-reg
 inline constexpr std::string_view kLabelVersion = "mlops.dev/version";
 inline constexpr std::string_view kFieldManager = "mlops-operator";
 
+// What every write of the training controller carries: its field manager.
+inline kube::WriteOptions trainingWriteOptions() {
+  kube::WriteOptions opts;
+  opts.fieldManager = std::string(kFieldManager);
+  return opts;
+}
+
 // max(every existing version, highWaterMark) + 1. Versions below 1 are
 // ignored (the schema forbids them).
 int64_t nextVersionNumber(const std::vector<int64_t>& existingVersions, int64_t highWaterMark);

@@ -12,11 +12,7 @@ namespace {
 using namespace std::chrono_literals;
 using it::configMap;
 using it::eventually;
-const kube::Resource& cms() {
-  return kube::resources::kConfigMaps;
-}
-
-class InformerIntegrationTest : public testing::PlaneTest {
+class InformerIntegrationTest : public mlops::testing::PlaneTest {
  protected:
   std::string namespacePrefix() const override { return "it-informer"; }
 };

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config_maps.h"
 #include "runtime/informer.h"
 #include "runtime/object.h"
 

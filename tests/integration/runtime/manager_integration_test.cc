@@ -22,10 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using it::configMap;
 using it::eventually;
-const kube::Resource& cms() {
-  return kube::resources::kConfigMaps;
-}
-
 int httpStatus(int port, const std::string& path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -73,7 +69,7 @@ class StampingReconciler final : public Reconciler {
   EventRecorder& events_;
 };
 
-class ManagerIntegrationTest : public testing::PlaneTest {
+class ManagerIntegrationTest : public mlops::testing::PlaneTest {
  protected:
   std::string namespacePrefix() const override { return "it-manager"; }
 };

@@ -25,10 +25,6 @@ namespace {
 using namespace std::chrono_literals;
 using it::configMap;
 using it::eventually;
-const kube::Resource& cms() {
-  return kube::resources::kConfigMaps;
-}
-
 // A Watcher that the test can cut off: close() cancels every open stream and
 // refuses new watches until open(). A watch that was being opened when
 // close() ran is cancelled as soon as it is open, so nothing reaches the
@@ -120,12 +116,12 @@ class GatedWatcher final : public kube::Watcher {
   int gone_ = 0;
 };
 
-class RelistIntegrationTest : public testing::PlaneTest {
+class RelistIntegrationTest : public mlops::testing::PlaneTest {
  protected:
   std::string namespacePrefix() const override { return "it-relist"; }
 
   void SetUp() override {
-    testing::PlaneTest::SetUp();
+    mlops::testing::PlaneTest::SetUp();
     if (HasFatalFailure()) return;
     ASSERT_FALSE(env().kubeconfigNoWatchCache().empty()) << "KUBECONFIG_NO_WATCH_CACHE not set";
     ASSERT_FALSE(env().etcdctl().empty()) << "ETCDCTL not set";
@@ -138,7 +134,7 @@ class RelistIntegrationTest : public testing::PlaneTest {
 
   // Compacts etcd up to `revision` (a resourceVersion is an etcd revision).
   void compactTo(const std::string& revision) {
-    auto result = testing::runCommand(
+    auto result = mlops::testing::runCommand(
         {env().etcdctl(), "--endpoints", env().etcdEndpoints(), "compact", revision});
     ASSERT_EQ(result.exitCode, 0) << result.describe();
   }

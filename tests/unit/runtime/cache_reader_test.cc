@@ -17,10 +17,6 @@ using namespace std::chrono_literals;
 using testing::configMap;
 using testing::FakeClient;
 
-const kube::Resource& cms() {
-  return kube::resources::kConfigMaps;
-}
-
 std::vector<std::string> names(const nlohmann::json& items) {
   std::vector<std::string> out;
   for (const auto& i : items) out.push_back(nameOf(i));

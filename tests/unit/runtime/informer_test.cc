@@ -18,10 +18,6 @@ using testing::configMap;
 using testing::eventually;
 using testing::FakeClient;
 
-const kube::Resource& cms() {
-  return kube::resources::kConfigMaps;
-}
-
 struct Seen {
   std::string what;
   std::string key;

@@ -26,10 +26,6 @@ using testing::FakeClient;
 using testing::FakeClock;
 using testing::httpGet;
 
-const kube::Resource& cms() {
-  return kube::resources::kConfigMaps;
-}
-
 class CountingReconciler final : public Reconciler {
  public:
   Result<ReconcileResult> reconcile(const Request& r, const ReconcileContext&) override {

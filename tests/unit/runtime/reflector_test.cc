@@ -21,10 +21,6 @@ using testing::eventually;
 using testing::FakeClient;
 using testing::FakeClock;
 
-const kube::Resource& cms() {
-  return kube::resources::kConfigMaps;
-}
-
 // Records what the reflector delivers.
 class RecordingStore final : public ReflectorStore {
  public:

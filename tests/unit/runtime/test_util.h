@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config_maps.h"
+
 namespace mlops::runtime::testing {
 
 // Polls `condition` every 2 ms until it holds or `timeout` passes. For

@@ -8,24 +8,25 @@ namespace {
 using Json = nlohmann::json;
 
 const std::string kHex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-const std::string kDigest = "sha256:" + kHex;
+const std::string kImageDigest = "sha256:" + kHex;
 
 TEST(DigestFromImageID, ParsesTheThreeForms) {
   const std::pair<std::string, std::optional<std::string>> cases[] = {
-      {"docker.io/library/python@" + kDigest, kDigest},
-      {"registry.example.com:5000/ml/iris-trainer@" + kDigest, kDigest},
-      {"registry.example.com/ml/iris-trainer:1.4.0@" + kDigest, kDigest},  // the test plane's form
-      {"docker-pullable://python@" + kDigest, kDigest},
-      {"docker-pullable://reg:5000/a/b@" + kDigest, kDigest},
-      {kDigest, kDigest},
+      {"docker.io/library/python@" + kImageDigest, kImageDigest},
+      {"registry.example.com:5000/ml/iris-trainer@" + kImageDigest, kImageDigest},
+      {"registry.example.com/ml/iris-trainer:1.4.0@" + kImageDigest,
+       kImageDigest},  // the test plane's form
+      {"docker-pullable://python@" + kImageDigest, kImageDigest},
+      {"docker-pullable://reg:5000/a/b@" + kImageDigest, kImageDigest},
+      {kImageDigest, kImageDigest},
       {"", std::nullopt},
       {"python:3.11", std::nullopt},
-      {"docker://" + kDigest, std::nullopt},
-      {"docker://python@" + kDigest, std::nullopt},
-      {"@" + kDigest, std::nullopt},
+      {"docker://" + kImageDigest, std::nullopt},
+      {"docker://python@" + kImageDigest, std::nullopt},
+      {"@" + kImageDigest, std::nullopt},
       {"python@sha256:" + std::string(63, 'a'), std::nullopt},
       {"python@sha256:" + std::string(64, 'A'), std::nullopt},
-      {"python@" + kDigest + "x", std::nullopt},
+      {"python@" + kImageDigest + "x", std::nullopt},
       {"python@sha512:" + kHex + kHex, std::nullopt},
       {"sha256:" + std::string(64, 'A'), std::nullopt},
   };
@@ -35,26 +36,28 @@ TEST(DigestFromImageID, ParsesTheThreeForms) {
 
 TEST(PinImage, ReplacesTagAndDigest) {
   const std::pair<const char*, std::string> cases[] = {
-      {"python", "python@" + kDigest},
-      {"python:3.11", "python@" + kDigest},
-      {"reg.example.com:5000/ml/trainer", "reg.example.com:5000/ml/trainer@" + kDigest},
-      {"reg.example.com:5000/ml/trainer:1.4", "reg.example.com:5000/ml/trainer@" + kDigest},
-      {"reg/ml/trainer:1.4@sha256:aaaa", "reg/ml/trainer@" + kDigest},
-      {"reg/ml/trainer@sha256:aaaa", "reg/ml/trainer@" + kDigest},
+      {"python", "python@" + kImageDigest},
+      {"python:3.11", "python@" + kImageDigest},
+      {"reg.example.com:5000/ml/trainer", "reg.example.com:5000/ml/trainer@" + kImageDigest},
+      {"reg.example.com:5000/ml/trainer:1.4", "reg.example.com:5000/ml/trainer@" + kImageDigest},
+      {"reg/ml/trainer:1.4@sha256:aaaa", "reg/ml/trainer@" + kImageDigest},
+      {"reg/ml/trainer@sha256:aaaa", "reg/ml/trainer@" + kImageDigest},
   };
-  for (const auto& [image, pinned] : cases) EXPECT_EQ(pinImage(image, kDigest), pinned) << image;
+  for (const auto& [image, pinned] : cases)
+    EXPECT_EQ(pinImage(image, kImageDigest), pinned) << image;
 }
 
 TEST(ImageDigestsOfPod, ReadsContainerAndInitContainerStatuses) {
   const Json pod = {
       {"status",
-       {{"initContainerStatuses", {{{"name", "fetch"}, {"imageID", "busybox@" + kDigest}}}},
+       {{"initContainerStatuses", {{{"name", "fetch"}, {"imageID", "busybox@" + kImageDigest}}}},
         {"containerStatuses",
-         {{{"name", "trainer"}, {"imageID", "docker-pullable://t@" + kDigest}},
+         {{{"name", "trainer"}, {"imageID", "docker-pullable://t@" + kImageDigest}},
           {{"name", "sidecar"}, {"imageID", ""}},
           {{"name", "weird"}, {"imageID", "docker://abc"}},
           {{"name", "nostatus"}}}}}}};
-  const std::map<std::string, std::string> expected{{"fetch", kDigest}, {"trainer", kDigest}};
+  const std::map<std::string, std::string> expected{{"fetch", kImageDigest},
+                                                    {"trainer", kImageDigest}};
   EXPECT_EQ(imageDigestsOfPod(pod), expected);
   EXPECT_TRUE(imageDigestsOfPod(Json::object()).empty());
   EXPECT_TRUE(imageDigestsOfPod(Json{{"status", {{"containerStatuses", "x"}}}}).empty());
@@ -65,14 +68,14 @@ TEST(ImageDigestsOfPod, ReadsContainerAndInitContainerStatuses) {
 TEST(ImageDigestsOfPod, IgnoresStatusesWithMistypedFieldsInsteadOfThrowing) {
   const Json pod = {{"status",
                      {{"containerStatuses",
-                       {{{"name", 5}, {"imageID", "busybox@" + kDigest}},
+                       {{{"name", 5}, {"imageID", "busybox@" + kImageDigest}},
                         {{"name", "ok"}, {"imageID", 7}},
                         "not an object",
                         nullptr,
-                        {{"name", "trainer"}, {"imageID", "t@" + kDigest}}}}}}};
+                        {{"name", "trainer"}, {"imageID", "t@" + kImageDigest}}}}}}};
   std::map<std::string, std::string> digests;
   ASSERT_NO_THROW(digests = imageDigestsOfPod(pod));
-  const std::map<std::string, std::string> expected{{"trainer", kDigest}};
+  const std::map<std::string, std::string> expected{{"trainer", kImageDigest}};
   EXPECT_EQ(digests, expected);
 }
 

@@ -15,13 +15,13 @@ using objects::isSha256Digest;
 
 namespace {
 
-const std::string kDigest = "sha256:" + std::string(64, 'a');
+const std::string kArtifactDigest = "sha256:" + std::string(64, 'a');
 const std::string kDigest2 = "sha256:" + std::string(64, 'b');
 
 TEST(ParseResults, ReadsTheContract) {
   const std::string message = R"({"metrics": {"accuracy": 0.94, "loss": 1, "f1": -2.5e-3},
     "artifact": {"uri": "s3://bucket/iris/run-1", "digest": ")" +
-                              kDigest + R"("},
+                              kArtifactDigest + R"("},
     "dataset": {"digest": ")" +
                               kDigest2 + R"("}, "extra": [1, 2]})";
   auto results = parseResults(message);
@@ -29,7 +29,7 @@ TEST(ParseResults, ReadsTheContract) {
   const std::map<std::string, double> metrics{{"accuracy", 0.94}, {"loss", 1.0}, {"f1", -0.0025}};
   EXPECT_EQ(results->metrics, metrics);
   EXPECT_EQ(results->artifact.uri, "s3://bucket/iris/run-1");
-  EXPECT_EQ(results->artifact.digest, kDigest);
+  EXPECT_EQ(results->artifact.digest, kArtifactDigest);
   EXPECT_EQ(results->datasetDigest, kDigest2);
 }
 
@@ -74,7 +74,7 @@ TEST(ParseResults, SaysExactlyWhatIsWrong) {
        "results lack \"artifact\" (an object with \"uri\" and optionally \"digest\")"},
       {R"({"metrics": {}, "artifact": "s3://a"})",
        "results \"artifact\" must be an object, got a string"},
-      {R"({"metrics": {}, "artifact": {"digest": ")" + kDigest + R"("}})",
+      {R"({"metrics": {}, "artifact": {"digest": ")" + kArtifactDigest + R"("}})",
        "results \"artifact\" lacks \"uri\""},
       {R"({"metrics": {}, "artifact": {"uri": ""}})",
        "results \"artifact.uri\" must be a non-empty string, got \"\""},
