@@ -29,7 +29,8 @@ source "$repo/hack/versions.sh"
 images="$MLOPS_CACHE/images"
 suite=bookworm
 
-log() { printf '[images %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 sha() { sha256sum | cut -d' ' -f1; }
 
 # The Debian mirror apt already uses for $suite (deb822 or one-line sources).
@@ -72,12 +73,7 @@ image_specs=(
 )
 common_env='"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin","LANG=C.UTF-8","PYTHONDONTWRITEBYTECODE=1","PYTHONUNBUFFERED=1","OPENBLAS_NUM_THREADS=1","OMP_NUM_THREADS=1"'
 
-mkdir -p "$images"
-exec 9>"$images/.lock"
-if ! flock -n 9; then
-  log "another build holds $images/.lock; waiting ..."
-  flock 9
-fi
+images_lock "$images"
 
 if [ -f "$base/.complete" ]; then
   log "base cached: $base"

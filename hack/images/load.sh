@@ -24,7 +24,8 @@ repo="$(cd "$here/../.." && pwd)"
 source "$repo/hack/versions.sh"
 archives="$MLOPS_CACHE/images/archives"
 
-log() { printf '[images %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 
 built="$("$here/build.sh")"
 printf '%s\n' "$built"
@@ -46,12 +47,8 @@ ctr=(ctr --address "$sock" --namespace k8s.io)
 # image built from it. Another build linking or unlinking them meanwhile (an
 # image of other inputs, the images test's own cache) changes their ctime, and
 # tar fails the archive with "file changed as we read it": hold build.sh's
-# lock while archiving (taken after build.sh has exited, which holds it too).
-exec 9>"$MLOPS_CACHE/images/.lock"
-if ! flock -n 9; then
-  log "another build holds $MLOPS_CACHE/images/.lock; waiting ..."
-  flock 9
-fi
+# lock while archiving (taken after build.sh has exited).
+images_lock "$MLOPS_CACHE/images"
 for name in trainer server; do
   upper=$(echo "$name" | tr '[:lower:]' '[:upper:]')
   dir_var="MLOPS_IMAGE_${upper}_DIR"
