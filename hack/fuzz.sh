@@ -25,7 +25,7 @@ seconds="${FUZZ_SECONDS:-300}"
 jobs="${JOBS:-2}"
 dir=build-fuzz
 all_targets=(watch_decoder_fuzz kubeconfig_fuzz results_fuzz canonical_json_fuzz
-  label_selector_fuzz image_digest_fuzz prometheus_response_fuzz compact_json_fuzz)
+  label_selector_fuzz image_digest_fuzz prometheus_response_fuzz compact_json_fuzz protobuf_fuzz)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -37,6 +38,11 @@ using Json = nlohmann::json;
 // Prometheus client) can share it; the alias keeps kube code unchanged.
 using CancelToken = mlops::CancelToken;
 
+// Decodes one object of a built-in type from its protobuf message (the
+// bytes inside the API server's protobuf envelope) into JSON: see
+// protobuf_objects.h for the ones there are and what they decode.
+using ProtobufObjectDecoder = Result<Json> (*)(std::string_view message);
+
 struct ListOptions {
   std::string labelSelector;
   std::string fieldSelector;
@@ -44,6 +50,10 @@ struct ListOptions {
   std::string continueToken;
   std::string resourceVersion;          // "" (most recent, quorum read) or "0" (any)
   const CancelToken* cancel = nullptr;  // optional: abandons the request when cancelled
+  // Optional: ask for protobuf and decode each item with this (a server
+  // that answers JSON instead is read as JSON). The items then hold only
+  // the fields the decoder reads.
+  ProtobufObjectDecoder protobuf = nullptr;
 };
 
 struct ListPage {
@@ -81,6 +91,8 @@ struct WatchOptions {
   // reading an error reply) when cancelled. An open stream is cancelled with
   // WatchStream::cancel().
   const CancelToken* cancel = nullptr;
+  // Optional: as ListOptions::protobuf, for the stream's objects.
+  ProtobufObjectDecoder protobuf = nullptr;
 };
 
 enum class WatchEventType { kAdded, kModified, kDeleted, kBookmark, kError };

@@ -21,6 +21,7 @@
 #include "kube/api_error.h"
 #include "kube/cpprest_body_guard.h"
 #include "kube/cpprest_scheduler.h"
+#include "kube/protobuf_codec.h"
 #include "kube/tls_context.h"
 #include "kube/utf8.h"
 #include "kube/watch_decoder.h"
@@ -33,6 +34,9 @@ using http::client::http_client;
 using http::client::http_client_config;
 
 constexpr const char* kJson = "application/json";
+// For lists and watches with a protobuf decoder: protobuf where the server
+// has it (built-in types), JSON where it has not.
+constexpr const char* kProtobufOrJson = "application/vnd.kubernetes.protobuf, application/json";
 constexpr const char* kMergePatch = "application/merge-patch+json";
 constexpr const char* kApplyPatch = "application/apply-patch+yaml";
 
@@ -283,7 +287,7 @@ class Transport {
   // A request with the common headers; `body` may be null.
   Result<http::http_request> request(const std::string& method, const std::string& pathAndQuery,
                                      const std::string* body, const char* contentType,
-                                     const std::string& what) const {
+                                     const std::string& what, const char* accept = kJson) const {
     http::http_request req(method);
     try {
       req.set_request_uri(web::uri(pathAndQuery));
@@ -292,7 +296,7 @@ class Transport {
     }
     req.headers().add("Host", address_.hostHeader);
     req.headers().add("User-Agent", config_.userAgent);
-    req.headers().add("Accept", kJson);
+    req.headers().add("Accept", accept);
     if (config_.token) {
       Result<std::string> token = config_.token->token();
       if (!token.ok()) {
@@ -400,7 +404,7 @@ struct WatchState {
   std::condition_variable cv;
   concurrency::streams::streambuf<uint8_t> body;
   uint8_t firstByte = 0;
-  WatchDecoder decoder;
+  std::unique_ptr<WatchBodyDecoder> decoder;
   bool readInFlight = false;
   bool ended = false;
   bool cancelled = false;
@@ -417,7 +421,8 @@ class RestWatchStream final : public WatchStream {
   RestWatchStream(std::shared_ptr<const Transport> transport, std::unique_ptr<http_client> client,
                   std::shared_ptr<pplx::cancellation_token_source> cts,
                   std::shared_ptr<BodyGuard> guard, http::http_response response, std::string what,
-                  std::chrono::milliseconds idleTimeout, const Clock& clock)
+                  std::chrono::milliseconds idleTimeout, const Clock& clock,
+                  std::unique_ptr<WatchBodyDecoder> decoder)
       : transport_(std::move(transport)),
         client_(std::move(client)),
         cts_(std::move(cts)),
@@ -428,6 +433,7 @@ class RestWatchStream final : public WatchStream {
         clock_(clock),
         state_(std::make_shared<WatchState>()) {
     state_->body = response_.body().streambuf();
+    state_->decoder = std::move(decoder);
   }
 
   ~RestWatchStream() override {
@@ -442,7 +448,7 @@ class RestWatchStream final : public WatchStream {
       if (state_->cancelled) {
         return makeError(ErrorCode::kCancelled, what_ + ": cancelled");
       }
-      if (std::optional<Result<WatchEvent>> item = state_->decoder.next()) {
+      if (std::optional<Result<WatchEvent>> item = state_->decoder->next()) {
         if (!item->ok()) {
           return item->error();
         }
@@ -559,11 +565,11 @@ class RestWatchStream final : public WatchStream {
       {
         std::lock_guard<std::mutex> lock(st->mu);
         if (!data.empty()) {
-          st->decoder.feed(data);
+          st->decoder->feed(data);
         }
         if (end) {
           st->ended = true;
-          st->decoder.finish();
+          st->decoder->finish();
         }
         if (error && !st->failure && !st->cancelled) {
           st->failure = std::move(error);
@@ -591,7 +597,20 @@ class RestWatchStream final : public WatchStream {
 struct Response {
   int status = 0;
   std::string body;
+  std::string contentType;
 };
+
+// An error reply as an Error; a protobuf Status is read as its JSON form.
+Error replyError(int status, const std::string& contentType, const std::string& body,
+                 const std::string& what) {
+  if (isProtobufContentType(contentType)) {
+    Result<Json> decoded = decodeProtobufStatus(body);
+    if (decoded.ok()) {
+      return errorFromResponse(status, serialize(*decoded), what);
+    }
+  }
+  return errorFromResponse(status, body, what);
+}
 
 class RestClient final : public Client {
  public:
@@ -618,7 +637,23 @@ class RestClient final : public Client {
         .add("limit", opts.limit > 0 ? std::to_string(opts.limit) : "")
         .add("continue", opts.continueToken)
         .add("resourceVersion", opts.resourceVersion);
-    Result<Json> body = call("GET", r.path(ns) + q.str(), nullptr, nullptr, what, opts.cancel);
+    Result<Response> response =
+        send("GET", r.path(ns) + q.str(), nullptr, nullptr, what, opts.cancel,
+             opts.protobuf != nullptr ? kProtobufOrJson : kJson);
+    if (!response.ok()) {
+      return response.error();
+    }
+    if (opts.protobuf != nullptr && isSuccess(*response) &&
+        isProtobufContentType(response->contentType)) {
+      Result<ListPage> decoded = decodeProtobufList(response->body, opts.protobuf);
+      if (!decoded.ok()) {
+        Error e = decoded.error();
+        e.message = what + ": " + e.message;
+        return e;
+      }
+      return decoded;
+    }
+    Result<Json> body = jsonReply(*response, what);
     if (!body.ok()) {
       return body.error();
     }
@@ -759,7 +794,8 @@ class RestClient final : public Client {
     const std::chrono::milliseconds idle = serverTimeout + transport_->config().watchIdleGrace;
 
     Result<http::http_request> req =
-        transport_->request("GET", r.path(ns) + q.str(), nullptr, nullptr, what);
+        transport_->request("GET", r.path(ns) + q.str(), nullptr, nullptr, what,
+                            opts.protobuf != nullptr ? kProtobufOrJson : kJson);
     if (!req.ok()) {
       return req.error();
     }
@@ -807,7 +843,7 @@ class RestClient final : public Client {
         }
         std::optional<std::string> bytes = body.get();
         transport_->observe("GET", status);
-        return errorFromResponse(status, bytes.value_or(""), what);
+        return replyError(status, response.headers().content_type(), bytes.value_or(""), what);
       }
     } catch (...) {
       transport_->observe("GET", status);
@@ -821,9 +857,15 @@ class RestClient final : public Client {
       return makeError(ErrorCode::kCancelled, what + ": cancelled");
     }
     transport_->observe("GET", status);
+    std::unique_ptr<WatchBodyDecoder> decoder;
+    if (opts.protobuf != nullptr && isProtobufContentType(response.headers().content_type())) {
+      decoder = std::make_unique<ProtobufWatchDecoder>(opts.protobuf);
+    } else {
+      decoder = std::make_unique<WatchDecoder>();
+    }
     return std::unique_ptr<WatchStream>(std::make_unique<RestWatchStream>(
         transport_, std::move(client), std::move(cts), std::move(guard), std::move(response), what,
-        idle, *transport_->config().clock));
+        idle, *transport_->config().clock, std::move(decoder)));
   }
 
  private:
@@ -869,9 +911,9 @@ class RestClient final : public Client {
 
   Result<Response> send(const std::string& method, const std::string& pathAndQuery,
                         const std::string* body, const char* contentType, const std::string& what,
-                        const CancelToken* cancel) {
+                        const CancelToken* cancel, const char* accept = kJson) {
     Result<http::http_request> req =
-        transport_->request(method, pathAndQuery, body, contentType, what);
+        transport_->request(method, pathAndQuery, body, contentType, what, accept);
     if (!req.ok()) {
       return req.error();
     }
@@ -898,7 +940,7 @@ class RestClient final : public Client {
                                                    std::to_string(limit) + " bytes (HTTP " +
                                                    std::to_string(status) + "); abandoned");
       }
-      return Response{status, std::move(*bytes)};
+      return Response{status, std::move(*bytes), response.headers().content_type()};
     } catch (...) {
       transport_->observe(method, status);
       if (cancel != nullptr && cancel->cancelled()) {
@@ -915,16 +957,25 @@ class RestClient final : public Client {
     if (!response.ok()) {
       return response.error();
     }
-    if (response->status < 200 || response->status > 299) {
-      return errorFromResponse(response->status, response->body, what);
+    return jsonReply(*response, what);
+  }
+
+  static bool isSuccess(const Response& response) {
+    return response.status >= 200 && response.status <= 299;
+  }
+
+  // A reply's JSON body, or the Error an error reply stands for.
+  static Result<Json> jsonReply(const Response& response, const std::string& what) {
+    if (!isSuccess(response)) {
+      return replyError(response.status, response.contentType, response.body, what);
     }
-    if (response->body.empty()) {
+    if (response.body.empty()) {
       return Json::object();
     }
-    Json parsed = Json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+    Json parsed = Json::parse(response.body, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) {
       return makeError(ErrorCode::kInternal, what + ": the server's answer is not JSON (HTTP " +
-                                                 std::to_string(response->status) + ")");
+                                                 std::to_string(response.status) + ")");
     }
     return parsed;
   }

@@ -32,25 +32,6 @@ bool isBlank(std::string_view line) {
   return true;
 }
 
-std::optional<WatchEventType> parseType(const std::string& type) {
-  if (type == "ADDED") {
-    return WatchEventType::kAdded;
-  }
-  if (type == "MODIFIED") {
-    return WatchEventType::kModified;
-  }
-  if (type == "DELETED") {
-    return WatchEventType::kDeleted;
-  }
-  if (type == "BOOKMARK") {
-    return WatchEventType::kBookmark;
-  }
-  if (type == "ERROR") {
-    return WatchEventType::kError;
-  }
-  return std::nullopt;
-}
-
 Error decodeError(const std::string& what, std::string_view line) {
   return makeError(ErrorCode::kInternal, "watch: " + what + ": " + quoted(line));
 }
@@ -73,6 +54,25 @@ const char* watchEventTypeName(WatchEventType type) {
   return "UNKNOWN";
 }
 
+std::optional<WatchEventType> watchEventTypeFromName(std::string_view type) {
+  if (type == "ADDED") {
+    return WatchEventType::kAdded;
+  }
+  if (type == "MODIFIED") {
+    return WatchEventType::kModified;
+  }
+  if (type == "DELETED") {
+    return WatchEventType::kDeleted;
+  }
+  if (type == "BOOKMARK") {
+    return WatchEventType::kBookmark;
+  }
+  if (type == "ERROR") {
+    return WatchEventType::kError;
+  }
+  return std::nullopt;
+}
+
 Result<WatchEvent> decodeWatchLine(std::string_view line) {
   Json parsed = Json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
@@ -85,7 +85,7 @@ Result<WatchEvent> decodeWatchLine(std::string_view line) {
   if (type == parsed.end() || !type->is_string()) {
     return decodeError("event has no \"type\"", line);
   }
-  std::optional<WatchEventType> kind = parseType(type->get<std::string>());
+  std::optional<WatchEventType> kind = watchEventTypeFromName(type->get<std::string>());
   if (!kind) {
     return decodeError(
         "unknown event type " + type->dump(-1, ' ', false, Json::error_handler_t::replace), line);

@@ -35,8 +35,22 @@ Result<WatchEvent> decodeWatchLine(std::string_view line);
 
 // "ADDED", "MODIFIED", ...: for logs and tests.
 const char* watchEventTypeName(WatchEventType type);
+// The type a watch event names ("ADDED", ...); nullopt for another name.
+std::optional<WatchEventType> watchEventTypeFromName(std::string_view name);
 
-class WatchDecoder {
+// How a watch's body becomes events: JSON lines (WatchDecoder, below) or
+// length-prefixed protobuf frames (ProtobufWatchDecoder, protobuf_codec.h).
+// Feed the body's bytes in order as they arrive, take the decoded items with
+// next() until it returns nullopt, and call finish() once the body ended.
+class WatchBodyDecoder {
+ public:
+  virtual ~WatchBodyDecoder() = default;
+  virtual void feed(std::string_view bytes) = 0;
+  virtual std::optional<Result<WatchEvent>> next() = 0;
+  virtual void finish() = 0;
+};
+
+class WatchDecoder final : public WatchBodyDecoder {
  public:
   // A line longer than this is reported as an error and skipped, so a
   // misbehaving server cannot make us buffer without bound.
@@ -45,14 +59,14 @@ class WatchDecoder {
   explicit WatchDecoder(size_t maxLineBytes = kDefaultMaxLineBytes);
 
   // Appends bytes of the body. Complete lines are decoded right away.
-  void feed(std::string_view bytes);
+  void feed(std::string_view bytes) override;
 
   // The next decoded item, or nullopt when no complete line is waiting.
-  std::optional<Result<WatchEvent>> next();
+  std::optional<Result<WatchEvent>> next() override;
 
   // Call once when the body has ended: a trailing line without a newline is
   // decoded as if it had one.
-  void finish();
+  void finish() override;
 
   // Bytes of an incomplete line held back.
   size_t pendingBytes() const { return partial_.size(); }

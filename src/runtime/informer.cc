@@ -12,6 +12,7 @@ ReflectorOptions reflectorOptions(const kube::Resource& resource, const Informer
   r.ns = resource.namespaced ? o.ns : "";
   r.labelSelector = o.labelSelector;
   r.fieldSelector = o.fieldSelector;
+  r.protobuf = o.protobuf;
   r.pageSize = o.pageSize;
   r.backoff = o.backoff;
   r.minWatchTimeout = o.minWatchTimeout;

@@ -71,6 +71,12 @@ struct InformerOptions {
   std::string labelSelector;  // server-side filter: only matching objects are cached
   std::string fieldSelector;
   CacheTransform transform;  // none when apply is empty
+  // Lists and watches in protobuf, decoded with this: for built-in types,
+  // whose protobuf encoding the API server already makes for its own
+  // watchers (kube/protobuf_objects.h). Only with a transform that keeps no
+  // more than the decoder reads: the Manager tells informers apart by the
+  // transform's name.
+  kube::ProtobufObjectDecoder protobuf = nullptr;
   int64_t pageSize = 500;
   BackoffPolicy backoff;
   std::chrono::seconds minWatchTimeout{300};

@@ -112,6 +112,7 @@ bool Reflector::listAndStore() {
   kube::ListOptions opts;
   opts.labelSelector = options_.labelSelector;
   opts.fieldSelector = options_.fieldSelector;
+  opts.protobuf = options_.protobuf;
   opts.cancel = &cancel_;
   const std::string ns = resource_.namespaced ? options_.ns : "";
   auto page = kube::listAll(lister_, resource_, ns, opts, options_.pageSize);
@@ -146,6 +147,7 @@ Reflector::WatchOutcome Reflector::watchOnce() {
   kube::WatchOptions opts;
   opts.labelSelector = options_.labelSelector;
   opts.fieldSelector = options_.fieldSelector;
+  opts.protobuf = options_.protobuf;
   opts.resourceVersion = lastSyncResourceVersion();
   opts.allowBookmarks = true;
   opts.timeoutSeconds = randomWatchTimeout(options_.minWatchTimeout);

@@ -65,6 +65,8 @@ struct ReflectorOptions {
   std::string ns;  // "" for all namespaces (or a cluster-scoped resource)
   std::string labelSelector;
   std::string fieldSelector;
+  // Lists and watches in protobuf, decoded with this (kube::ListOptions).
+  kube::ProtobufObjectDecoder protobuf = nullptr;
   int64_t pageSize = 500;
   BackoffPolicy backoff;  // 800 ms → 30 s, jitter 1.0; for lists and for watches
   // A watch that stayed open this long counts as healthy and resets the

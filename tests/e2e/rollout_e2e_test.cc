@@ -822,10 +822,10 @@ TEST_F(RolloutE2E, MetricsShowPromotionsRollbacksChecksVersionsRunsAndTheProcess
         select(m, "mlops_trainingruns", {{"namespace", ns()}, {"phase", "Succeeded"}});
     const auto churn = select(m, "mlops_modelversion_info",
                               {{"namespace", ns()}, {"model", "churn"}, {"phase", churnPhase}});
-    const auto v3 = select(m, "mlops_modelversion_info",
-                           {{"namespace", ns()}, {"model", "iris"}, {"version", "3"}});
-    return runs.size() == 1 && runs[0].value == 1 && churn.size() == 1 && v3.size() == 1 &&
-           v3[0].labels.at("phase") == "RolledBack";
+    const auto iris3 = select(m, "mlops_modelversion_info",
+                              {{"namespace", ns()}, {"model", "iris"}, {"version", "3"}});
+    return runs.size() == 1 && runs[0].value == 1 && churn.size() == 1 && iris3.size() == 1 &&
+           iris3[0].labels.at("phase") == "RolledBack";
   });
   ASSERT_TRUE(settled) << httpGet(metricsPort_, "/metrics").value_or(HttpReply{}).body;
 

@@ -908,7 +908,7 @@ TEST_F(TrainingRunE2E, AJobThatCannotCreateItsPodShowsFailedCreateThenFails) {
   create(res::kTrainingRuns, run);
 
   const json seen = waitForRunUntil(
-      "iris-no-sa", 60s, [](const json& run) { return condition(run, "PodsCreated").is_object(); },
+      "iris-no-sa", 60s, [](const json& r) { return condition(r, "PodsCreated").is_object(); },
       "a PodsCreated condition");
   ASSERT_FALSE(HasFailure());
   const json podsCreated = condition(seen, "PodsCreated");

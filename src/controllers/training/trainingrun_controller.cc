@@ -7,6 +7,7 @@
 #include "controllers/training/names.h"
 #include "core/json_access.h"
 #include "core/utf8.h"
+#include "kube/protobuf_objects.h"
 #include "objects/phases.h"
 #include "runtime/indexer.h"
 #include "runtime/object.h"
@@ -424,6 +425,7 @@ runtime::InformerOptions trainingJobInformerOptions() {
   runtime::InformerOptions o;
   o.labelSelector = kTrainingJobSelector;
   o.transform = {"training-job", keepWhatTrainingReadsOfJob};
+  o.protobuf = kube::decodeJobProtobuf;
   return o;
 }
 
@@ -431,6 +433,7 @@ runtime::InformerOptions trainingPodInformerOptions() {
   runtime::InformerOptions o;
   o.labelSelector = kTrainingPodSelector;
   o.transform = {"training-pod", keepWhatTrainingReadsOfPod};
+  o.protobuf = kube::decodePodProtobuf;
   return o;
 }
 
