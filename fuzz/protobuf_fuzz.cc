@@ -15,42 +15,22 @@
 #include <vector>
 
 #include "fuzz/fuzz_check.h"
+#include "fuzz/watch_items.h"
 #include "kube/protobuf_codec.h"
 #include "kube/protobuf_objects.h"
 
 namespace {
 
-using mlops::Result;
-using mlops::kube::ProtobufWatchDecoder;
-using mlops::kube::WatchEvent;
 using Json = nlohmann::json;
+using mlops::Result;
+using mlops::fuzz::decodeInPieces;
+using mlops::fuzz::describe;
+using mlops::fuzz::drain;
+using mlops::fuzz::joined;
+using mlops::kube::ProtobufWatchDecoder;
 
-std::string describe(const Result<Json>& r) {
+std::string describeObject(const Result<Json>& r) {
   return r.ok() ? r->dump() : "error " + r.error().message;
-}
-
-std::string describe(const Result<WatchEvent>& item) {
-  if (!item.ok()) {
-    return std::string("error ") + mlops::errorCodeName(item.error().code) + " " +
-           item.error().message;
-  }
-  return std::string(mlops::kube::watchEventTypeName(item->type)) + " " + item->object.dump();
-}
-
-std::vector<std::string> drain(ProtobufWatchDecoder& decoder) {
-  std::vector<std::string> out;
-  while (auto item = decoder.next()) {
-    out.push_back(describe(*item));
-  }
-  return out;
-}
-
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) {
-    out += s + "\n";
-  }
-  return out;
 }
 
 }  // namespace
@@ -64,9 +44,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view body(reinterpret_cast<const char*>(data + 1), size - 1);
 
   // dump() throws on invalid UTF-8: describe() is the check.
-  (void)describe(mlops::kube::decodeJobProtobuf(body));
-  (void)describe(mlops::kube::decodePodProtobuf(body));
-  (void)describe(mlops::kube::decodeProtobufStatus(body));
+  (void)describeObject(mlops::kube::decodeJobProtobuf(body));
+  (void)describeObject(mlops::kube::decodePodProtobuf(body));
+  (void)describeObject(mlops::kube::decodeProtobufStatus(body));
   Result<mlops::kube::ListPage> list =
       mlops::kube::decodeProtobufList(body, mlops::kube::decodePodProtobuf);
   if (list.ok()) {
@@ -79,20 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::vector<std::string> expected = drain(whole);
 
   ProtobufWatchDecoder pieces(mlops::kube::decodeJobProtobuf);
-  std::vector<std::string> got;
-  size_t pos = 0;
-  for (unsigned step = 0; pos < body.size(); ++step) {
-    const size_t n = 1 + ((splitSeed >> (step % 5)) + step) % 16;
-    pieces.feed(body.substr(pos, n));
-    pos += n;
-    for (auto& s : drain(pieces)) {
-      got.push_back(std::move(s));
-    }
-  }
-  pieces.finish();
-  for (auto& s : drain(pieces)) {
-    got.push_back(std::move(s));
-  }
+  const std::vector<std::string> got = decodeInPieces(pieces, body, splitSeed);
   FUZZ_CHECK(got == expected, "whole:\n" + joined(expected) + "pieces:\n" + joined(got));
 
   // The body as one frame's message: the stream decodes it alike.

@@ -15,40 +15,14 @@
 #include <vector>
 
 #include "fuzz/fuzz_check.h"
+#include "fuzz/watch_items.h"
 #include "kube/watch_decoder.h"
 
-namespace {
-
-using mlops::Result;
+using mlops::fuzz::decodeInPieces;
+using mlops::fuzz::describe;
+using mlops::fuzz::drain;
+using mlops::fuzz::joined;
 using mlops::kube::WatchDecoder;
-using mlops::kube::WatchEvent;
-
-// One decoded item as comparable text.
-std::string describe(const Result<WatchEvent>& item) {
-  if (!item.ok()) {
-    return std::string("error ") + mlops::errorCodeName(item.error().code) + " " +
-           item.error().message;
-  }
-  return std::string(mlops::kube::watchEventTypeName(item->type)) + " " + item->object.dump();
-}
-
-std::vector<std::string> drain(WatchDecoder& decoder) {
-  std::vector<std::string> out;
-  while (auto item = decoder.next()) {
-    out.push_back(describe(*item));
-  }
-  return out;
-}
-
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) {
-    out += s + "\n";
-  }
-  return out;
-}
-
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) {
@@ -63,23 +37,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   whole.finish();
   const std::vector<std::string> expected = drain(whole);
 
-  // Pieces of 1..16 bytes, sizes cycling through a pattern from the seed, and
-  // items taken out while feeding (as the REST client does).
+  // Pieces of 1..16 bytes, taken out while feeding.
   WatchDecoder pieces;
-  std::vector<std::string> got;
-  size_t pos = 0;
-  for (unsigned step = 0; pos < body.size(); ++step) {
-    const size_t n = 1 + ((splitSeed >> (step % 5)) + step) % 16;
-    pieces.feed(body.substr(pos, n));
-    pos += n;
-    for (auto& s : drain(pieces)) {
-      got.push_back(std::move(s));
-    }
-  }
-  pieces.finish();
-  for (auto& s : drain(pieces)) {
-    got.push_back(std::move(s));
-  }
+  const std::vector<std::string> got = decodeInPieces(pieces, body, splitSeed);
   FUZZ_CHECK(got == expected, "whole:\n" + joined(expected) + "pieces:\n" + joined(got));
   FUZZ_CHECK(pieces.pendingBytes() == 0, "bytes held after finish()");
 
@@ -94,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // must bound what is buffered.
   constexpr size_t kLimit = 32;
   WatchDecoder bounded(kLimit);
-  pos = 0;
+  size_t pos = 0;
   for (unsigned step = 0; pos < body.size(); ++step) {
     const size_t n = 1 + (splitSeed + 7 * step) % 24;
     bounded.feed(body.substr(pos, n));

@@ -68,10 +68,11 @@ if [ "${MLOPS_SKIP_SANITIZE:-}" = 1 ]; then
 else
   # ASan+UBSan and TSan each over every unit test and the kube and runtime
   # integration tests (the script.* tests run no code of ours). TSan over
-  # all of them instead of only runtime_unit_tests: its tests run 37 s
-  # (unit) + 44 s (integration) and its tree builds in 17 s from a warm
-  # ccache, 12 min cold with -O1 -g and 9 min with -Og -g1 (December 2026,
-  # 2-core dev machine); CI_TSAN_TARGETS=runtime_unit_tests narrows it.
+  # all of them instead of only runtime_unit_tests: its tests run 34 s
+  # (unit) + 40 s (integration) and its tree builds in 17 s from a warm
+  # ccache, 225 s cold as a unity build with -Og -g1 (12 min file by file
+  # with -O1 -g; December 2026, 2-core dev machine);
+  # CI_TSAN_TARGETS=runtime_unit_tests narrows it.
   # The wider run found a data race in a test (version_registry_test.cc)
   # and a cpprestsdk count TSan cannot see (hack/tsan.supp).
   step "sanitizers: ASan+UBSan on unit and integration tests"
