@@ -124,8 +124,8 @@ class ImagesTest(unittest.TestCase):
     def _cache_key_follows_the_inputs(self, base):
         with tempfile.TemporaryDirectory() as tmp:
             repo, cache = os.path.join(tmp, "repo"), os.path.join(tmp, "cache")
-            for path in ("hack/versions.sh", "hack/images/build.sh", "hack/images/base.sh",
-                         "hack/images/packages.txt", "hack/images/purge.txt",
+            for path in ("hack/versions.sh", "hack/images/build.sh", "hack/images/lib.sh",
+                         "hack/images/base.sh", "hack/images/packages.txt", "hack/images/purge.txt",
                          "examples/trainer/train.py", "examples/server/server.py"):
                 os.makedirs(os.path.dirname(os.path.join(repo, path)), exist_ok=True)
                 shutil.copy(os.path.join(REPO, path), os.path.join(repo, path))
