@@ -43,6 +43,16 @@ using CancelToken = mlops::CancelToken;
 // protobuf_objects.h for the ones there are and what they decode.
 using ProtobufObjectDecoder = Result<Json> (*)(std::string_view message);
 
+// The Error::reason of every failure to decode a protobuf reply (its
+// envelope, a list, a watch frame or an object). Only a server bug or a
+// value JSON can carry and the decoders cannot (a time past the year 9999)
+// gets there, and it would repeat on every retry: callers that can, such as
+// the reflector, ask for JSON from then on.
+inline constexpr std::string_view kProtobufUndecodable = "ProtobufUndecodable";
+inline bool isProtobufDecodeError(const Error& e) {
+  return e.reason == kProtobufUndecodable;
+}
+
 struct ListOptions {
   std::string labelSelector;
   std::string fieldSelector;

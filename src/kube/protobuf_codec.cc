@@ -1,6 +1,7 @@
 #include "kube/protobuf_codec.h"
 
 #include <cctype>
+#include <array>
 #include <cstdint>
 #include <utility>
 
@@ -18,24 +19,31 @@ using pb::WireType;
 constexpr std::string_view kEnvelopeMagic("k8s\0", 4);
 
 Error malformed(const std::string& what) {
-  return makeError(ErrorCode::kInternal, "protobuf reply: " + what);
+  Error e = makeError(ErrorCode::kInternal, "protobuf reply: " + what);
+  e.reason = std::string(kProtobufUndecodable);
+  return e;
 }
 
-// The value of field `number` (of wire type kBytes) in `message`, the last
-// one if it occurs more than once; nullopt when absent. Errors on malformed
-// bytes or a field `number` of another wire type.
-Result<std::optional<std::string_view>> bytesField(std::string_view message, uint32_t number,
-                                                   const char* what) {
+// The values of the fields `numbers` (each of wire type kBytes) in
+// `message`, read in one pass: for each, the last occurrence, nullopt when
+// absent. Errors on malformed bytes or one of those fields with another
+// wire type.
+template <size_t N>
+Result<std::array<std::optional<std::string_view>, N>> bytesFields(
+    std::string_view message, const std::array<uint32_t, N>& numbers, const char* what) {
+  std::array<std::optional<std::string_view>, N> found;
   pb::Reader reader(message);
-  std::optional<std::string_view> found;
   while (std::optional<Field> f = reader.next()) {
-    if (f->number != number) {
-      continue;
+    for (size_t i = 0; i < N; ++i) {
+      if (f->number != numbers[i]) {
+        continue;
+      }
+      if (f->type != WireType::kBytes) {
+        return malformed(std::string(what) + "'s field " + std::to_string(f->number) +
+                         " has the wrong wire type");
+      }
+      found[i] = f->bytes;
     }
-    if (f->type != WireType::kBytes) {
-      return malformed(std::string(what) + " has the wrong wire type");
-    }
-    found = f->bytes;
   }
   if (reader.failed()) {
     return malformed(std::string(what) + ": " + reader.failure());
@@ -67,21 +75,19 @@ Result<std::string_view> unwrapProtobufEnvelope(std::string_view body) {
     return malformed("the body does not start with the protobuf envelope's magic bytes");
   }
   const std::string_view unknown = body.substr(kEnvelopeMagic.size());
-  // contentEncoding (3): the API server never compresses inside the
-  // envelope; a value would mean bytes we cannot read.
-  Result<std::optional<std::string_view>> encoding = bytesField(unknown, 3, "the envelope");
-  if (!encoding.ok()) {
-    return encoding.error();
+  // raw (2) and contentEncoding (3): the API server never compresses
+  // inside the envelope; an encoding would mean bytes we cannot read.
+  Result<std::array<std::optional<std::string_view>, 2>> fields =
+      bytesFields<2>(unknown, {2, 3}, "the envelope");
+  if (!fields.ok()) {
+    return fields.error();
   }
-  if (*encoding && !(*encoding)->empty()) {
-    return malformed("the envelope's content encoding \"" + text(**encoding) +
+  const auto& [raw, encoding] = *fields;
+  if (encoding && !encoding->empty()) {
+    return malformed("the envelope's content encoding \"" + text(*encoding) +
                      "\" is not supported");
   }
-  Result<std::optional<std::string_view>> raw = bytesField(unknown, 2, "the envelope");
-  if (!raw.ok()) {
-    return raw.error();
-  }
-  return raw->value_or(std::string_view());
+  return raw.value_or(std::string_view());
 }
 
 Result<ListPage> decodeProtobufList(std::string_view body, ProtobufObjectDecoder decode) {
@@ -107,19 +113,17 @@ Result<ListPage> decodeProtobufList(std::string_view body, ProtobufObjectDecoder
       page.items.push_back(std::move(*item));
       continue;
     }
-    pb::Reader meta(f->bytes);
-    while (std::optional<Field> m = meta.next()) {
-      if ((m->number == 2 || m->number == 3) && m->type != WireType::kBytes) {
-        return malformed("the list's metadata has a field of the wrong wire type");
-      }
-      if (m->number == 2) {
-        page.resourceVersion = text(m->bytes);
-      } else if (m->number == 3) {
-        page.continueToken = text(m->bytes);
-      }
+    Result<std::array<std::optional<std::string_view>, 2>> meta =
+        bytesFields<2>(f->bytes, {2, 3}, "the list's metadata");
+    if (!meta.ok()) {
+      return meta.error();
     }
-    if (meta.failed()) {
-      return malformed("the list's metadata: " + meta.failure());
+    const auto& [resourceVersion, continueToken] = *meta;
+    if (resourceVersion) {
+      page.resourceVersion = text(*resourceVersion);
+    }
+    if (continueToken) {
+      page.continueToken = text(*continueToken);
     }
   }
   if (reader.failed()) {
@@ -160,29 +164,28 @@ Result<Json> decodeProtobufStatus(std::string_view body) {
 
 Result<WatchEvent> decodeProtobufWatchEvent(std::string_view message,
                                             ProtobufObjectDecoder decode) {
-  Result<std::optional<std::string_view>> type = bytesField(message, 1, "the event's type");
-  if (!type.ok()) {
-    return type.error();
+  Result<std::array<std::optional<std::string_view>, 2>> fields =
+      bytesFields<2>(message, {1, 2}, "the watch event");
+  if (!fields.ok()) {
+    return fields.error();
   }
-  if (!*type) {
+  const auto& [type, object] = *fields;
+  if (!type) {
     return malformed("a watch event has no type");
   }
-  std::optional<WatchEventType> kind = watchEventTypeFromName(**type);
+  std::optional<WatchEventType> kind = watchEventTypeFromName(*type);
   if (!kind) {
-    return malformed("unknown watch event type \"" + text(**type) + "\"");
+    return malformed("unknown watch event type \"" + text(*type) + "\"");
   }
-  Result<std::optional<std::string_view>> object = bytesField(message, 2, "the event's object");
-  if (!object.ok()) {
-    return object.error();
-  }
-  if (!*object) {
+  if (!object) {
     return malformed("a watch event has no object");
   }
-  Result<std::optional<std::string_view>> raw = bytesField(**object, 1, "the event's object");
+  Result<std::array<std::optional<std::string_view>, 1>> raw =
+      bytesFields<1>(*object, {1}, "the event's object");
   if (!raw.ok()) {
     return raw.error();
   }
-  const std::string_view enveloped = raw->value_or(std::string_view());
+  const std::string_view enveloped = (*raw)[0].value_or(std::string_view());
   WatchEvent event;
   event.type = *kind;
   if (*kind == WatchEventType::kError) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "kube/client.h"
 #include "kube/protobuf_wire.h"
 #include "kube/utf8.h"
 
@@ -487,8 +488,10 @@ Result<Json> decodeObject(std::string_view message, const char* apiVersion, cons
     }
   });
   if (!read) {
-    return makeError(ErrorCode::kInternal,
-                     std::string("decoding a ") + kind + " from protobuf: " + d.error());
+    Error e = makeError(ErrorCode::kInternal,
+                        std::string("decoding a ") + kind + " from protobuf: " + d.error());
+    e.reason = std::string(kProtobufUndecodable);
+    return e;
   }
   return obj;
 }

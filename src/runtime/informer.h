@@ -73,9 +73,10 @@ struct InformerOptions {
   CacheTransform transform;  // none when apply is empty
   // Lists and watches in protobuf, decoded with this: for built-in types,
   // whose protobuf encoding the API server already makes for its own
-  // watchers (kube/protobuf_objects.h). Only with a transform that keeps no
-  // more than the decoder reads: the Manager tells informers apart by the
-  // transform's name.
+  // watchers (kube/protobuf_objects.h). The items hold only the fields the
+  // decoder reads; the Manager shares such an informer only with callers
+  // asking for the same. After a reply it cannot decode, the informer lists
+  // and watches in JSON (the reflector's fallback).
   kube::ProtobufObjectDecoder protobuf = nullptr;
   int64_t pageSize = 500;
   BackoffPolicy backoff;

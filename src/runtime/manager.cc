@@ -21,7 +21,8 @@ EventRecorderOptions recorderOptions(const Clock& clock) {
 }
 
 // Informers are shared per (resource, namespace, label selector, field
-// selector). The key reads well in /readyz: "pods.v1[app=x]".
+// selector, transform, encoding). The key reads well in /readyz:
+// "pods.v1[app=x]".
 std::string informerKey(const kube::Resource& resource, const InformerOptions& o) {
   std::string key = resource.groupResource();
   if (!o.ns.empty()) {
@@ -36,6 +37,11 @@ std::string informerKey(const kube::Resource& resource, const InformerOptions& o
   }
   if (!o.transform.name.empty()) {
     key += " as " + o.transform.name;
+  }
+  // A protobuf decoder reads only some fields (a resource has one decoder),
+  // so a JSON informer of the same resource keeps more and is not shared.
+  if (o.protobuf != nullptr) {
+    key += " in protobuf";
   }
   return key;
 }

@@ -36,7 +36,8 @@ Reflector::Reflector(kube::Reader& lister, kube::Watcher& watcher, kube::Resourc
       log_(logger.withValues({{"resource", resource_.groupResource()}})),
       clock_(options_.clock != nullptr ? *options_.clock : SystemClock::instance()),
       listBackoff_(options_.backoff),
-      watchBackoff_(options_.backoff) {}
+      watchBackoff_(options_.backoff),
+      protobuf_(options_.protobuf) {}
 
 std::string Reflector::describe() const {
   std::string d = resource_.groupResource();
@@ -103,6 +104,14 @@ std::string Reflector::lastSyncResourceVersion() const {
   return lastResourceVersion_;
 }
 
+void Reflector::noteFailure(const Error& e) {
+  if (protobuf_ != nullptr && kube::isProtobufDecodeError(e)) {
+    protobuf_ = nullptr;
+    log_.warn("a protobuf reply could not be decoded; listing and watching in JSON from now on",
+              {{"what", describe()}});
+  }
+}
+
 void Reflector::setLastResourceVersion(const std::string& rv) {
   std::lock_guard lock(mu_);
   lastResourceVersion_ = rv;
@@ -112,13 +121,14 @@ bool Reflector::listAndStore() {
   kube::ListOptions opts;
   opts.labelSelector = options_.labelSelector;
   opts.fieldSelector = options_.fieldSelector;
-  opts.protobuf = options_.protobuf;
+  opts.protobuf = protobuf_;
   opts.cancel = &cancel_;
   const std::string ns = resource_.namespaced ? options_.ns : "";
   auto page = kube::listAll(lister_, resource_, ns, opts, options_.pageSize);
   if (!page) {
     if (!stopped_) {
       log_.warn("list failed", {{"what", describe()}, {"error", page.error().toString()}});
+      noteFailure(page.error());
     }
     return false;
   }
@@ -147,7 +157,7 @@ Reflector::WatchOutcome Reflector::watchOnce() {
   kube::WatchOptions opts;
   opts.labelSelector = options_.labelSelector;
   opts.fieldSelector = options_.fieldSelector;
-  opts.protobuf = options_.protobuf;
+  opts.protobuf = protobuf_;
   opts.resourceVersion = lastSyncResourceVersion();
   opts.allowBookmarks = true;
   opts.timeoutSeconds = randomWatchTimeout(options_.minWatchTimeout);
@@ -165,6 +175,7 @@ Reflector::WatchOutcome Reflector::watchOnce() {
       return WatchOutcome::kRelist;
     }
     log_.warn("watch failed", {{"what", describe()}, {"error", opened.error().toString()}});
+    noteFailure(opened.error());
     return WatchOutcome::kFailed;
   }
   std::unique_ptr<kube::WatchStream> stream = std::move(*opened);
@@ -217,6 +228,9 @@ Reflector::WatchOutcome Reflector::readStream(kube::WatchStream& stream, bool& s
         return WatchOutcome::kRelist;
       }
       log_.warn("watch stream failed", {{"what", describe()}, {"error", next.error().toString()}});
+      // The event that failed left the resourceVersion where it was, so
+      // the next watch delivers it again.
+      noteFailure(next.error());
       return WatchOutcome::kFailed;
     }
     if (!next->has_value()) {

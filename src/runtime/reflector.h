@@ -110,6 +110,8 @@ class Reflector {
   // Waits for the next delay of `backoff`; false if stopped meanwhile.
   bool backoffWait(Backoff& backoff);
   void setLastResourceVersion(const std::string& rv);
+  // After a protobuf reply the decoders could not read: JSON from then on.
+  void noteFailure(const Error& e);
   std::string describe() const;
 
   kube::Reader& lister_;
@@ -122,6 +124,9 @@ class Reflector {
   Backoff listBackoff_;
   Backoff watchBackoff_;
   kube::CancelToken cancel_;  // cancelled by stop(): interrupts a list or a watch being opened
+  // options_.protobuf until a reply cannot be decoded, then nullptr (JSON):
+  // the same reply would fail every retry. Used by run()'s thread only.
+  kube::ProtobufObjectDecoder protobuf_;
 
   std::atomic<bool> stopped_{false};
   std::atomic<uint64_t> listCount_{0};

@@ -202,6 +202,23 @@ TEST(ManagerTest, AnInformerWithATransformIsNotSharedWithPlainReaders) {
   EXPECT_EQ(&mgr.informer(cms()), &plain);
 }
 
+// Nor is an informer decoding protobuf, whose objects hold only the fields
+// its decoder reads, even under the same transform.
+TEST(ManagerTest, AnInformerDecodingProtobufIsNotSharedWithJsonReaders) {
+  FakeClient client;
+  Manager mgr(client, localOptions());
+  InformerOptions json;
+  json.transform = {"reduced", [](nlohmann::json& obj) { obj.erase("data"); }};
+  InformerOptions protobuf = json;
+  protobuf.protobuf = [](std::string_view) -> Result<nlohmann::json> {
+    return nlohmann::json::object();
+  };
+  Informer& fromJson = mgr.informer(cms(), json);
+  Informer& fromProtobuf = mgr.informer(cms(), protobuf);
+  EXPECT_NE(&fromJson, &fromProtobuf);
+  EXPECT_EQ(&mgr.informer(cms(), protobuf), &fromProtobuf) << "same encoding, same informer";
+}
+
 // A reconcile stuck in a slow call when SIGTERM arrives is told through its
 // context, returns, and the process shuts down cleanly (exit 0) instead of
 // being cut off when the grace period ends.

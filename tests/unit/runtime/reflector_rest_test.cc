@@ -12,6 +12,7 @@
 
 #include "fake_clock.h"
 #include "kube/config.h"
+#include "kube/protobuf_objects.h"
 #include "kube/rest_client.h"
 #include "runtime/reflector.h"
 #include "support/fake_api_server.h"
@@ -192,6 +193,87 @@ TEST(ReflectorRestTest, StopInterruptsReadingAWatchErrorReplyThatNeverEnds) {
   r.reflector().stop();
   EXPECT_TRUE(eventually([&] { return r.returned.load(); }, 3s))
       << "stop() must not wait for the watch's idle timeout";
+  server.stop();
+}
+
+// A protobuf reply the decoders cannot read would fail the same way on every
+// retry; the reflector asks for JSON from then on.
+bool asksForProtobuf(const HttpRequest& req) {
+  return req.header("accept").find("protobuf") != std::string::npos;
+}
+
+ReflectorOptions protobufOptionsWith(const Clock* clock) {
+  ReflectorOptions o = optionsWith(clock);
+  o.protobuf = kube::decodePodProtobuf;
+  return o;
+}
+
+TEST(ReflectorRestTest, AProtobufListItCannotDecodeIsListedAgainInJson) {
+  FakeApiServer server([](const HttpRequest& req, ResponseWriter& w) {
+    if (isWatch(req)) {
+      w.wait(60s);
+      return;
+    }
+    if (asksForProtobuf(req)) {
+      // The envelope's raw field claims 16 bytes; none follow.
+      w.send(200, std::string("k8s\0\x12\x10", 6), "application/vnd.kubernetes.protobuf");
+      return;
+    }
+    w.send(200, kList);
+  });
+  auto client = clientFor(server.url());
+  ASSERT_NE(client, nullptr);
+  FakeClock clock;
+  Running r(*client, protobufOptionsWith(&clock));
+  ASSERT_TRUE(clock.settle(1)) << "the failed list waits for its backoff";
+  EXPECT_EQ(r.store.replaced.load(), 0);
+  clock.advance(1s);
+  ASSERT_TRUE(eventually([&] { return r.store.replaced.load() == 1; }));
+  ASSERT_TRUE(eventually([&] { return countRequests(server, true) == 1; }));
+  std::vector<bool> protobuf;
+  for (const auto& req : server.requests()) protobuf.push_back(asksForProtobuf(req));
+  EXPECT_EQ(protobuf, (std::vector<bool>{true, false, false}))
+      << "one protobuf list, then a JSON list and a JSON watch";
+  r.stopAndJoin();
+  server.stop();
+}
+
+TEST(ReflectorRestTest, AProtobufWatchEventItCannotDecodeIsWatchedAgainInJsonFromTheSameVersion) {
+  const std::string added =
+      R"({"type":"ADDED","object":{"metadata":{"name":"b","namespace":"ns","resourceVersion":"11"}}})"
+      "\n";
+  FakeApiServer server([&](const HttpRequest& req, ResponseWriter& w) {
+    if (!isWatch(req)) {
+      w.send(200, kList);  // a JSON answer to a protobuf request is read as JSON
+      return;
+    }
+    if (asksForProtobuf(req)) {
+      // One frame: an ADDED event whose object field claims 16 bytes.
+      const std::string event = std::string("\x0a\x05" "ADDED" "\x12\x10", 9);
+      w.startChunked(200, "application/vnd.kubernetes.protobuf;stream=watch");
+      w.chunk(std::string("\0\0\0", 3) + static_cast<char>(event.size()) + event);
+      w.endChunked();
+      return;
+    }
+    w.startChunked(200);
+    w.chunk(added);
+    w.wait(60s);
+  });
+  auto client = clientFor(server.url());
+  ASSERT_NE(client, nullptr);
+  FakeClock clock;
+  Running r(*client, protobufOptionsWith(&clock));
+  ASSERT_TRUE(eventually([&] { return countRequests(server, true) == 1; }));
+  ASSERT_TRUE(clock.settle(1)) << "the failed watch waits for its backoff";
+  clock.advance(1s);
+  ASSERT_TRUE(eventually([&] { return r.reflector().lastSyncResourceVersion() == "11"; }));
+  std::vector<std::pair<bool, std::string>> watches;
+  for (const auto& req : server.requests()) {
+    if (isWatch(req)) watches.emplace_back(asksForProtobuf(req), req.param("resourceVersion"));
+  }
+  EXPECT_EQ(watches, (std::vector<std::pair<bool, std::string>>{{true, "10"}, {false, "10"}}));
+  EXPECT_EQ(r.reflector().listCount(), 1u) << "no relist: the watch resumes where it failed";
+  r.stopAndJoin();
   server.stop();
 }
 
