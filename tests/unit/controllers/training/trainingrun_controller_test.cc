@@ -138,14 +138,14 @@ TEST_F(TrainingRunReconcilerTest, CreatesTheJobOnceAndRecordsItsUidInOneStatusWr
   EXPECT_EQ(run["status"]["jobUID"], (*job)["metadata"]["uid"]);
   EXPECT_EQ(run["status"]["phase"], "Running");
   EXPECT_EQ(run["status"]["observedGeneration"], 1);
-  EXPECT_EQ(eventReasons(), std::vector<std::string>{"JobCreated"});
+  EXPECT_TRUE(eventReasons().empty()) << "creating the Job is routine: status says it";
 
   // Nothing changed: nothing is written, nothing is said.
   api_.clearWrites();
   waitForCache(kube::resources::kJobs, *job);
   ASSERT_TRUE(reconcile().ok());
   EXPECT_TRUE(api_.writes().empty());
-  EXPECT_EQ(events_.events().size(), 1u);
+  EXPECT_TRUE(events_.events().empty());
 }
 
 TEST_F(TrainingRunReconcilerTest, AJobTheCacheHasNotSeenIsReadFromTheApiNotCreatedTwice) {
