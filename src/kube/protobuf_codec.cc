@@ -1,7 +1,7 @@
 #include "kube/protobuf_codec.h"
 
-#include <cctype>
 #include <array>
+#include <cctype>
 #include <cstdint>
 #include <utility>
 

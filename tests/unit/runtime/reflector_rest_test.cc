@@ -249,7 +249,11 @@ TEST(ReflectorRestTest, AProtobufWatchEventItCannotDecodeIsWatchedAgainInJsonFro
     }
     if (asksForProtobuf(req)) {
       // One frame: an ADDED event whose object field claims 16 bytes.
-      const std::string event = std::string("\x0a\x05" "ADDED" "\x12\x10", 9);
+      const std::string event = std::string(
+          "\x0a\x05"
+          "ADDED"
+          "\x12\x10",
+          9);
       w.startChunked(200, "application/vnd.kubernetes.protobuf;stream=watch");
       w.chunk(std::string("\0\0\0", 3) + static_cast<char>(event.size()) + event);
       w.endChunked();
