@@ -230,35 +230,25 @@ void ProtobufWatchDecoder::takeFrames() {
                             (uint64_t{byte(2)} << 8) | uint64_t{byte(3)};
     if (length > maxFrameBytes_) {
       // Unlike a JSON line, a frame has no end marker to skip to.
-      ready_.push_back(malformed("a watch frame of " + std::to_string(length) +
-                                 " bytes is longer than the limit of " +
-                                 std::to_string(maxFrameBytes_)));
+      emit(malformed("a watch frame of " + std::to_string(length) +
+                     " bytes is longer than the limit of " + std::to_string(maxFrameBytes_)));
       broken_ = true;
       break;
     }
     if (pending_.size() - pos - 4 < length) {
       break;
     }
-    ready_.push_back(decodeProtobufWatchEvent(
+    emit(decodeProtobufWatchEvent(
         std::string_view(pending_).substr(pos + 4, static_cast<size_t>(length)), decode_));
     pos += 4 + static_cast<size_t>(length);
   }
   pending_.erase(0, broken_ ? pending_.size() : pos);
 }
 
-std::optional<Result<WatchEvent>> ProtobufWatchDecoder::next() {
-  if (ready_.empty()) {
-    return std::nullopt;
-  }
-  Result<WatchEvent> item = std::move(ready_.front());
-  ready_.pop_front();
-  return item;
-}
-
 void ProtobufWatchDecoder::finish() {
   if (!broken_ && !pending_.empty()) {
-    ready_.push_back(malformed("the watch ended inside a frame (" +
-                               std::to_string(pending_.size()) + " bytes left over)"));
+    emit(malformed("the watch ended inside a frame (" + std::to_string(pending_.size()) +
+                   " bytes left over)"));
   }
   pending_.clear();
 }

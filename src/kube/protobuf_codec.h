@@ -16,7 +16,6 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -56,7 +55,6 @@ class ProtobufWatchDecoder final : public WatchBodyDecoder {
                                 size_t maxFrameBytes = kDefaultMaxFrameBytes);
 
   void feed(std::string_view bytes) override;
-  std::optional<Result<WatchEvent>> next() override;
   void finish() override;
 
  private:
@@ -66,7 +64,6 @@ class ProtobufWatchDecoder final : public WatchBodyDecoder {
   size_t maxFrameBytes_;
   std::string pending_;
   bool broken_ = false;
-  std::deque<Result<WatchEvent>> ready_;
 };
 
 // One frame's message (a metav1.WatchEvent) as an event, like a JSON line:

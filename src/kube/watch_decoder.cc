@@ -116,9 +116,8 @@ void WatchDecoder::feed(std::string_view bytes) {
         return;
       }
       if (partial_.size() + bytes.size() > maxLineBytes_) {
-        ready_.push_back(makeError(
-            ErrorCode::kInternal,
-            "watch: event longer than " + std::to_string(maxLineBytes_) + " bytes skipped"));
+        emit(makeError(ErrorCode::kInternal, "watch: event longer than " +
+                                                 std::to_string(maxLineBytes_) + " bytes skipped"));
         partial_.clear();
         skippingLongLine_ = true;
         return;
@@ -151,12 +150,11 @@ void WatchDecoder::takeLine(std::string_view line) {
     return;
   }
   if (line.size() > maxLineBytes_) {
-    ready_.push_back(
-        makeError(ErrorCode::kInternal,
-                  "watch: event longer than " + std::to_string(maxLineBytes_) + " bytes skipped"));
+    emit(makeError(ErrorCode::kInternal,
+                   "watch: event longer than " + std::to_string(maxLineBytes_) + " bytes skipped"));
     return;
   }
-  ready_.push_back(decodeWatchLine(line));
+  emit(decodeWatchLine(line));
 }
 
 void WatchDecoder::finish() {
@@ -169,7 +167,7 @@ void WatchDecoder::finish() {
   takeLine(line);
 }
 
-std::optional<Result<WatchEvent>> WatchDecoder::next() {
+std::optional<Result<WatchEvent>> WatchBodyDecoder::next() {
   if (ready_.empty()) {
     return std::nullopt;
   }

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/result.h"
 #include "kube/client.h"
@@ -46,8 +47,16 @@ class WatchBodyDecoder {
  public:
   virtual ~WatchBodyDecoder() = default;
   virtual void feed(std::string_view bytes) = 0;
-  virtual std::optional<Result<WatchEvent>> next() = 0;
   virtual void finish() = 0;
+  // The next decoded item, or nullopt while none is waiting.
+  std::optional<Result<WatchEvent>> next();
+
+ protected:
+  // Queues an item for next(), in order.
+  void emit(Result<WatchEvent> item) { ready_.push_back(std::move(item)); }
+
+ private:
+  std::deque<Result<WatchEvent>> ready_;
 };
 
 class WatchDecoder final : public WatchBodyDecoder {
@@ -60,9 +69,6 @@ class WatchDecoder final : public WatchBodyDecoder {
 
   // Appends bytes of the body. Complete lines are decoded right away.
   void feed(std::string_view bytes) override;
-
-  // The next decoded item, or nullopt when no complete line is waiting.
-  std::optional<Result<WatchEvent>> next() override;
 
   // Call once when the body has ended: a trailing line without a newline is
   // decoded as if it had one.
@@ -77,7 +83,6 @@ class WatchDecoder final : public WatchBodyDecoder {
   size_t maxLineBytes_;
   std::string partial_;
   bool skippingLongLine_ = false;
-  std::deque<Result<WatchEvent>> ready_;
 };
 
 }  // namespace mlops::kube
