@@ -391,6 +391,14 @@ start_component kube-apiserver-no-watch-cache "${api2_argv[@]}"
 # (pods mount kube-root-ca.crt). No taint-eviction controller runs: a node
 # that misses heartbeats is tainted, its pods are never evicted.
 #
+# --node-monitor-grace-period: both nodes live on this machine and renew their
+# Leases every 10 s, yet after a test restarts the API server on a loaded
+# machine the node-lifecycle controller marked both NotReady 47 s later (its
+# view of the Leases was stale, the default grace being 50 s) and tainted
+# them for 40 s more, so the next test's pods could not be scheduled (a Job
+# took 105 s instead of 2). Ten minutes outlasts any such gap; no test needs
+# a node declared lost.
+#
 # Its client's rate limit is raised from the default 20 QPS (burst 30): with
 # it, the Job controller finishes about 3 Jobs a second (seven writes per
 # Job), so `make bench`'s floor measured that limit rather than the API
@@ -398,6 +406,7 @@ start_component kube-apiserver-no-watch-cache "${api2_argv[@]}"
 start_component kube-controller-manager "$TOOLS_BIN/kube-controller-manager" \
   --kubeconfig="$CLUSTER_DIR/controller-manager.kubeconfig" \
   --kube-api-qps=200 --kube-api-burst=400 \
+  --node-monitor-grace-period=10m \
   --bind-address=127.0.0.1 \
   --secure-port="$P_KCM" \
   --leader-elect=false \
