@@ -29,6 +29,8 @@ sanitizers=("$@")
 [ ${#sanitizers[@]} -gt 0 ] || sanitizers=(address thread)
 
 step() { printf '\n==> %s\n' "$*"; }
+# shellcheck source=lib/test-failures.sh
+source hack/lib/test-failures.sh
 
 for s in "${sanitizers[@]}"; do
   case "$s" in
@@ -78,12 +80,14 @@ for s in "${sanitizers[@]}"; do
     # The script tests (label integration, name script.*) run kubectl and
     # helm only, none of our code: nothing for a sanitizer to see.
     # --no-tests=error: a label that matches nothing is a failure, not a pass.
+    forget_failed_tests "$dir"
     if ctest --test-dir "$dir" -L "^$label\$" -E '^script\.' --no-tests=error \
       --output-on-failure -j "$jobs" --timeout 900; then
       line+=", $label $((SECONDS - t0))s ok"
     else
       line+=", $label $((SECONDS - t0))s FAILED"
       failed+=("$name $label")
+      note_failed_tests "$name $label" "$dir"
     fi
   done
   for target in "${targets[@]}"; do
@@ -95,6 +99,7 @@ for s in "${sanitizers[@]}"; do
     else
       line+=", $target $((SECONDS - t0))s FAILED"
       failed+=("$name $target")
+      [ -z "${MLOPS_FAILED_TESTS:-}" ] || echo "  $name: $target (run directly; its output is above)" >>"$MLOPS_FAILED_TESTS"
     fi
   done
   summary+=("$line")

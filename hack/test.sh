@@ -19,6 +19,11 @@ build_dir="${BUILD_DIR:-build}"
 step() { printf '\n==> %s\n' "$*"; }
 # shellcheck source=versions.sh
 source hack/versions.sh
+# shellcheck source=lib/test-failures.sh
+source hack/lib/test-failures.sh
+# Every step's failed tests, printed again at the end (CI shows the tail).
+MLOPS_FAILED_TESTS=$(mktemp)
+export MLOPS_FAILED_TESTS
 
 # Free space where the clone and the caches live, printed at the start and
 # the end: a full disk otherwise shows only as a compiler crash or an image
@@ -95,8 +100,10 @@ step "unit, integration and end-to-end tests"
 # control plane hold the RESOURCE_LOCK "control_plane" (some restart the API
 # server or compact etcd), so they run one at a time beside the unit tests.
 rc=0
+forget_failed_tests "$build_dir"
 ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" --timeout 900 || rc=$?
 [ "$rc" -eq 0 ] || failed+=("tests")
+note_failed_tests "tests" "$build_dir"
 
 # Benchmark figures the tests printed ([figure] lines); ctest keeps every
 # test's output in LastTest.log even when it passed.
@@ -113,6 +120,8 @@ if [ "${MLOPS_REQUIRE_REAL_NODE:-}" = 1 ] && [ -n "$skipped" ]; then
   failed+=("tests skipped although MLOPS_REQUIRE_REAL_NODE=1")
 fi
 disk_free
+print_failed_tests
+rm -f "$MLOPS_FAILED_TESTS"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "make test: FAILED: ${failed[*]}"
   exit 1
