@@ -96,10 +96,14 @@ KubeEventRecorder::KubeEventRecorder(kube::Writer& writer, EventRecorderOptions 
         if (options.host.empty()) {
           options.host = hostName();
         }
+        options.writers = std::max(options.writers, 1);
         return options;
       }()),
       clock_(options_.clock ? *options_.clock : SystemClock::instance()),
-      log_(std::move(logger)) {}
+      log_(std::move(logger)),
+      cacheSizePerShard_(std::max<std::size_t>(
+          options_.aggregationCacheSize / static_cast<std::size_t>(options_.writers), 1)),
+      shards_(static_cast<std::size_t>(options_.writers)) {}
 
 KubeEventRecorder::~KubeEventRecorder() {
   stop();
@@ -107,34 +111,45 @@ KubeEventRecorder::~KubeEventRecorder() {
 
 void KubeEventRecorder::start() {
   std::lock_guard lock(mu_);
-  if (thread_.joinable() || stopping_) {
+  if (started_ || stopping_) {
     return;
   }
-  thread_ = std::thread([this] { loop(); });
+  started_ = true;
+  for (Shard& shard : shards_) {
+    shard.thread = std::thread([this, &shard] { loop(shard); });
+  }
+}
+
+bool KubeEventRecorder::idleLocked() const {
+  return queued_ == 0 && std::none_of(shards_.begin(), shards_.end(),
+                                      [](const Shard& shard) { return shard.writing; });
 }
 
 void KubeEventRecorder::stop(std::chrono::milliseconds flushTimeout) {
   std::unique_lock lock(mu_);
   stopping_ = true;
   cv_.notify_all();
-  if (thread_.joinable()) {
+  const bool started = started_;
+  if (started) {
     // On the injected clock, like every wait of the runtime.
     const Clock::TimePoint deadline = clock_.now() + flushTimeout;
-    while (!(queue_.empty() && !writing_) && clock_.now() < deadline) {
+    while (!idleLocked() && clock_.now() < deadline) {
       clock_.waitUntil(cv_, lock, deadline);
     }
   }
   abandon_ = true;
   cv_.notify_all();
   lock.unlock();
-  if (thread_.joinable()) {
-    thread_.join();
+  for (Shard& shard : shards_) {
+    if (shard.thread.joinable()) {
+      shard.thread.join();
+    }
   }
 }
 
 std::size_t KubeEventRecorder::pending() const {
   std::lock_guard lock(mu_);
-  return queue_.size();
+  return queued_;
 }
 
 std::size_t KubeEventRecorder::dropped() const {
@@ -144,19 +159,6 @@ std::size_t KubeEventRecorder::dropped() const {
 
 void KubeEventRecorder::event(const nlohmann::json& object, EventType type, std::string_view reason,
                               std::string_view message) {
-  std::lock_guard lock(mu_);
-  if (stopping_) {
-    return;
-  }
-  if (queue_.size() >= options_.queueCapacity) {
-    ++dropped_;
-    // Log the first drop and then every 100th, to keep a flood quiet.
-    if (dropped_ % 100 == 1) {
-      log_.warn("event queue full; dropping events",
-                {{"dropped", dropped_}, {"reason", std::string(reason)}});
-    }
-    return;
-  }
   // Keep only what the Event refers to, not the whole object.
   nlohmann::json ref = {{"apiVersion", stringMember(object, "apiVersion")},
                         {"kind", stringMember(object, "kind")},
@@ -165,33 +167,54 @@ void KubeEventRecorder::event(const nlohmann::json& object, EventType type, std:
                           {"namespace", namespaceOf(object)},
                           {"uid", uidOf(object)},
                           {"resourceVersion", resourceVersionOf(object)}}}};
-  queue_.push_back(
-      Pending{std::move(ref), type, std::string(reason), std::string(message), clock_.wallNow()});
+  Pending p{std::move(ref), type, std::string(reason), std::string(message), clock_.wallNow(), {}};
+  const auto digest = objects::sha256(aggregationText(p.object, p.type, p.reason, p.message));
+  std::copy_n(digest.begin(), p.key.size(), p.key.begin());
+  // By the object: its Events are written in the order they happened, and
+  // an event's repeats (the same object) meet in the same writer's cache.
+  const std::size_t objectHash =
+      std::hash<std::string>{}(namespaceOf(p.object) + "/" + nameOf(p.object));
+  Shard& shard = shards_[objectHash % shards_.size()];
+
+  std::lock_guard lock(mu_);
+  if (stopping_) {
+    return;
+  }
+  if (queued_ >= options_.queueCapacity) {
+    ++dropped_;
+    // Log the first drop and then every 100th, to keep a flood quiet.
+    if (dropped_ % 100 == 1) {
+      log_.warn("event queue full; dropping events", {{"dropped", dropped_}, {"reason", p.reason}});
+    }
+    return;
+  }
+  shard.queue.push_back(std::move(p));
+  ++queued_;
   cv_.notify_all();
 }
 
-void KubeEventRecorder::loop() {
+void KubeEventRecorder::loop(Shard& shard) {
   std::unique_lock lock(mu_);
   while (true) {
-    cv_.wait(lock, [&] { return stopping_ || abandon_ || !queue_.empty(); });
+    cv_.wait(lock, [&] { return stopping_ || abandon_ || !shard.queue.empty(); });
     if (abandon_) {
       break;
     }
-    if (queue_.empty()) {
+    if (shard.queue.empty()) {
       if (stopping_) {
         // Wait for stop() to decide: flushing is over once it sets abandon_.
-        cv_.wait(lock, [&] { return abandon_ || !queue_.empty(); });
-        continue;
+        cv_.wait(lock, [&] { return abandon_ || !shard.queue.empty(); });
       }
       continue;
     }
-    Pending p = std::move(queue_.front());
-    queue_.pop_front();
-    writing_ = true;
+    Pending p = std::move(shard.queue.front());
+    shard.queue.pop_front();
+    --queued_;
+    shard.writing = true;
     lock.unlock();
-    write(p);
+    write(shard, p);
     lock.lock();
-    writing_ = false;
+    shard.writing = false;
     cv_.notify_all();
   }
 }
@@ -250,28 +273,30 @@ std::size_t KubeEventRecorder::AggregationKeyHash::operator()(const AggregationK
   return h;
 }
 
-void KubeEventRecorder::remember(const AggregationKey& key, uint64_t suffix, int count) {
-  auto it = aggregates_.find(key);
-  if (it != aggregates_.end()) {
-    lru_.splice(lru_.begin(), lru_, it->second.lru);
+void KubeEventRecorder::remember(Shard& shard, const AggregationKey& key, uint64_t suffix,
+                                 int count) {
+  auto it = shard.aggregates.find(key);
+  if (it != shard.aggregates.end()) {
+    shard.lru.splice(shard.lru.begin(), shard.lru, it->second.lru);
     it->second.suffix = suffix;
     it->second.count = count;
     return;
   }
-  lru_.push_front(key);
-  aggregates_.emplace(key, Aggregate{suffix, count, lru_.begin()});
-  while (aggregates_.size() > options_.aggregationCacheSize && !lru_.empty()) {
-    aggregates_.erase(lru_.back());
-    lru_.pop_back();
+  shard.lru.push_front(key);
+  shard.aggregates.emplace(key, Aggregate{suffix, count, shard.lru.begin()});
+  while (shard.aggregates.size() > cacheSizePerShard_ && !shard.lru.empty()) {
+    shard.aggregates.erase(shard.lru.back());
+    shard.lru.pop_back();
   }
 }
 
-bool KubeEventRecorder::writeOnce(const Pending& p, const AggregationKey& key) {
+bool KubeEventRecorder::writeOnce(Shard& shard, const Pending& p) {
   // Every event folded into an entry is about the same object: its
   // namespace and name are part of the key.
   const std::string ns = eventNamespace(p.object);
-  auto agg = aggregates_.find(key);
-  if (agg != aggregates_.end()) {
+  const AggregationKey& key = p.key;
+  auto agg = shard.aggregates.find(key);
+  if (agg != shard.aggregates.end()) {
     const uint64_t suffix = agg->second.suffix;
     const int count = agg->second.count + 1;
     const nlohmann::json patch = {{"count", count},
@@ -279,7 +304,7 @@ bool KubeEventRecorder::writeOnce(const Pending& p, const AggregationKey& key) {
     auto patched =
         writer_.mergePatch(kube::resources::kEvents, ns, eventName(p.object, suffix), patch);
     if (patched) {
-      remember(key, suffix, count);
+      remember(shard, key, suffix, count);
       return true;
     }
     if (patched.error().code != ErrorCode::kNotFound) {
@@ -287,8 +312,8 @@ bool KubeEventRecorder::writeOnce(const Pending& p, const AggregationKey& key) {
       return false;
     }
     // The Event expired or was deleted: start a new one.
-    lru_.erase(agg->second.lru);
-    aggregates_.erase(agg);
+    shard.lru.erase(agg->second.lru);
+    shard.aggregates.erase(agg);
   }
   const uint64_t suffix = nextEventSuffix(clock_);
   auto created = writer_.create(kube::resources::kEvents, ns,
@@ -297,16 +322,13 @@ bool KubeEventRecorder::writeOnce(const Pending& p, const AggregationKey& key) {
     log_.debug("creating event failed", {{"error", created.error().toString()}});
     return false;
   }
-  remember(key, suffix, 1);
+  remember(shard, key, suffix, 1);
   return true;
 }
 
-void KubeEventRecorder::write(const Pending& p) {
-  const auto digest = objects::sha256(aggregationText(p.object, p.type, p.reason, p.message));
-  AggregationKey key;
-  std::copy_n(digest.begin(), key.size(), key.begin());
+void KubeEventRecorder::write(Shard& shard, const Pending& p) {
   for (int attempt = 1; attempt <= options_.maxAttempts; ++attempt) {
-    if (writeOnce(p, key)) {
+    if (writeOnce(shard, p)) {
       return;
     }
     if (attempt < options_.maxAttempts && !sleepFor(options_.retryDelay)) {

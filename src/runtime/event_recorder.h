@@ -4,11 +4,14 @@
 //                  "gate accuracy >= 0.9 failed: 0.85");
 //
 // event() never blocks on the network: it puts the event on a bounded queue
-// (dropping it, with a log line, when the queue is full) and a background
-// thread writes it. Repeats of the same event (same object, type, reason and
-// message) within the aggregation cache are folded into one Event whose
-// `count` and `lastTimestamp` are patched, as client-go's event correlator
-// does; a failed write is retried a few times and then dropped.
+// (dropping it, with a log line, when the queue is full) and background
+// writer threads write it. Repeats of the same event (same object, type,
+// reason and message) within the aggregation cache are folded into one Event
+// whose `count` and `lastTimestamp` are patched, as client-go's event
+// correlator does; a failed write is retried a few times and then dropped.
+// The events about one object always go to the same writer, so they are
+// written in order and folding needs no lock between writers; each writer
+// has its share of the aggregation cache.
 //
 // Events are written in the object's namespace ("default" for cluster-scoped
 // objects) with source.component "mlops-operator", reportingComponent
@@ -71,9 +74,13 @@ class CollectingEventRecorder final : public EventRecorder {
 
 struct EventRecorderOptions {
   std::string component = "mlops-operator";
-  std::string host;                  // default: gethostname()
-  std::size_t queueCapacity = 1000;  // events waiting to be written
-  std::size_t aggregationCacheSize = 4096;
+  std::string host;                         // default: gethostname()
+  std::size_t queueCapacity = 1000;         // events waiting to be written, over all writers
+  std::size_t aggregationCacheSize = 4096;  // over all writers
+  // Writes in flight at once. One was too few at 10k runs on a busy API
+  // server: a burst of finishing runs filled the queue and outcome Events
+  // were dropped (README "Performance").
+  int writers = 4;
   int maxAttempts = 3;
   std::chrono::milliseconds retryDelay{500};
   const Clock* clock = nullptr;  // default: SystemClock
@@ -100,13 +107,6 @@ class KubeEventRecorder final : public EventRecorder {
                             std::chrono::system_clock::time_point when) const;
 
  private:
-  struct Pending {
-    nlohmann::json object;
-    EventType type;
-    std::string reason;
-    std::string message;
-    std::chrono::system_clock::time_point when;
-  };
   // What makes two events one (object, type, reason, message), as the first
   // 16 bytes of its SHA-256. An entry keeps only that digest, the Event's
   // name suffix and its count: the object's namespace and name, the rest of
@@ -118,37 +118,52 @@ class KubeEventRecorder final : public EventRecorder {
   struct AggregationKeyHash {
     std::size_t operator()(const AggregationKey& key) const;
   };
+  struct Pending {
+    nlohmann::json object;
+    EventType type;
+    std::string reason;
+    std::string message;
+    std::chrono::system_clock::time_point when;
+    AggregationKey key;
+  };
   struct Aggregate {
     uint64_t suffix = 0;  // metadata.name is the object's name, '.', this in hex
     int count = 0;
     std::list<AggregationKey>::iterator lru;
   };
+  // One writer thread with its queue (guarded by mu_) and its aggregation
+  // cache (touched by its thread only).
+  struct Shard {
+    std::deque<Pending> queue;
+    bool writing = false;
+    std::thread thread;
+    std::unordered_map<AggregationKey, Aggregate, AggregationKeyHash> aggregates;
+    std::list<AggregationKey> lru;  // most recent first
+  };
   nlohmann::json buildEvent(const nlohmann::json& object, EventType type, const std::string& reason,
                             const std::string& message, std::chrono::system_clock::time_point when,
                             uint64_t suffix) const;
-  void loop();
-  void write(const Pending& p);
-  bool writeOnce(const Pending& p, const AggregationKey& key);
-  void remember(const AggregationKey& key, uint64_t suffix, int count);
+  void loop(Shard& shard);
+  void write(Shard& shard, const Pending& p);
+  bool writeOnce(Shard& shard, const Pending& p);
+  void remember(Shard& shard, const AggregationKey& key, uint64_t suffix, int count);
   bool sleepFor(std::chrono::milliseconds d);
+  bool idleLocked() const;  // nothing queued, nothing being written
 
   kube::Writer& writer_;
   const EventRecorderOptions options_;
   const Clock& clock_;
   Logger log_;
+  const std::size_t cacheSizePerShard_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Pending> queue_;
+  std::vector<Shard> shards_;  // sized once; never resized
+  std::size_t queued_ = 0;     // over all shards
+  bool started_ = false;
   bool stopping_ = false;
   bool abandon_ = false;  // stop without flushing what is left
-  bool writing_ = false;
   std::size_t dropped_ = 0;
-  std::thread thread_;
-
-  // Only the writer thread touches the aggregation cache.
-  std::unordered_map<AggregationKey, Aggregate, AggregationKeyHash> aggregates_;
-  std::list<AggregationKey> lru_;  // most recent first
 };
 
 }  // namespace mlops::runtime

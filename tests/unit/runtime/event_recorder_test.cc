@@ -4,8 +4,10 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
+#include <mutex>
 
 #include "fake_client.h"
 #include "fake_clock.h"
@@ -32,11 +34,13 @@ std::vector<nlohmann::json> events(FakeClient& client) {
   return out;
 }
 
+// One writer: the tests below count writes and failures in order.
 EventRecorderOptions fastOptions(const Clock* clock) {
   EventRecorderOptions o;
   o.host = "test-host";
   o.retryDelay = 1ms;
   o.clock = clock;
+  o.writers = 1;
   return o;
 }
 
@@ -157,6 +161,135 @@ TEST(EventRecorderTest, AggregationForgetsTheLeastRecentlyUsedEvent) {
   for (auto& [reason, c] : counts) std::sort(c.begin(), c.end());
   EXPECT_EQ(counts,
             (std::map<std::string, std::vector<int>>{{"A", {2}}, {"B", {1, 1}}, {"C", {2}}}));
+}
+
+// Holds every create until released, counting the creates in flight.
+class GatedWriter final : public kube::Writer {
+ public:
+  Result<kube::Json> create(const kube::Resource&, const std::string&, const kube::Json& obj,
+                            const kube::WriteOptions&) override {
+    std::unique_lock lock(mu_);
+    ++inFlight_;
+    maxInFlight_ = std::max(maxInFlight_, inFlight_);
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    --inFlight_;
+    ++created_;
+    return obj;
+  }
+  Result<kube::Json> update(const kube::Resource&, const std::string&, const kube::Json& obj,
+                            const kube::WriteOptions&) override {
+    return obj;
+  }
+  Result<kube::Json> mergePatch(const kube::Resource&, const std::string&, const std::string&,
+                                const kube::Json& patch, const std::string&,
+                                const kube::WriteOptions&) override {
+    return patch;
+  }
+  Result<kube::Json> apply(const kube::Resource&, const std::string&, const kube::Json& obj,
+                           const kube::ApplyOptions&, const std::string&) override {
+    return obj;
+  }
+  Result<kube::Json> remove(const kube::Resource&, const std::string&, const std::string&,
+                            const kube::DeleteOptions&) override {
+    return kube::Json::object();
+  }
+  // Waits (at most 10 s) until `n` creates are in flight at once.
+  bool waitForInFlight(int n) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, 10s, [&] { return inFlight_ >= n; });
+  }
+  void open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  int maxInFlight() const {
+    std::lock_guard lock(mu_);
+    return maxInFlight_;
+  }
+  int created() const {
+    std::lock_guard lock(mu_);
+    return created_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+  int inFlight_ = 0;
+  int maxInFlight_ = 0;
+  int created_ = 0;
+};
+
+// Events about many objects are written by all writers at once: a write
+// the API server is slow to answer holds up only its own writer.
+TEST(EventRecorderTest, WritersWriteAtOnce) {
+  GatedWriter writer;
+  auto o = fastOptions(nullptr);
+  o.writers = 4;
+  KubeEventRecorder recorder(writer, o);
+  recorder.start();
+  constexpr int kRuns = 64;  // enough that every writer gets some (by hash)
+  for (int i = 0; i < kRuns; ++i) {
+    nlohmann::json run = trainingRun();
+    run["metadata"]["name"] = "run-" + std::to_string(i);
+    recorder.event(run, EventType::kNormal, "Succeeded", "done");
+  }
+  EXPECT_TRUE(writer.waitForInFlight(4)) << "max in flight " << writer.maxInFlight();
+  writer.open();
+  recorder.stop(10s);
+  EXPECT_EQ(writer.created(), kRuns);
+  EXPECT_EQ(writer.maxInFlight(), 4);
+  EXPECT_EQ(recorder.pending(), 0u);
+}
+
+// With several writers, the repeats of one event still go to one writer
+// and fold into one Event, and an object's Events are written in the order
+// they happened, whatever else is written beside them.
+TEST(EventRecorderTest, RepeatsFoldIntoOneEventWithSeveralWriters) {
+  FakeClient client;
+  auto o = fastOptions(nullptr);
+  o.writers = 4;
+  KubeEventRecorder recorder(client, o);
+  recorder.start();
+  constexpr int kRepeats = 20;
+  constexpr int kOthers = 8;
+  for (int i = 0; i < kRepeats; ++i) {
+    recorder.event(trainingRun(), EventType::kWarning, "MetricQueryFailed", "bad query");
+    nlohmann::json other = trainingRun();
+    other["metadata"]["name"] = "other-" + std::to_string(i % kOthers);
+    recorder.event(other, EventType::kNormal, "Succeeded", "done");
+  }
+  for (int i = 0; i < kOthers; ++i) {
+    recorder.event(trainingRun(), EventType::kNormal, "Step" + std::to_string(i), "in order");
+  }
+  recorder.stop(10s);
+  std::map<std::string, int> counts;  // object name -> count
+  std::vector<std::string> steps;     // run-1's Step Events, in the order they were created
+  auto all = events(client);
+  std::sort(all.begin(), all.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    return std::stoll(a["metadata"]["resourceVersion"].get<std::string>()) <
+           std::stoll(b["metadata"]["resourceVersion"].get<std::string>());
+  });
+  for (const auto& e : all) {
+    const std::string name = e["involvedObject"]["name"];
+    const std::string reason = e["reason"];
+    if (reason.rfind("Step", 0) == 0) {
+      steps.push_back(reason);
+      continue;
+    }
+    EXPECT_EQ(counts.count(name), 0u) << "a second Event about " << name;
+    counts[name] = e["count"].get<int>();
+  }
+  std::vector<std::string> inOrder;
+  for (int i = 0; i < kOthers; ++i) inOrder.push_back("Step" + std::to_string(i));
+  EXPECT_EQ(steps, inOrder);
+  EXPECT_EQ(counts.size(), 1u + kOthers);
+  EXPECT_EQ(counts["run-1"], kRepeats);
+  for (int i = 0; i < kOthers; ++i) {
+    EXPECT_EQ(counts["other-" + std::to_string(i)], kRepeats / kOthers + (i < kRepeats % kOthers));
+  }
 }
 
 // Accepts every write and keeps nothing, so that the heap holds only what
