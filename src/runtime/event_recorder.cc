@@ -129,8 +129,7 @@ void KubeEventRecorder::stop(std::chrono::milliseconds flushTimeout) {
   std::unique_lock lock(mu_);
   stopping_ = true;
   cv_.notify_all();
-  const bool started = started_;
-  if (started) {
+  if (started_) {
     // On the injected clock, like every wait of the runtime.
     const Clock::TimePoint deadline = clock_.now() + flushTimeout;
     while (!idleLocked() && clock_.now() < deadline) {
