@@ -27,6 +27,12 @@ nlohmann::json trainingRun() {
            {{"namespace", "team"}, {"name", "run-1"}, {"uid", "u-1"}, {"resourceVersion", "42"}}}};
 }
 
+nlohmann::json trainingRunNamed(const std::string& name) {
+  nlohmann::json run = trainingRun();
+  run["metadata"]["name"] = name;
+  return run;
+}
+
 std::vector<nlohmann::json> events(FakeClient& client) {
   auto page = client.list(kube::resources::kEvents, "");
   std::vector<nlohmann::json> out;
@@ -163,18 +169,12 @@ TEST(EventRecorderTest, AggregationForgetsTheLeastRecentlyUsedEvent) {
             (std::map<std::string, std::vector<int>>{{"A", {2}}, {"B", {1, 1}}, {"C", {2}}}));
 }
 
-// Holds every create until released, counting the creates in flight.
-class GatedWriter final : public kube::Writer {
+// Accepts every write and keeps nothing, so that the heap holds only what
+// the recorder keeps.
+class DiscardingWriter : public kube::Writer {
  public:
   Result<kube::Json> create(const kube::Resource&, const std::string&, const kube::Json& obj,
                             const kube::WriteOptions&) override {
-    std::unique_lock lock(mu_);
-    ++inFlight_;
-    maxInFlight_ = std::max(maxInFlight_, inFlight_);
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return open_; });
-    --inFlight_;
-    ++created_;
     return obj;
   }
   Result<kube::Json> update(const kube::Resource&, const std::string&, const kube::Json& obj,
@@ -193,6 +193,28 @@ class GatedWriter final : public kube::Writer {
   Result<kube::Json> remove(const kube::Resource&, const std::string&, const std::string&,
                             const kube::DeleteOptions&) override {
     return kube::Json::object();
+  }
+};
+
+EventRecorderOptions withWriters(int writers) {
+  EventRecorderOptions o = fastOptions(nullptr);
+  o.writers = writers;
+  return o;
+}
+
+// Holds every create until released, counting the creates in flight.
+class GatedWriter final : public DiscardingWriter {
+ public:
+  Result<kube::Json> create(const kube::Resource&, const std::string&, const kube::Json& obj,
+                            const kube::WriteOptions&) override {
+    std::unique_lock lock(mu_);
+    ++inFlight_;
+    maxInFlight_ = std::max(maxInFlight_, inFlight_);
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    --inFlight_;
+    ++created_;
+    return obj;
   }
   // Waits (at most 10 s) until `n` creates are in flight at once.
   bool waitForInFlight(int n) {
@@ -226,15 +248,12 @@ class GatedWriter final : public kube::Writer {
 // the API server is slow to answer holds up only its own writer.
 TEST(EventRecorderTest, WritersWriteAtOnce) {
   GatedWriter writer;
-  auto o = fastOptions(nullptr);
-  o.writers = 4;
-  KubeEventRecorder recorder(writer, o);
+  KubeEventRecorder recorder(writer, withWriters(4));
   recorder.start();
   constexpr int kRuns = 64;  // enough that every writer gets some (by hash)
   for (int i = 0; i < kRuns; ++i) {
-    nlohmann::json run = trainingRun();
-    run["metadata"]["name"] = "run-" + std::to_string(i);
-    recorder.event(run, EventType::kNormal, "Succeeded", "done");
+    recorder.event(trainingRunNamed("run-" + std::to_string(i)), EventType::kNormal, "Succeeded",
+                   "done");
   }
   EXPECT_TRUE(writer.waitForInFlight(4)) << "max in flight " << writer.maxInFlight();
   writer.open();
@@ -249,17 +268,14 @@ TEST(EventRecorderTest, WritersWriteAtOnce) {
 // they happened, whatever else is written beside them.
 TEST(EventRecorderTest, RepeatsFoldIntoOneEventWithSeveralWriters) {
   FakeClient client;
-  auto o = fastOptions(nullptr);
-  o.writers = 4;
-  KubeEventRecorder recorder(client, o);
+  KubeEventRecorder recorder(client, withWriters(4));
   recorder.start();
   constexpr int kRepeats = 20;
   constexpr int kOthers = 8;
   for (int i = 0; i < kRepeats; ++i) {
     recorder.event(trainingRun(), EventType::kWarning, "MetricQueryFailed", "bad query");
-    nlohmann::json other = trainingRun();
-    other["metadata"]["name"] = "other-" + std::to_string(i % kOthers);
-    recorder.event(other, EventType::kNormal, "Succeeded", "done");
+    recorder.event(trainingRunNamed("other-" + std::to_string(i % kOthers)), EventType::kNormal,
+                   "Succeeded", "done");
   }
   for (int i = 0; i < kOthers; ++i) {
     recorder.event(trainingRun(), EventType::kNormal, "Step" + std::to_string(i), "in order");
@@ -291,33 +307,6 @@ TEST(EventRecorderTest, RepeatsFoldIntoOneEventWithSeveralWriters) {
     EXPECT_EQ(counts["other-" + std::to_string(i)], kRepeats / kOthers + (i < kRepeats % kOthers));
   }
 }
-
-// Accepts every write and keeps nothing, so that the heap holds only what
-// the recorder keeps.
-class DiscardingWriter final : public kube::Writer {
- public:
-  Result<kube::Json> create(const kube::Resource&, const std::string&, const kube::Json& obj,
-                            const kube::WriteOptions&) override {
-    return obj;
-  }
-  Result<kube::Json> update(const kube::Resource&, const std::string&, const kube::Json& obj,
-                            const kube::WriteOptions&) override {
-    return obj;
-  }
-  Result<kube::Json> mergePatch(const kube::Resource&, const std::string&, const std::string&,
-                                const kube::Json& patch, const std::string&,
-                                const kube::WriteOptions&) override {
-    return patch;
-  }
-  Result<kube::Json> apply(const kube::Resource&, const std::string&, const kube::Json& obj,
-                           const kube::ApplyOptions&, const std::string&) override {
-    return obj;
-  }
-  Result<kube::Json> remove(const kube::Resource&, const std::string&, const std::string&,
-                            const kube::DeleteOptions&) override {
-    return kube::Json::object();
-  }
-};
 
 // Figure: heap the aggregation cache holds per event, full (4096 distinct
 // events of the kind a training run records: a UID and a sentence).
